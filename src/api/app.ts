@@ -1,0 +1,171 @@
+// The HTTP API: one Fastify app, its cross-cutting concerns registered in one place (format,
+// auth, rate limit, faults), and the routes of routes/.
+
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyError } from 'fastify';
+import rateLimit from '@fastify/rate-limit';
+import type { Logger } from 'pino';
+import type { Store } from '../store/store.ts';
+import type { Config } from '../config.ts';
+import type { TokenRecord } from '../store/tokens.ts';
+import { isStoreUnavailable } from '../store/dialect.ts';
+import { ApiFault, badRequest, notFound, overLimit, serviceUnavailable, shown } from './faults.ts';
+import { faultXml } from './format/xml.ts';
+import { formatFromAccept, stripSuffix, type Format } from './negotiate.ts';
+import { authenticate, type Access } from './auth.ts';
+import { PARAM_RULES } from './params.ts';
+import { timePrinter, type TimePrinter } from '../domain/time.ts';
+import { registerRoutes } from './routes/index.ts';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    access?: Access;
+    /** The write API speaks JSON only. */
+    jsonOnly?: boolean;
+  }
+  interface FastifyRequest {
+    token?: TokenRecord;
+  }
+}
+
+export interface AppContext {
+  store: Store;
+  config: Config;
+  logger?: Logger;
+  /** The clock of the API (tests move it). */
+  now?: () => number;
+}
+
+export interface ApiContext extends AppContext {
+  now: () => number;
+  printer: TimePrinter;
+  /** Set once shutdown begins: new requests get 503. */
+  closing: boolean;
+}
+
+const BODY_LIMIT = 64 * 1024 * 1024;
+const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
+
+export async function buildApp(context: AppContext): Promise<{ app: FastifyInstance; api: ApiContext }> {
+  const api: ApiContext = { ...context, now: context.now ?? Date.now, printer: timePrinter(context.config.timezone), closing: false };
+  const app = Fastify({
+    ...(context.logger ? { loggerInstance: context.logger as unknown as FastifyBaseLogger } : { logger: false }),
+    bodyLimit: BODY_LIMIT,
+    return503OnClosing: false,
+    genReqId: (req) => {
+      const given = req.headers['x-request-id'];
+      return typeof given === 'string' && SAFE_REQUEST_ID.test(given) ? given : randomUUID();
+    },
+    // Input types are checked, never coerced: "5" is not a number in a JSON body.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    rewriteUrl: (req) => {
+      let { url, suffix } = stripSuffix(req.url ?? '/');
+      if (url.startsWith('/v1.0/management/') || url === '/v1.0/management') url = url.slice('/v1.0'.length);
+      (req as { formatSuffix?: Format }).formatSuffix = suffix;
+      return url;
+    },
+  });
+
+  app.decorateRequest('format', 'json');
+  app.decorateRequest('token', undefined);
+
+  await app.register(rateLimit, { global: false });
+  const limiter = context.config.rateLimitPerMinute > 0
+    ? app.rateLimit({
+        max: context.config.rateLimitPerMinute,
+        timeWindow: 60_000,
+        keyGenerator: (req) => `token:${req.token?.id ?? req.ip}`,
+        errorResponseBuilder: (_req, ctx) =>
+          overLimit('rate limit exceeded', `at most ${ctx.max} requests a minute for this token; retry in ${ctx.after}`, Math.ceil(ctx.ttl / 1000)),
+      })
+    : undefined;
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+    const suffix = (request.raw as { formatSuffix?: Format }).formatSuffix;
+    const format = suffix ?? formatFromAccept(request.headers.accept);
+    if (!format) throw new ApiFault(406, 'Accept must allow application/json or application/xml', `received ${shown(request.headers.accept)}`);
+    request.format = format;
+    if (format === 'xml' && request.routeOptions.config?.jsonOnly) {
+      request.format = 'json';
+      throw new ApiFault(406, 'this endpoint answers in JSON only', 'send Accept: application/json');
+    }
+    if (api.closing) throw serviceUnavailable('the service is shutting down');
+    const access = request.routeOptions.config?.access;
+    if (!access || access.kind === 'open') return;
+    request.token = await authenticate(context.store, request, access, api.now());
+    if (limiter) await limiter.call(app, request, reply);
+  });
+
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    const fault = toFault(err, request);
+    if (fault.status === 500) request.log.error({ err }, 'unexpected error');
+    else if (fault.status === 503) request.log.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'store unavailable');
+    return sendFault(request, reply, fault);
+  });
+
+  app.setNotFoundHandler((request, reply) => {
+    const path = (request.url.split('?')[0] ?? '/');
+    return sendFault(request, reply, notFound(`no resource at ${request.method} ${shown(path)}`));
+  });
+
+  registerRoutes(app, api);
+  return { app, api };
+}
+
+export function sendFault(request: FastifyRequest, reply: FastifyReply, fault: ApiFault) {
+  reply.code(fault.status).headers(fault.headers);
+  if (request.format === 'xml') {
+    return reply.type('application/xml; charset=utf-8').send(faultXml(fault.kind, fault.status, fault.message, fault.details));
+  }
+  const body: Record<string, unknown> = { code: fault.status, message: fault.message };
+  if (fault.details !== undefined) body.details = fault.details;
+  return reply.type('application/json; charset=utf-8').serializer(JSON.stringify).send({ [fault.kind]: body });
+}
+
+function toFault(err: FastifyError, request: FastifyRequest): ApiFault {
+  if (err instanceof ApiFault) return err;
+  if (err.validation?.length) return validationFault(err, request);
+  switch (err.code) {
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return badRequest(`Content-Type: expected application/json, received ${shown(request.headers['content-type'])}`);
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return badRequest('body: expected a JSON object, received nothing');
+    case 'FST_ERR_CTP_INVALID_JSON_BODY':
+      return badRequest('body: not valid JSON');
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return overLimit(`body: larger than ${BODY_LIMIT} bytes`);
+  }
+  if (isStoreUnavailable(err)) return serviceUnavailable('the usage store is unreachable; try again shortly');
+  if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {
+    if (err instanceof SyntaxError) return badRequest('body: not valid JSON');
+    return new ApiFault(err.statusCode === 413 ? 413 : 400, err.message);
+  }
+  return new ApiFault(500, 'the load balancer service has experienced a fault', `request id ${request.id}`);
+}
+
+/** The first schema violation as "where: what was expected, received what". */
+function validationFault(err: FastifyError, request: FastifyRequest): ApiFault {
+  const v = err.validation![0];
+  const context = (err as { validationContext?: string }).validationContext ?? 'body';
+  const segments = v.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const missing = (v.params as { missingProperty?: string }).missingProperty;
+  const extra = (v.params as { additionalProperty?: string }).additionalProperty;
+  if (context === 'querystring' || context === 'params') {
+    const name = missing ?? segments[0] ?? '';
+    if (missing) return badRequest(`${name}: required`);
+    const value = (context === 'params' ? request.params : request.query) as Record<string, unknown>;
+    const received = value?.[name];
+    if (Array.isArray(received)) return badRequest(`${name}: given more than once`);
+    return badRequest(`${name}: ${PARAM_RULES[name] ?? v.message}, received ${shown(received)}`);
+  }
+  const path = (extra ? [...segments, extra] : missing ? [...segments, missing] : segments)
+    .reduce((acc, s) => (/^\d+$/.test(s) ? `${acc}[${s}]` : acc ? `${acc}.${s}` : s), '') || 'body';
+  if (missing) return badRequest(`${path}: required`);
+  if (extra) return badRequest(`${path}: not a known field`);
+  let received: unknown = request.body;
+  for (const s of segments) received = (received as Record<string, unknown> | undefined)?.[s];
+  const allowed = (v.params as { allowedValues?: unknown[] }).allowedValues;
+  const expectation = allowed ? `must be one of ${allowed.join(', ')}` : v.message ?? 'invalid';
+  return badRequest(`${path}: ${expectation}, received ${shown(received)}`);
+}

@@ -1,0 +1,40 @@
+// Tokens and the role matrix (SPEC 2.5).
+
+import type { FastifyRequest } from 'fastify';
+import type { Store } from '../store/store.ts';
+import { findTokenByValue, type Role, type TokenRecord } from '../store/tokens.ts';
+import { forbidden, unauthorized } from './faults.ts';
+
+/**
+ * open: no token (health, docs). public: a tenant token of the account in the path, or any
+ * management token. roles: a management token with one of these roles.
+ */
+export type Access = { kind: 'open' } | { kind: 'public' } | { kind: 'roles'; roles: Role[] };
+
+export const READ_ALL: Access = { kind: 'roles', roles: ['support', 'service-admin', 'billing'] };
+export const SUPPORT: Access = { kind: 'roles', roles: ['support', 'service-admin'] };
+export const WRITE: Access = { kind: 'roles', roles: ['service-admin'] };
+export const PUBLIC: Access = { kind: 'public' };
+export const OPEN: Access = { kind: 'open' };
+
+export async function authenticate(store: Store, request: FastifyRequest, access: Access, nowMs = Date.now()): Promise<TokenRecord | undefined> {
+  if (access.kind === 'open') return undefined;
+  const header = request.headers['x-auth-token'];
+  const value = Array.isArray(header) ? header[0] : header;
+  if (!value) throw unauthorized('X-Auth-Token header required');
+  const token = value.length <= 256 ? await findTokenByValue(store.db, value) : undefined;
+  if (!token) throw unauthorized('X-Auth-Token is not a known token');
+  if (token.revokedMs !== undefined) throw unauthorized('X-Auth-Token has been revoked');
+  if (token.expiresMs !== undefined && token.expiresMs <= nowMs) throw unauthorized('X-Auth-Token has expired');
+
+  const isManagement = token.roles.length > 0;
+  if (access.kind === 'public') {
+    const accountId = Number((request.params as { accountId?: string }).accountId);
+    if (!isManagement && token.accountId !== accountId) throw forbidden('this token may only read its own account');
+    return token;
+  }
+  if (!token.roles.some((r) => access.roles.includes(r))) {
+    throw forbidden(`this operation needs one of the roles ${access.roles.join(', ')}`);
+  }
+  return token;
+}

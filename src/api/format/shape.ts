@@ -1,0 +1,178 @@
+// One description per response type. The XML writer and the JSON response schema are both
+// derived from it, so the two formats cannot drift apart.
+
+export const NS = {
+  public: 'http://docs.openstack.org/loadbalancers/api/v1.0',
+  mgmt: 'http://docs.openstack.org/loadbalancers/api/management/v1.0',
+  atom: 'http://www.w3.org/2005/Atom',
+} as const;
+export type Namespace = 'public' | 'mgmt';
+
+/**
+ * int: JSON integer; bigint: exact integer (values are bigint); decimal: JSON number, XML "0.0";
+ * string: text (times arrive preformatted).
+ */
+export type FieldKind = 'int' | 'bigint' | 'decimal' | 'string';
+
+export interface Field {
+  name: string;
+  kind: FieldKind;
+  optional?: boolean;
+}
+
+export interface Child {
+  /** Key of the value in the JSON object (an array when many). */
+  json: string;
+  /** Element name of each item in XML. */
+  xml: string;
+  shape: Shape;
+  many: boolean;
+  /** An XML element wrapping the items (extended load balancers' virtualIps). */
+  xmlWrapper?: string;
+  optional?: boolean;
+}
+
+export interface Shape {
+  ns: Namespace;
+  attrs: Field[];
+  children: Child[];
+  /** Paging links after the children: JSON "links", XML atom:link. */
+  links?: boolean;
+}
+
+export interface Link {
+  href: string;
+  rel: 'next' | 'previous';
+}
+
+export const f = (name: string, kind: FieldKind, optional = false): Field => ({ name, kind, optional });
+
+// Usage records (SPEC 3): public form, and the management form with account and load balancer.
+const usageFields: Field[] = [
+  f('id', 'int', true), // the provisional record of the hour in progress has no id yet
+  f('averageNumConnections', 'decimal'), f('incomingTransfer', 'bigint'), f('outgoingTransfer', 'bigint'),
+  f('averageNumConnectionsSsl', 'decimal'), f('incomingTransferSsl', 'bigint'), f('outgoingTransferSsl', 'bigint'),
+  f('numVips', 'int'), f('numPolls', 'int'), f('startTime', 'string'), f('endTime', 'string'),
+  f('vipType', 'string'), f('sslMode', 'string'), f('eventType', 'string', true),
+];
+
+export const loadBalancerUsageRecord: Shape = { ns: 'public', attrs: usageFields, children: [] };
+export const mgmtLoadBalancerUsageRecord: Shape = {
+  ns: 'mgmt',
+  attrs: [usageFields[0], f('accountId', 'int'), f('loadBalancerId', 'int'), ...usageFields.slice(1)],
+  children: [],
+};
+
+const accountCountFields = [f('numLoadBalancers', 'int'), f('numPublicVips', 'int'), f('numServicenetVips', 'int'), f('startTime', 'string')];
+export const accountUsageRecord: Shape = { ns: 'public', attrs: accountCountFields, children: [] };
+export const mgmtAccountUsageRecord: Shape = { ns: 'mgmt', attrs: [f('accountId', 'int'), ...accountCountFields], children: [] };
+
+export const loadBalancerUsage: Shape = {
+  ns: 'public',
+  attrs: [f('loadBalancerId', 'int', true), f('loadBalancerName', 'string', true)],
+  children: [{ json: 'loadBalancerUsageRecords', xml: 'loadBalancerUsageRecord', shape: loadBalancerUsageRecord, many: true }],
+  links: true,
+};
+
+export const accountUsage: Shape = {
+  ns: 'public',
+  attrs: [],
+  children: [{ json: 'accountUsageRecords', xml: 'accountUsageRecord', shape: accountUsageRecord, many: true }],
+  links: true,
+};
+
+export const accountBilling: Shape = {
+  ns: 'public',
+  attrs: [f('accountId', 'int')],
+  children: [
+    { json: 'accountUsage', xml: 'accountUsage', shape: accountUsage, many: false },
+    { json: 'loadBalancerUsages', xml: 'loadBalancerUsage', shape: loadBalancerUsage, many: true },
+  ],
+};
+
+export const accountBillings: Shape = {
+  ns: 'mgmt',
+  attrs: [],
+  children: [{ json: 'accountBillings', xml: 'accountBilling', shape: accountBilling, many: true }],
+};
+
+export const accountUsageRecords: Shape = {
+  ns: 'mgmt', attrs: [], links: true,
+  children: [{ json: 'accountUsageRecords', xml: 'accountUsageRecord', shape: mgmtAccountUsageRecord, many: true }],
+};
+
+export const loadBalancerUsageRecords: Shape = {
+  ns: 'mgmt', attrs: [], links: true,
+  children: [{ json: 'loadBalancerUsageRecords', xml: 'loadBalancerUsageRecord', shape: mgmtLoadBalancerUsageRecord, many: true }],
+};
+
+export const accountsInCluster: Shape = {
+  ns: 'mgmt',
+  attrs: [f('totalAccounts', 'int')],
+  children: [{
+    json: 'accountInCluster', xml: 'accountInCluster', many: true,
+    shape: { ns: 'mgmt', attrs: [f('accountId', 'int'), f('clusterId', 'int'), f('loadBalancerCount', 'int')], children: [] },
+  }],
+};
+
+const accountLoadBalancerFields = [
+  f('loadBalancerId', 'int'), f('loadBalancerName', 'string'), f('clusterId', 'int'), f('clusterName', 'string'),
+  f('status', 'string'), f('protocol', 'string'),
+];
+
+export const accountLoadBalancers: Shape = {
+  ns: 'mgmt',
+  attrs: [f('accountId', 'int')],
+  children: [{ json: 'accountLoadBalancers', xml: 'accountLoadBalancer', many: true, shape: { ns: 'mgmt', attrs: accountLoadBalancerFields, children: [] } }],
+};
+
+const virtualIpFields = [f('id', 'int'), f('address', 'string'), f('ipVersion', 'string'), f('type', 'string')];
+
+export const extendedAccountLoadbalancers: Shape = {
+  ns: 'mgmt',
+  attrs: [f('accountId', 'int')],
+  children: [{
+    json: 'extendedAccountLoadbalancers', xml: 'extendedAccountLoadbalancer', many: true,
+    shape: {
+      ns: 'mgmt',
+      attrs: [...accountLoadBalancerFields, f('region', 'string')],
+      children: [{ json: 'virtualIps', xml: 'virtualIp', xmlWrapper: 'virtualIps', many: true, shape: { ns: 'mgmt', attrs: virtualIpFields, children: [] } }],
+    },
+  }],
+};
+
+const timeShape: Shape = { ns: 'public', attrs: [f('time', 'string')], children: [] };
+
+export const loadBalancers: Shape = {
+  ns: 'public', attrs: [], links: true,
+  children: [{
+    json: 'loadBalancers', xml: 'loadBalancer', many: true,
+    shape: {
+      ns: 'public',
+      attrs: [f('id', 'int'), f('name', 'string'), f('protocol', 'string'), f('status', 'string')],
+      children: [
+        { json: 'virtualIps', xml: 'virtualIp', xmlWrapper: 'virtualIps', many: true, shape: { ns: 'public', attrs: virtualIpFields, children: [] } },
+        { json: 'created', xml: 'created', many: false, shape: timeShape },
+        { json: 'updated', xml: 'updated', many: false, shape: timeShape },
+      ],
+    },
+  }],
+};
+
+/** A response type: its root element name and shape. */
+export interface ResponseType {
+  root: string;
+  shape: Shape;
+}
+
+export const RESPONSES = {
+  accountsInCluster: { root: 'accountsInCluster', shape: accountsInCluster },
+  accountLoadBalancers: { root: 'accountLoadBalancers', shape: accountLoadBalancers },
+  extendedAccountLoadbalancers: { root: 'extendedAccountLoadbalancers', shape: extendedAccountLoadbalancers },
+  accountBillings: { root: 'accountBillings', shape: accountBillings },
+  accountUsageRecords: { root: 'accountUsageRecords', shape: accountUsageRecords },
+  loadBalancerUsageRecords: { root: 'loadBalancerUsageRecords', shape: loadBalancerUsageRecords },
+  accountBilling: { root: 'accountBilling', shape: accountBilling },
+  loadBalancerUsage: { root: 'loadBalancerUsage', shape: loadBalancerUsage },
+  loadBalancers: { root: 'loadBalancers', shape: loadBalancers },
+} satisfies Record<string, ResponseType>;

@@ -1,0 +1,142 @@
+// The write side of usage (SPEC 4): events, pushed samples, rollup on demand, anomalies.
+
+import type { RouteModule } from './index.ts';
+import { SUPPORT, WRITE } from '../auth.ts';
+import { EVENT_TYPES, LB_STATUSES, SSL_MODES, VIP_TYPES, IP_VERSIONS } from '../../domain/types.ts';
+import { validateEvents, validateSample, type EventInput, type SampleInput } from '../ingestValidation.ts';
+import { ingestEvents } from '../../ingest/events.ts';
+import { ingestSample } from '../../ingest/samples.ts';
+import { runRollup } from '../../jobs/rollup.ts';
+import { listAnomalies } from '../../store/anomalies.ts';
+
+const id = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER };
+const timeText = { type: 'string', maxLength: 64 };
+// Counters above 2^53 cannot travel as JSON numbers exactly: send them as decimal strings.
+const counter = { anyOf: [{ type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER }, { type: 'string', pattern: '^[0-9]{1,20}$' }] };
+const gauge = { type: 'integer', minimum: 0, maximum: 2_147_483_647 };
+
+const virtualIp = {
+  type: 'object', additionalProperties: false, required: ['id', 'address', 'ipVersion', 'type'],
+  properties: { id, address: { type: 'string', maxLength: 64 }, ipVersion: { enum: IP_VERSIONS }, type: { enum: VIP_TYPES } },
+};
+const eventBody = {
+  type: 'object', additionalProperties: false, required: ['events'],
+  properties: {
+    events: {
+      type: 'array', minItems: 1, maxItems: 10_000,
+      items: {
+        type: 'object', additionalProperties: false, required: ['id', 'type', 'time', 'accountId', 'loadBalancerId'],
+        properties: {
+          id: { type: 'string', minLength: 1, maxLength: 128 },
+          type: { enum: EVENT_TYPES },
+          time: timeText,
+          accountId: id,
+          loadBalancerId: id,
+          loadBalancer: {
+            type: 'object', additionalProperties: false,
+            properties: {
+              name: { type: 'string', minLength: 1, maxLength: 128 },
+              protocol: { type: 'string', pattern: '^[A-Z0-9_]{1,32}$' },
+              clusterId: id,
+              status: { enum: LB_STATUSES },
+              sslMode: { enum: SSL_MODES },
+              virtualIps: { type: 'array', maxItems: 64, items: virtualIp },
+            },
+          },
+        },
+      },
+    },
+  },
+};
+const sampleBody = {
+  type: 'object', additionalProperties: false, required: ['hostId', 'time', 'process', 'loadBalancers'],
+  properties: {
+    hostId: id,
+    time: timeText,
+    process: {
+      type: 'object', additionalProperties: false, required: ['pid', 'startTime'],
+      properties: { pid: { type: 'integer', minimum: 0, maximum: 2_147_483_647 }, startTime: timeText },
+    },
+    loadBalancers: {
+      type: 'array', maxItems: 1_000_000,
+      items: {
+        type: 'object', additionalProperties: false,
+        required: ['accountId', 'loadBalancerId', 'bytesIn', 'bytesOut', 'bytesInSsl', 'bytesOutSsl', 'connections', 'connectionsSsl'],
+        properties: {
+          accountId: id, loadBalancerId: id, bytesIn: counter, bytesOut: counter, bytesInSsl: counter, bytesOutSsl: counter,
+          connections: gauge, connectionsSsl: gauge,
+        },
+      },
+    },
+  },
+};
+
+export const ingestRoutes: RouteModule = (api) => [
+  {
+    method: 'POST', url: '/management/usage/events', config: { access: WRITE, jsonOnly: true },
+    schema: {
+      summary: 'Lifecycle events, idempotent by id; a batch is all or nothing',
+      body: eventBody,
+      response: { 200: { type: 'object', properties: { accepted: { type: 'integer' }, duplicates: { type: 'integer' } } } },
+    },
+    handler: async (request) => {
+      const events = await validateEvents(api.store.db, (request.body as { events: EventInput[] }).events, api.now());
+      return ingestEvents(api.store, events, api.now());
+    },
+  },
+  {
+    method: 'POST', url: '/management/usage/samples', config: { access: WRITE, jsonOnly: true },
+    schema: {
+      summary: 'Cumulative counters of one host pushed by an agent; processed exactly like a poll',
+      body: sampleBody,
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            duplicate: { type: 'boolean' }, deltas: { type: 'integer' }, held: { type: 'integer' },
+            bytes: { type: 'object', properties: { in: { type: 'string' }, out: { type: 'string' }, inSsl: { type: 'string' }, outSsl: { type: 'string' } } },
+          },
+        },
+      },
+    },
+    handler: async (request) => {
+      const sample = await validateSample(api.store.db, request.body as SampleInput, api.now());
+      const r = await ingestSample(api.store, sample, { deltaCeiling: api.config.deltaCeiling, nowMs: api.now() });
+      return { ...r, bytes: { in: String(r.bytes.in), out: String(r.bytes.out), inSsl: String(r.bytes.inSsl), outSsl: String(r.bytes.outSsl) } };
+    },
+  },
+  {
+    method: 'POST', url: '/management/usage/rollup', config: { access: WRITE, jsonOnly: true },
+    schema: {
+      summary: 'Closes every hour that has ended now',
+      response: { 200: { type: 'object', properties: { hoursRolled: { type: 'integer' }, hoursFinalized: { type: 'integer' }, records: { type: 'integer' } } } },
+    },
+    handler: async () => runRollup(api.store, { nowMs: api.now(), graceMs: api.config.graceMs }),
+  },
+  {
+    method: 'GET', url: '/management/usage/anomalies', config: { access: SUPPORT, jsonOnly: true },
+    schema: {
+      summary: 'Data held for an operator instead of being billed: deltas above the ceiling, late samples and events',
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            anomalies: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  id: { type: 'integer' }, kind: { type: 'string' }, time: { type: 'string' }, loadBalancerId: { type: 'integer' },
+                  hostId: { type: 'integer' }, detail: { type: 'string' }, status: { type: 'string' },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    handler: async () => ({
+      anomalies: (await listAnomalies(api.store.db)).map((a) => ({ ...a, time: api.printer.print(a.timeMs) })),
+    }),
+  },
+];

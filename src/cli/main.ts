@@ -1,0 +1,151 @@
+// The `lbmeter` command. Every command reads the same configuration as `serve` and may run while
+// `serve` runs on the same store. Bad arguments: one line on stderr, exit code 2.
+
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import pino from 'pino';
+import { loadConfig, ConfigError, type Config } from '../config.ts';
+import { openStore, type Store } from '../store/store.ts';
+import { createToken, listTokens, revokeToken, ROLES, type Role } from '../store/tokens.ts';
+import { runRollup } from '../jobs/rollup.ts';
+import { purgeUsageRecordsBefore } from '../store/usageRecords.ts';
+import { purgeAccountUsageBefore } from '../store/accountUsage.ts';
+import { parseTime, DAY_MS } from '../domain/time.ts';
+import { serve } from '../server.ts';
+
+class UsageError extends Error {}
+
+function positiveInt(value: string): number {
+  if (!/^[1-9][0-9]{0,14}$/.test(value)) throw new InvalidArgumentError('expected a positive whole number');
+  return Number(value);
+}
+
+function isoTime(value: string): number {
+  const parsed = parseTime(value);
+  if (!parsed.ok) throw new InvalidArgumentError(parsed.reason);
+  return parsed.ms;
+}
+
+function config(): Config {
+  return loadConfig(process.env);
+}
+
+async function withStore<T>(fn: (store: Store, config: Config) => Promise<T>): Promise<T> {
+  const c = config();
+  const store = await openStore(c.db);
+  try {
+    return await fn(store, c);
+  } finally {
+    await store.close();
+  }
+}
+
+export function buildProgram(): Command {
+  const program = new Command('lbmeter')
+    .description('Usage metering and billing reports for load-balancer-as-a-service fleets')
+    .showHelpAfterError(false)
+    .exitOverride()
+    .configureOutput({ outputError: (text, write) => write(text.split('\n')[0] + '\n') });
+
+  program.command('serve')
+    .description('Run the API and the scheduled jobs (rollup) in one process')
+    .option('--demo', 'also run a simulated fleet that feeds the same ingest path')
+    .option('--no-api', 'do not serve HTTP')
+    .option('--no-jobs', 'do not run scheduled jobs')
+    .addHelpText('after', '\nExamples:\n  lbmeter serve --demo\n  LBMETER_DB=postgres://postgres@127.0.0.1/lbmeter lbmeter serve --no-jobs')
+    .action(async (opts: { demo?: boolean; api: boolean; jobs: boolean }) => {
+      const c = config();
+      const logger = pino({ level: c.logLevel }, pino.destination(2));
+      const running = await serve(c, logger, { api: opts.api, jobs: opts.jobs, demo: !!opts.demo, jobIntervalMs: opts.demo ? 10_000 : undefined });
+      if (running.url) console.log(`lbmeter API on ${running.url} (store: ${running.store.engine} ${c.db.startsWith('postgres') ? '' : c.db})`);
+      if (running.createdToken) console.log(`management token (all roles, shown once): ${running.createdToken}`);
+      if (running.demo && running.url) {
+        const token = running.createdToken ?? '$TOKEN';
+        console.log('try:');
+        console.log(`  curl -H 'X-Auth-Token: ${token}' '${running.url}/v1.0/${running.demo.accountId}/loadbalancers/usage'`);
+        console.log(`  curl -H 'X-Auth-Token: ${token}' '${running.url}/v1.0/${running.demo.accountId}/loadbalancers/${running.demo.loadBalancerId}/usage/current.xml'`);
+        console.log(`  curl -H 'X-Auth-Token: ${token}' '${running.url}/management/clusters/1/customercount'`);
+      }
+      let stopping = false;
+      const stop = async (signal: string) => {
+        if (stopping) return;
+        stopping = true;
+        logger.info({ signal }, 'draining and stopping');
+        await running.stop();
+        process.exit(0);
+      };
+      process.on('SIGTERM', () => void stop('SIGTERM'));
+      process.on('SIGINT', () => void stop('SIGINT'));
+    });
+
+  program.command('migrate')
+    .description('Create or upgrade the store schema (serve also does this at start)')
+    .action(() => withStore(async (store, c) => console.log(`store ${store.engine} at ${c.db.startsWith('postgres') ? 'postgres' : c.db} is up to date`)));
+
+  program.command('rollup')
+    .description('Close every hour that has ended (hourly usage records, daily account snapshots)')
+    .action(() => withStore(async (store, c) => {
+      const r = await runRollup(store, { graceMs: c.graceMs });
+      console.log(`rolled ${r.hoursRolled} hours (${r.hoursFinalized} final), ${r.records} records`);
+    }));
+
+  program.command('purge')
+    .description('Delete usage older than the retention period (never an unexported record)')
+    .action(() => withStore(async (store, c) => {
+      const cutoff = Date.now() - c.retentionDays * DAY_MS;
+      const records = await purgeUsageRecordsBefore(store.db, cutoff);
+      const snapshots = await purgeAccountUsageBefore(store.db, cutoff);
+      console.log(`purged ${records} usage records and ${snapshots} account snapshots older than ${c.retentionDays} days`);
+    }));
+
+  const token = program.command('token').description('Manage API tokens');
+  token.command('create')
+    .description('Create a token and print it alone on standard output (shown once, stored hashed)')
+    .addOption(new Option('--role <role...>', 'management role(s)').choices([...ROLES]))
+    .option('--account <id>', 'a tenant token for this account instead of management roles', positiveInt)
+    .option('--expires <time>', 'expiry, ISO-8601', isoTime)
+    .option('--label <text>', 'a note for `token list`')
+    .addHelpText('after', '\nExamples:\n  lbmeter token create --role support\n  lbmeter token create --role billing --expires 2027-01-01\n  lbmeter token create --account 406271')
+    .action((opts: { role?: Role[]; account?: number; expires?: number; label?: string }) => withStore(async (store) => {
+      if (opts.role && opts.account !== undefined) throw new UsageError('give either --role (management token) or --account (tenant token), not both');
+      if (!opts.role && opts.account === undefined) throw new UsageError('give --role support|service-admin|billing or --account N');
+      const { value } = await createToken(store.db, { roles: opts.role ?? [], accountId: opts.account, expiresMs: opts.expires, label: opts.label });
+      process.stdout.write(value + '\n');
+    }));
+  token.command('list')
+    .description('List tokens (never their values)')
+    .action(() => withStore(async (store) => {
+      for (const t of await listTokens(store.db)) {
+        const who = t.roles.length ? `roles=${t.roles.join(',')}` : `account=${t.accountId}`;
+        const state = t.revokedMs !== undefined ? 'revoked' : t.expiresMs !== undefined && t.expiresMs <= Date.now() ? 'expired' : 'active';
+        const expires = t.expiresMs !== undefined ? ` expires=${new Date(t.expiresMs).toISOString()}` : '';
+        console.log(`${t.id}\t${state}\t${who}${expires}\t${t.label}`);
+      }
+    }));
+  token.command('revoke')
+    .description('Revoke a token by id (see `token list`)')
+    .argument('<id>', 'token id', positiveInt)
+    .action((id: number) => withStore(async (store) => {
+      if (!(await revokeToken(store.db, id))) throw new UsageError(`no active token with id ${id}`);
+      console.log(`token ${id} revoked`);
+    }));
+
+  return program;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  try {
+    await buildProgram().parseAsync(argv);
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      process.exitCode = err.exitCode === 0 || err.code === 'commander.helpDisplayed' || err.code === 'commander.version' ? 0 : 2;
+      return;
+    }
+    if (err instanceof UsageError || err instanceof ConfigError) {
+      process.stderr.write(`lbmeter: ${err.message}\n`);
+      process.exitCode = 2;
+      return;
+    }
+    process.stderr.write(`lbmeter: ${(err as Error).message}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,64 @@
+// Configuration from the environment (SPEC 6). A bad value stops the start with one line that
+// names the variable, what it expected and what it got.
+
+import { isValidTimeZone } from './domain/time.ts';
+
+export interface Config {
+  db: string;
+  host: string;
+  port: number;
+  baseUrl: string;
+  timezone: string;
+  pollIntervalMs: number;
+  pollTimeoutMs: number;
+  retentionDays: number;
+  graceMs: number;
+  deltaCeiling: bigint;
+  rateLimitPerMinute: number;
+  bootstrapToken?: string;
+  logLevel: string;
+}
+
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+function integer(env: Env, name: string, fallback: number, min: number, max: number): number {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ConfigError(`${name}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(raw.slice(0, 40))}`);
+  }
+  return Number(raw);
+}
+
+export function loadConfig(env: Env = process.env): Config {
+  const host = env.LBMETER_HOST || '127.0.0.1';
+  const port = integer(env, 'LBMETER_PORT', 8080, 0, 65535);
+  const timezone = env.LBMETER_TIMEZONE || 'UTC';
+  if (!isValidTimeZone(timezone)) throw new ConfigError(`LBMETER_TIMEZONE: expected an IANA zone name such as America/Chicago, got ${JSON.stringify(timezone.slice(0, 40))}`);
+  const baseUrl = (env.LBMETER_BASE_URL || `http://${host.includes(':') ? `[${host}]` : host}:${port}`).replace(/\/+$/, '');
+  try {
+    new URL(baseUrl);
+  } catch {
+    throw new ConfigError(`LBMETER_BASE_URL: expected an absolute URL such as https://lb.example.com, got ${JSON.stringify(baseUrl.slice(0, 60))}`);
+  }
+  const ceiling = env.LBMETER_DELTA_CEILING || String(2n ** 40n);
+  if (!/^\d{1,19}$/.test(ceiling)) throw new ConfigError(`LBMETER_DELTA_CEILING: expected a number of bytes, got ${JSON.stringify(ceiling.slice(0, 40))}`);
+  const config: Config = {
+    db: env.LBMETER_DB || './data/lbmeter.db',
+    host,
+    port,
+    baseUrl,
+    timezone,
+    pollIntervalMs: integer(env, 'LBMETER_POLL_INTERVAL', 300, 1, 86_400) * 1000,
+    pollTimeoutMs: integer(env, 'LBMETER_POLL_TIMEOUT', 10, 1, 600) * 1000,
+    retentionDays: integer(env, 'LBMETER_RETENTION_DAYS', 90, 1, 3650),
+    graceMs: integer(env, 'LBMETER_GRACE', 7200, 0, 7 * 86_400) * 1000,
+    deltaCeiling: BigInt(ceiling),
+    rateLimitPerMinute: integer(env, 'LBMETER_RATE_LIMIT', 1200, 0, 10_000_000),
+    logLevel: env.LBMETER_LOG_LEVEL || 'info',
+  };
+  if (env.LBMETER_BOOTSTRAP_TOKEN) config.bootstrapToken = env.LBMETER_BOOTSTRAP_TOKEN;
+  return config;
+}

@@ -1,0 +1,101 @@
+// Counter samples to stored deltas (SPEC 5, Deltas), the one path for pushed and polled counters.
+// The sample key is claimed in the same transaction that stores the deltas, so a retry can
+// neither count twice nor be dropped.
+
+import type { Store } from '../store/store.ts';
+import { baselinesOf, claimSampleKey, insertDeltas, saveBaselines, type StoredDelta } from '../store/counters.ts';
+import { loadBalancerBasics } from '../store/loadBalancers.ts';
+import { holdAnomalies, type Anomaly } from '../store/anomalies.ts';
+import { isHourFinal } from '../store/hours.ts';
+import { computeDelta, exceedsCeiling, type CounterBaseline } from '../domain/delta.ts';
+import { floorHour } from '../domain/time.ts';
+import { processKey, type CounterReading, type ProcessIdentity } from '../domain/types.ts';
+
+export interface LoadBalancerReading extends CounterReading {
+  accountId: number;
+  loadBalancerId: number;
+}
+
+export interface HostSample {
+  hostId: number;
+  timeMs: number;
+  process: ProcessIdentity;
+  loadBalancers: LoadBalancerReading[];
+}
+
+export interface SampleIntakeResult {
+  duplicate: boolean;
+  deltas: number;
+  held: number;
+  bytes: { in: bigint; out: bigint; inSsl: bigint; outSsl: bigint };
+}
+
+export interface SampleIntakeOptions {
+  /** A delta above this many bytes in any counter is held as an anomaly. */
+  deltaCeiling: bigint;
+  nowMs?: number;
+}
+
+export async function ingestSample(store: Store, sample: HostSample, options: SampleIntakeOptions): Promise<SampleIntakeResult> {
+  const key = processKey(sample.process);
+  const result: SampleIntakeResult = { duplicate: false, deltas: 0, held: 0, bytes: { in: 0n, out: 0n, inSsl: 0n, outSsl: 0n } };
+  return store.transaction(async (trx) => {
+    if (!(await claimSampleKey(trx, sample.hostId, key, sample.timeMs))) return { ...result, duplicate: true };
+    const ids = sample.loadBalancers.map((r) => r.loadBalancerId);
+    const basics = await loadBalancerBasics(trx, ids);
+    const baselines = await baselinesOf(trx, sample.hostId, ids);
+    // The sample bills the hour it closes: (H, H+1h] (see domain/rollup.ts).
+    const lateHour = await isHourFinal(trx, floorHour(sample.timeMs - 1));
+
+    const deltas: StoredDelta[] = [];
+    const anomalies: Omit<Anomaly, 'id' | 'status' | 'createdMs'>[] = [];
+    const nextBaselines = new Map<number, CounterBaseline>();
+    for (const reading of sample.loadBalancers) {
+      const lb = basics.get(reading.loadBalancerId);
+      const previous = baselines.get(reading.loadBalancerId);
+      const where = { timeMs: sample.timeMs, loadBalancerId: reading.loadBalancerId, hostId: sample.hostId };
+      if (previous && previous.timeMs > sample.timeMs) {
+        anomalies.push({ kind: 'STALE_SAMPLE', ...where, detail: `reading older than the last one (${previous.timeMs})` });
+        continue;
+      }
+      const delta = computeDelta({ previous, current: reading, processKey: key, processStartMs: sample.process.startMs, createdMs: lb?.createdMs });
+      let held = false;
+      const amounts = `in=${delta.bytesIn} out=${delta.bytesOut} inSsl=${delta.bytesInSsl} outSsl=${delta.bytesOutSsl}`;
+      if (exceedsCeiling(delta, options.deltaCeiling)) {
+        held = true;
+        anomalies.push({ kind: 'DELTA_ABOVE_CEILING', ...where, detail: `${amounts} above ceiling ${options.deltaCeiling}` });
+      } else if (lb?.deletedMs !== undefined && sample.timeMs > lb.deletedMs && hasBytes(delta)) {
+        held = true;
+        anomalies.push({ kind: 'SAMPLE_AFTER_DELETE', ...where, detail: `${amounts} after deletion at ${lb.deletedMs}` });
+      } else if (lateHour && hasBytes(delta)) {
+        held = true;
+        anomalies.push({ kind: 'LATE_SAMPLE', ...where, detail: `${amounts} for an hour already final` });
+      }
+      deltas.push({
+        ...where, accountId: lb?.accountId ?? reading.accountId, held,
+        bytesIn: delta.bytesIn, bytesOut: delta.bytesOut, bytesInSsl: delta.bytesInSsl, bytesOutSsl: delta.bytesOutSsl,
+        connections: reading.connections, connectionsSsl: reading.connectionsSsl,
+      });
+      nextBaselines.set(reading.loadBalancerId, {
+        processKey: key, timeMs: sample.timeMs,
+        bytesIn: reading.bytesIn, bytesOut: reading.bytesOut, bytesInSsl: reading.bytesInSsl, bytesOutSsl: reading.bytesOutSsl,
+      });
+      if (held) result.held++;
+      else {
+        result.bytes.in += delta.bytesIn;
+        result.bytes.out += delta.bytesOut;
+        result.bytes.inSsl += delta.bytesInSsl;
+        result.bytes.outSsl += delta.bytesOutSsl;
+      }
+    }
+    await insertDeltas(trx, deltas);
+    await saveBaselines(trx, sample.hostId, nextBaselines);
+    await holdAnomalies(trx, anomalies, options.nowMs);
+    result.deltas = deltas.length;
+    return result;
+  });
+}
+
+function hasBytes(d: { bytesIn: bigint; bytesOut: bigint; bytesInSsl: bigint; bytesOutSsl: bigint }): boolean {
+  return d.bytesIn + d.bytesOut + d.bytesInSsl + d.bytesOutSsl > 0n;
+}

@@ -1,0 +1,102 @@
+// The hourly rollup job (SPEC 5): closes every ended hour, hour by hour, catching up after
+// downtime. Hours stay provisional for a grace period and are re-rolled on each run (late data
+// lands in them); then they are final and never change.
+
+import type { Store, Db } from '../store/store.ts';
+import { eventsOfLoadBalancers, eventsOfAccount } from '../store/events.ts';
+import { accountsWithLiveLoadBalancerAt, loadBalancerIdsAliveIn } from '../store/loadBalancers.ts';
+import { deltasOf } from '../store/counters.ts';
+import { replaceHourRecords } from '../store/usageRecords.ts';
+import { lastFinalHour, markHour } from '../store/hours.ts';
+import { hasDailySnapshot, putSnapshots } from '../store/accountUsage.ts';
+import { timeline, type TimelineStep } from '../domain/lifecycle.ts';
+import { rollupHour, type UsageRecordDraft } from '../domain/rollup.ts';
+import { countAccountAt } from '../domain/snapshot.ts';
+import { DAY_MS, floorDay, floorHour, HOUR_MS } from '../domain/time.ts';
+import { num } from '../store/rows.ts';
+
+export interface RollupOptions {
+  nowMs?: number;
+  /** How long after its end an hour stays open to late data (SPEC default 2 h). */
+  graceMs: number;
+}
+
+export interface RollupResult {
+  hoursRolled: number;
+  hoursFinalized: number;
+  records: number;
+}
+
+export async function runRollup(store: Store, options: RollupOptions): Promise<RollupResult> {
+  const nowMs = options.nowMs ?? Date.now();
+  const result: RollupResult = { hoursRolled: 0, hoursFinalized: 0, records: 0 };
+  const first = await firstOpenHour(store.db);
+  if (first === undefined) return result;
+  const lastEnded = floorHour(nowMs);
+  for (let hour = first; hour < lastEnded; hour += HOUR_MS) {
+    const final = hour + HOUR_MS + options.graceMs <= nowMs;
+    const records = await store.transaction(async (trx) => {
+      const drafts = await rollHour(trx, hour, hour + HOUR_MS);
+      const ids = [...new Set(drafts.map((d) => d.loadBalancerId))];
+      await replaceHourRecords(trx, hour, ids, drafts, final);
+      await markHour(trx, hour, final, nowMs);
+      return drafts.length;
+    });
+    result.hoursRolled++;
+    if (final) result.hoursFinalized++;
+    result.records += records;
+  }
+  await takeDailySnapshots(store, first, nowMs);
+  return result;
+}
+
+async function firstOpenHour(db: Db): Promise<number | undefined> {
+  const lastFinal = await lastFinalHour(db);
+  if (lastFinal !== undefined) return lastFinal + HOUR_MS;
+  const r = await db.selectFrom('load_balancers').select((eb) => eb.fn.min('created_ms').as('t')).executeTakeFirst();
+  return r?.t === null || r?.t === undefined ? undefined : floorHour(num(r.t as number));
+}
+
+/**
+ * Drafts for every load balancer alive in [hourMs, endMs), endMs being the hour's end or, for
+ * the provisional record of the hour in progress, now.
+ */
+export async function rollHour(db: Db, hourMs: number, endMs: number, filter: { loadBalancerIds?: number[]; accountId?: number } = {}): Promise<UsageRecordDraft[]> {
+  let ids = await loadBalancerIdsAliveIn(db, hourMs, hourMs + HOUR_MS, { accountId: filter.accountId });
+  if (filter.loadBalancerIds) {
+    const wanted = new Set(filter.loadBalancerIds);
+    ids = ids.filter((id) => wanted.has(id));
+  }
+  if (ids.length === 0) return [];
+  const steps = new Map<number, TimelineStep[]>();
+  for (const [id, events] of await eventsOfLoadBalancers(db, ids)) steps.set(id, timeline(events));
+  const createdThisHour = ids.filter((id) => floorHour(steps.get(id)?.[0]?.state.createdMs ?? 0) === hourMs);
+  const olderIds = ids.filter((id) => !createdThisHour.includes(id));
+  const samples = new Map([
+    ...(await deltasOf(db, olderIds, hourMs, endMs)),
+    ...(await deltasOf(db, createdThisHour, undefined, endMs)),
+  ]);
+  const drafts: UsageRecordDraft[] = [];
+  for (const id of ids) {
+    const lbSteps = steps.get(id);
+    if (!lbSteps?.length) continue;
+    drafts.push(...rollupHour(lbSteps, hourMs, samples.get(id) ?? [], endMs).records);
+  }
+  return drafts;
+}
+
+/** A snapshot at every midnight UTC for every account with a live load balancer then. */
+async function takeDailySnapshots(store: Store, fromMs: number, nowMs: number): Promise<void> {
+  for (let day = floorDay(fromMs) + (fromMs % DAY_MS === 0 ? 0 : DAY_MS); day <= nowMs; day += DAY_MS) {
+    if (await hasDailySnapshot(store.db, day)) continue;
+    await store.transaction(async (trx) => {
+      const accounts = await accountsWithLiveLoadBalancerAt(trx, day);
+      const rows = [];
+      for (const accountId of accounts) {
+        const timelines = [...(await eventsOfAccount(trx, accountId)).values()].map(timeline);
+        rows.push({ accountId, timeMs: day, source: 'DAILY' as const, counts: countAccountAt(timelines, day) });
+      }
+      await putSnapshots(trx, rows);
+    });
+  }
+}

@@ -1,0 +1,86 @@
+// `lbmeter serve`: the API, the scheduled jobs and optionally the demo fleet in one process.
+// Each part can be switched off so that several processes share the work.
+
+import type { Logger } from 'pino';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.ts';
+import { openStore, type Store } from './store/store.ts';
+import { buildApp, type ApiContext } from './api/app.ts';
+import { countTokens, createToken, findTokenByValue, ROLES } from './store/tokens.ts';
+import { runRollup } from './jobs/rollup.ts';
+import { startDemoFleet } from './demo/fleet.ts';
+
+export interface ServeOptions {
+  api: boolean;
+  jobs: boolean;
+  demo: boolean;
+  /** How often jobs (and the demo's pushes) run; defaults to the poll interval. */
+  jobIntervalMs?: number;
+}
+
+export interface RunningServer {
+  store: Store;
+  app?: FastifyInstance;
+  api?: ApiContext;
+  url?: string;
+  /** A token printed for the operator when one was created at start. */
+  createdToken?: string;
+  demo?: { accountId: number; loadBalancerId: number };
+  stop(): Promise<void>;
+}
+
+export async function serve(config: Config, logger: Logger, options: ServeOptions): Promise<RunningServer> {
+  const store = await openStore(config.db);
+  const createdToken = await bootstrapTokens(store, config);
+  const running: RunningServer = { store, stop: async () => {} };
+  if (createdToken) running.createdToken = createdToken;
+
+  const timers: NodeJS.Timeout[] = [];
+  let busy: Promise<unknown> = Promise.resolve();
+  /** Runs scheduled work one piece at a time, so shutdown can wait for the piece in flight. */
+  const schedule = (everyMs: number, name: string, work: () => Promise<unknown>) => {
+    const run = () => {
+      busy = busy.then(work).catch((err) => logger.error({ err, job: name }, 'job failed'));
+    };
+    timers.push(setInterval(run, everyMs));
+    run();
+  };
+
+  const interval = options.jobIntervalMs ?? config.pollIntervalMs;
+  if (options.demo) {
+    logger.info('building the demo fleet (6 hours of history)');
+    const fleet = await startDemoFleet(store, { deltaCeiling: config.deltaCeiling });
+    running.demo = { accountId: fleet.sampleAccountId, loadBalancerId: fleet.sampleLoadBalancerId };
+    schedule(interval, 'demo', () => fleet.tick(Date.now()));
+  }
+  if (options.jobs) schedule(interval, 'rollup', () => runRollup(store, { graceMs: config.graceMs }));
+
+  if (options.api) {
+    const { app, api } = await buildApp({ store, config, logger });
+    running.app = app;
+    running.api = api;
+    running.url = await app.listen({ host: config.host, port: config.port });
+  }
+
+  running.stop = async () => {
+    for (const t of timers) clearInterval(t);
+    if (running.api) running.api.closing = true;
+    await running.app?.close(); // drains requests in flight
+    await busy; // finishes the batch in flight
+    await store.close();
+  };
+  return running;
+}
+
+/** LBMETER_BOOTSTRAP_TOKEN, or a first token when the store has none; returns a new value to print. */
+async function bootstrapTokens(store: Store, config: Config): Promise<string | undefined> {
+  if (config.bootstrapToken) {
+    if (!(await findTokenByValue(store.db, config.bootstrapToken))) {
+      await createToken(store.db, { roles: [...ROLES], label: 'bootstrap (LBMETER_BOOTSTRAP_TOKEN)', value: config.bootstrapToken });
+    }
+    return undefined;
+  }
+  if ((await countTokens(store.db)) > 0) return undefined;
+  const { value } = await createToken(store.db, { roles: [...ROLES], label: 'created at first start' });
+  return value;
+}

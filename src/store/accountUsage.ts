@@ -1,0 +1,59 @@
+// Account usage snapshots: counts of load balancers and VIPs at events and at each midnight.
+
+import type { Db } from './store.ts';
+import { num } from './rows.ts';
+import type { AccountCounts } from '../domain/snapshot.ts';
+
+export type SnapshotSource = 'EVENT' | 'DAILY';
+
+export interface AccountUsageRecord extends AccountCounts {
+  id: number;
+  accountId: number;
+  timeMs: number;
+}
+
+export async function putSnapshots(db: Db, rows: { accountId: number; timeMs: number; source: SnapshotSource; counts: AccountCounts }[]): Promise<void> {
+  for (const s of rows) {
+    const counts = {
+      num_load_balancers: s.counts.numLoadBalancers, num_public_vips: s.counts.numPublicVips, num_servicenet_vips: s.counts.numServicenetVips,
+    };
+    await db.insertInto('account_usage').values({ account_id: s.accountId, time_ms: s.timeMs, source: s.source, ...counts })
+      .onConflict((oc) => oc.columns(['account_id', 'time_ms', 'source']).doUpdateSet(counts)).execute();
+  }
+}
+
+export async function snapshotTimesOf(db: Db, accountId: number, fromMs: number): Promise<{ timeMs: number; source: SnapshotSource }[]> {
+  const rows = await db.selectFrom('account_usage').select(['time_ms', 'source']).where('account_id', '=', accountId).where('time_ms', '>=', fromMs).execute();
+  return rows.map((r) => ({ timeMs: num(r.time_ms), source: r.source as SnapshotSource }));
+}
+
+export async function hasDailySnapshot(db: Db, dayMs: number): Promise<boolean> {
+  const r = await db.selectFrom('account_usage').select('id').where('time_ms', '=', dayMs).where('source', '=', 'DAILY').limit(1).executeTakeFirst();
+  return r !== undefined;
+}
+
+/** Snapshots with time in [start, end] in (account, time, id) order. */
+export async function accountUsagePage(db: Db, w: { startMs: number; endMs: number; accountId?: number }, offset: number, limit: number): Promise<{ records: AccountUsageRecord[]; more: boolean }> {
+  let q = db.selectFrom('account_usage').selectAll().where('time_ms', '>=', w.startMs).where('time_ms', '<=', w.endMs);
+  if (w.accountId !== undefined) q = q.where('account_id', '=', w.accountId);
+  const rows = await q.orderBy('account_id').orderBy('time_ms').orderBy('id').offset(offset).limit(limit + 1).execute();
+  return { records: rows.slice(0, limit).map(toAccountUsage), more: rows.length > limit };
+}
+
+export async function accountUsageIn(db: Db, w: { startMs: number; endMs: number }): Promise<AccountUsageRecord[]> {
+  const rows = await db.selectFrom('account_usage').selectAll().where('time_ms', '>=', w.startMs).where('time_ms', '<=', w.endMs)
+    .orderBy('account_id').orderBy('time_ms').orderBy('id').execute();
+  return rows.map(toAccountUsage);
+}
+
+export async function purgeAccountUsageBefore(db: Db, cutoffMs: number): Promise<number> {
+  const r = await db.deleteFrom('account_usage').where('time_ms', '<', cutoffMs).executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
+
+function toAccountUsage(r: any): AccountUsageRecord {
+  return {
+    id: num(r.id), accountId: num(r.account_id), timeMs: num(r.time_ms),
+    numLoadBalancers: num(r.num_load_balancers), numPublicVips: num(r.num_public_vips), numServicenetVips: num(r.num_servicenet_vips),
+  };
+}

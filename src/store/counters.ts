@@ -1,0 +1,89 @@
+// Counter baselines per (host, load balancer), sample idempotency keys and stored deltas.
+
+import type { Db } from './store.ts';
+import { chunks } from './store.ts';
+import { big, num } from './rows.ts';
+import type { CounterBaseline } from '../domain/delta.ts';
+import type { UsageSample } from '../domain/rollup.ts';
+
+/** Records a sample key; false when it was stored before (the sample is a retry). */
+export async function claimSampleKey(db: Db, hostId: number, processKey: string, timeMs: number): Promise<boolean> {
+  const r = await db.insertInto('sample_keys').values({ host_id: hostId, process_key: processKey, time_ms: timeMs })
+    .onConflict((oc) => oc.doNothing()).executeTakeFirst();
+  return Number(r.numInsertedOrUpdatedRows ?? 0n) > 0;
+}
+
+export async function baselinesOf(db: Db, hostId: number, lbIds: number[]): Promise<Map<number, CounterBaseline>> {
+  const out = new Map<number, CounterBaseline>();
+  for (const part of chunks(lbIds)) {
+    const rows = await db.selectFrom('counter_state').selectAll().where('host_id', '=', hostId).where('load_balancer_id', 'in', part).execute();
+    for (const r of rows) {
+      out.set(num(r.load_balancer_id), {
+        processKey: r.process_key, timeMs: num(r.time_ms),
+        bytesIn: big(r.bytes_in), bytesOut: big(r.bytes_out), bytesInSsl: big(r.bytes_in_ssl), bytesOutSsl: big(r.bytes_out_ssl),
+      });
+    }
+  }
+  return out;
+}
+
+export async function saveBaselines(db: Db, hostId: number, baselines: Map<number, CounterBaseline>): Promise<void> {
+  const rows = [...baselines].map(([lbId, b]) => ({
+    host_id: hostId, load_balancer_id: lbId, process_key: b.processKey, time_ms: b.timeMs,
+    bytes_in: b.bytesIn, bytes_out: b.bytesOut, bytes_in_ssl: b.bytesInSsl, bytes_out_ssl: b.bytesOutSsl,
+  }));
+  for (const part of chunks(rows)) {
+    await db.insertInto('counter_state').values(part).onConflict((oc) => oc.columns(['host_id', 'load_balancer_id']).doUpdateSet((eb) => ({
+      process_key: eb.ref('excluded.process_key'), time_ms: eb.ref('excluded.time_ms'),
+      bytes_in: eb.ref('excluded.bytes_in'), bytes_out: eb.ref('excluded.bytes_out'),
+      bytes_in_ssl: eb.ref('excluded.bytes_in_ssl'), bytes_out_ssl: eb.ref('excluded.bytes_out_ssl'),
+    }))).execute();
+  }
+}
+
+export interface StoredDelta extends UsageSample {
+  loadBalancerId: number;
+  accountId: number;
+  hostId: number;
+  held: boolean;
+}
+
+export async function insertDeltas(db: Db, deltas: StoredDelta[]): Promise<void> {
+  for (const part of chunks(deltas)) {
+    await db.insertInto('usage_samples').values(part.map((d) => ({
+      load_balancer_id: d.loadBalancerId, account_id: d.accountId, host_id: d.hostId, time_ms: d.timeMs,
+      bytes_in: d.bytesIn, bytes_out: d.bytesOut, bytes_in_ssl: d.bytesInSsl, bytes_out_ssl: d.bytesOutSsl,
+      connections: d.connections, connections_ssl: d.connectionsSsl, held: d.held ? 1 : 0,
+    }))).execute();
+  }
+}
+
+/** Billable deltas of the load balancers with time in (fromMs, toMs]; fromMs undefined: no lower bound. */
+export async function deltasOf(db: Db, lbIds: number[], fromMs: number | undefined, toMs: number): Promise<Map<number, UsageSample[]>> {
+  const out = new Map<number, UsageSample[]>();
+  for (const part of chunks(lbIds)) {
+    let q = db.selectFrom('usage_samples').selectAll().where('load_balancer_id', 'in', part).where('time_ms', '<=', toMs).where('held', '=', 0);
+    if (fromMs !== undefined) q = q.where('time_ms', '>', fromMs);
+    for (const r of await q.orderBy('time_ms').execute()) {
+      const lb = num(r.load_balancer_id);
+      const list = out.get(lb) ?? [];
+      list.push({
+        timeMs: num(r.time_ms), bytesIn: big(r.bytes_in), bytesOut: big(r.bytes_out), bytesInSsl: big(r.bytes_in_ssl),
+        bytesOutSsl: big(r.bytes_out_ssl), connections: num(r.connections), connectionsSsl: num(r.connections_ssl),
+      });
+      out.set(lb, list);
+    }
+  }
+  return out;
+}
+
+/** CREATE and UNSUSPEND: counting starts from zero on every host, unless a newer reading exists. */
+export async function setZeroBaselines(db: Db, hostIds: number[], lbId: number, timeMs: number): Promise<void> {
+  if (hostIds.length === 0) return;
+  const existing = await db.selectFrom('counter_state').select(['host_id', 'time_ms']).where('load_balancer_id', '=', lbId).where('host_id', 'in', hostIds).execute();
+  const newer = new Set(existing.filter((r) => num(r.time_ms) > timeMs).map((r) => num(r.host_id)));
+  for (const hostId of hostIds) {
+    if (newer.has(hostId)) continue;
+    await saveBaselines(db, hostId, new Map([[lbId, { processKey: '*', timeMs, bytesIn: 0n, bytesOut: 0n, bytesInSsl: 0n, bytesOutSsl: 0n }]]));
+  }
+}

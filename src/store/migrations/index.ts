@@ -1,0 +1,24 @@
+// Versioned migrations, run by Kysely's Migrator at start. Append new files; never edit old ones.
+
+import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import type { Engine } from '../dialect.ts';
+import * as initial from './001_initial.ts';
+
+type EngineMigration = { up(db: Kysely<any>, engine: Engine): Promise<void> };
+
+const MIGRATIONS: Record<string, EngineMigration> = {
+  '001_initial': initial,
+};
+
+export async function migrate(db: Kysely<any>, engine: Engine): Promise<string[]> {
+  const provider: MigrationProvider = {
+    async getMigrations() {
+      const out: Record<string, Migration> = {};
+      for (const [name, m] of Object.entries(MIGRATIONS)) out[name] = { up: (d) => m.up(d, engine) };
+      return out;
+    },
+  };
+  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  if (error) throw error;
+  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}

@@ -1,0 +1,49 @@
+// Table types for Kysely. Integers come back as number, bigint or string depending on the engine
+// and the column width (SQLite returns every integer as bigint here, pg returns int8 as bigint),
+// so readers convert with the helpers in rows.ts.
+
+import type { ColumnType, Generated } from 'kysely';
+
+type Int = ColumnType<number | bigint | string, number | bigint, number | bigint>;
+type NullableInt = ColumnType<number | bigint | string | null, number | bigint | null | undefined, number | bigint | null>;
+
+export interface Database {
+  clusters: { id: Int; name: string; data_center: string };
+  hosts: { id: Int; cluster_id: Int; name: string; stats_socket: string | null; stats_url: string | null; retired_ms: NullableInt };
+  load_balancers: {
+    id: Int; account_id: Int; name: string; protocol: string; cluster_id: Int; status: string; ssl_mode: string;
+    created_ms: Int; updated_ms: Int; deleted_ms: NullableInt;
+  };
+  virtual_ips: { load_balancer_id: Int; id: Int; address: string; ip_version: string; type: string };
+  events: {
+    id: string; type: string; time_ms: Int; account_id: Int; load_balancer_id: Int; body: string; received_ms: Int;
+  };
+  counter_state: {
+    host_id: Int; load_balancer_id: Int; process_key: string; time_ms: Int;
+    bytes_in: Int; bytes_out: Int; bytes_in_ssl: Int; bytes_out_ssl: Int;
+  };
+  sample_keys: { host_id: Int; process_key: string; time_ms: Int };
+  usage_samples: {
+    id: Generated<number | bigint | string>; load_balancer_id: Int; account_id: Int; host_id: Int; time_ms: Int;
+    bytes_in: Int; bytes_out: Int; bytes_in_ssl: Int; bytes_out_ssl: Int; connections: Int; connections_ssl: Int; held: Int;
+  };
+  usage_records: {
+    id: Generated<number | bigint | string>; account_id: Int; load_balancer_id: Int; hour_ms: Int; start_ms: Int; end_ms: Int; closing: Int;
+    bytes_in: Int; bytes_out: Int; bytes_in_ssl: Int; bytes_out_ssl: Int;
+    avg_connections: number; avg_connections_ssl: number; num_vips: Int; num_polls: Int;
+    vip_type: string; ssl_mode: string; event_type: string | null; final: Int; exported_ms: NullableInt;
+  };
+  account_usage: {
+    id: Generated<number | bigint | string>; account_id: Int; time_ms: Int; source: string;
+    num_load_balancers: Int; num_public_vips: Int; num_servicenet_vips: Int;
+  };
+  hours: { hour_ms: Int; final: Int; rolled_ms: Int };
+  anomalies: {
+    id: Generated<number | bigint | string>; kind: string; time_ms: Int; load_balancer_id: NullableInt; host_id: NullableInt;
+    detail: string; status: string; created_ms: Int;
+  };
+  tokens: {
+    id: Generated<number | bigint | string>; token_hash: string; roles: string; account_id: NullableInt; label: string;
+    created_ms: Int; expires_ms: NullableInt; revoked_ms: NullableInt;
+  };
+}

@@ -1,0 +1,51 @@
+// The store: one Kysely instance over either engine, migrated at open.
+
+import { Kysely, sql, type Transaction } from 'kysely';
+import { connect, type Engine, type EngineConnection } from './dialect.ts';
+import { migrate } from './migrations/index.ts';
+import type { Database } from './schema.ts';
+
+export type Db = Kysely<Database> | Transaction<Database>;
+
+export interface Store {
+  readonly engine: Engine;
+  readonly db: Kysely<Database>;
+  readonly connection: EngineConnection;
+  /** Runs fn in one transaction; all of it lands or none of it. */
+  transaction<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openStore(location: string, options: { migrate?: boolean } = {}): Promise<Store> {
+  const connection = connect(location);
+  const db = new Kysely<Database>({ dialect: connection.dialect });
+  const store: Store = {
+    engine: connection.engine,
+    db,
+    connection,
+    transaction: (fn) => db.transaction().execute(fn),
+    async ping() {
+      await sql`select 1`.execute(db);
+    },
+    async close() {
+      await db.destroy();
+    },
+  };
+  if (options.migrate !== false) {
+    try {
+      await migrate(db, connection.engine);
+    } catch (err) {
+      await db.destroy();
+      throw err;
+    }
+  }
+  return store;
+}
+
+/** Splits rows for multi-row statements (SQLite allows 32766 bound values a statement). */
+export function chunks<T>(rows: T[], size = 500): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
+  return out;
+}

@@ -1,0 +1,116 @@
+// Hourly usage records. A provisional hour is replaced whole by each rollup; a final one never
+// changes. Keys (load balancer, start, closing) keep ids stable across re-rollups.
+
+import { sql } from 'kysely';
+import type { Db } from './store.ts';
+import { chunks } from './store.ts';
+import { big, num } from './rows.ts';
+import type { UsageRecordDraft } from '../domain/rollup.ts';
+import type { EventType, SslMode, VipType } from '../domain/types.ts';
+
+export interface UsageRecord {
+  id: number;
+  accountId: number;
+  loadBalancerId: number;
+  startMs: number;
+  endMs: number;
+  bytesIn: bigint;
+  bytesOut: bigint;
+  bytesInSsl: bigint;
+  bytesOutSsl: bigint;
+  averageNumConnections: number;
+  averageNumConnectionsSsl: number;
+  numVips: number;
+  numPolls: number;
+  vipType: VipType;
+  sslMode: SslMode;
+  eventType?: EventType;
+}
+
+/** Replaces the records of these load balancers in one hour (those not final). */
+export async function replaceHourRecords(db: Db, hourMs: number, lbIds: number[], drafts: UsageRecordDraft[], final: boolean): Promise<void> {
+  for (const d of drafts) {
+    const values = {
+      account_id: d.accountId, hour_ms: d.hourMs, end_ms: d.endMs,
+      bytes_in: d.bytesIn, bytes_out: d.bytesOut, bytes_in_ssl: d.bytesInSsl, bytes_out_ssl: d.bytesOutSsl,
+      avg_connections: d.averageNumConnections, avg_connections_ssl: d.averageNumConnectionsSsl,
+      num_vips: d.numVips, num_polls: d.numPolls, vip_type: d.vipType, ssl_mode: d.sslMode,
+      event_type: d.eventType ?? null, final: final ? 1 : 0,
+    };
+    await db.insertInto('usage_records')
+      .values({ load_balancer_id: d.loadBalancerId, start_ms: d.startMs, closing: d.closing ? 1 : 0, ...values })
+      .onConflict((oc) => oc.columns(['load_balancer_id', 'start_ms', 'closing']).doUpdateSet(values).where('usage_records.final', '=', 0))
+      .execute();
+  }
+  // Records this rollup no longer produces (an event moved or vanished) go, unless final.
+  const keep = new Set(drafts.map((d) => `${d.loadBalancerId}/${d.startMs}/${d.closing ? 1 : 0}`));
+  for (const part of chunks(lbIds)) {
+    const existing = await db.selectFrom('usage_records').select(['id', 'load_balancer_id', 'start_ms', 'closing'])
+      .where('hour_ms', '=', hourMs).where('load_balancer_id', 'in', part).where('final', '=', 0).execute();
+    const stale = existing.filter((r) => !keep.has(`${num(r.load_balancer_id)}/${num(r.start_ms)}/${num(r.closing)}`)).map((r) => num(r.id));
+    if (stale.length) await db.deleteFrom('usage_records').where('id', 'in', stale).execute();
+  }
+}
+
+export interface RecordWindow {
+  startMs: number;
+  endMs: number;
+  /** 'inside': start and end both in the window (SPEC 3.4, 3.6); 'starts': start in the window. */
+  match: 'inside' | 'starts';
+  accountId?: number;
+  loadBalancerId?: number;
+}
+
+/** One page in (account, load balancer, start, id) order; `more` tells whether rows follow. */
+export async function usageRecordPage(db: Db, w: RecordWindow, offset: number, limit: number): Promise<{ records: UsageRecord[]; more: boolean }> {
+  const rows = await windowQuery(db, w)
+    .orderBy('account_id').orderBy('load_balancer_id').orderBy('start_ms').orderBy('id')
+    .offset(offset).limit(limit + 1).execute();
+  return { records: rows.slice(0, limit).map(toRecord), more: rows.length > limit };
+}
+
+export async function usageRecordsIn(db: Db, w: RecordWindow): Promise<UsageRecord[]> {
+  const rows = await windowQuery(db, w)
+    .orderBy('account_id').orderBy('load_balancer_id').orderBy('start_ms').orderBy('id').execute();
+  return rows.map(toRecord);
+}
+
+function windowQuery(db: Db, w: RecordWindow) {
+  let q = db.selectFrom('usage_records').selectAll().where('start_ms', '>=', w.startMs).where('start_ms', '<=', w.endMs);
+  if (w.match === 'inside') q = q.where('end_ms', '<=', w.endMs);
+  if (w.accountId !== undefined) q = q.where('account_id', '=', w.accountId);
+  if (w.loadBalancerId !== undefined) q = q.where('load_balancer_id', '=', w.loadBalancerId);
+  return q;
+}
+
+export async function purgeUsageRecordsBefore(db: Db, cutoffMs: number): Promise<number> {
+  // An unexported record is never purged (SPEC 5, Retention).
+  const r = await db.deleteFrom('usage_records').where('end_ms', '<', cutoffMs).where('exported_ms', 'is not', null).executeTakeFirst();
+  return Number(r.numDeletedRows);
+}
+
+export async function totalBytesOf(db: Db, lbId: number): Promise<{ bytesIn: bigint; bytesOut: bigint; bytesInSsl: bigint; bytesOutSsl: bigint }> {
+  const r = await db.selectFrom('usage_records').where('load_balancer_id', '=', lbId).select([
+    sql<string>`coalesce(sum(bytes_in), 0)`.as('i'), sql<string>`coalesce(sum(bytes_out), 0)`.as('o'),
+    sql<string>`coalesce(sum(bytes_in_ssl), 0)`.as('si'), sql<string>`coalesce(sum(bytes_out_ssl), 0)`.as('so'),
+  ]).executeTakeFirstOrThrow();
+  return { bytesIn: big(r.i), bytesOut: big(r.o), bytesInSsl: big(r.si), bytesOutSsl: big(r.so) };
+}
+
+function toRecord(r: any): UsageRecord {
+  const rec: UsageRecord = {
+    id: num(r.id), accountId: num(r.account_id), loadBalancerId: num(r.load_balancer_id),
+    startMs: num(r.start_ms), endMs: num(r.end_ms),
+    bytesIn: big(r.bytes_in), bytesOut: big(r.bytes_out), bytesInSsl: big(r.bytes_in_ssl), bytesOutSsl: big(r.bytes_out_ssl),
+    averageNumConnections: Number(r.avg_connections), averageNumConnectionsSsl: Number(r.avg_connections_ssl),
+    numVips: num(r.num_vips), numPolls: num(r.num_polls), vipType: r.vip_type, sslMode: r.ssl_mode,
+  };
+  if (r.event_type) rec.eventType = r.event_type;
+  return rec;
+}
+
+export function draftToRecord(d: UsageRecordDraft, id: number): UsageRecord {
+  const { hourMs: _h, closing: _c, ...rest } = d;
+  return { id, ...rest };
+}
+
