@@ -1,0 +1,128 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import fc from 'fast-check';
+import { timeline } from '../../src/domain/lifecycle.ts';
+import { rollupHour, liveHours, type UsageSample } from '../../src/domain/rollup.ts';
+import type { EventType, LifecycleEvent, LoadBalancerPatch } from '../../src/domain/types.ts';
+
+const H = Date.UTC(2026, 10, 22, 10); // 10:00Z
+const min = (m: number) => H + m * 60_000;
+let seq = 0;
+const ev = (type: EventType, timeMs: number, loadBalancer?: LoadBalancerPatch): LifecycleEvent => ({
+  id: `e${++seq}`, type, timeMs, accountId: 406271, loadBalancerId: 33, ...(loadBalancer ? { loadBalancer } : {}),
+});
+const vip = (id: number, type: 'PUBLIC' | 'SERVICENET' = 'PUBLIC') => ({ id, address: `10.0.0.${id}`, ipVersion: 'IPV4' as const, type });
+const create = (t: number, patch: LoadBalancerPatch = {}) => ev('CREATE_LOADBALANCER', t, { name: 'web', protocol: 'HTTP', clusterId: 1, virtualIps: [vip(1)], ...patch });
+const sample = (t: number, bytesIn: bigint, bytesOut = 0n, extra: Partial<UsageSample> = {}): UsageSample => ({
+  timeMs: t, bytesIn, bytesOut, bytesInSsl: 0n, bytesOutSsl: 0n, connections: 0, connectionsSsl: 0, ...extra,
+});
+const summary = (r: ReturnType<typeof rollupHour>) => r.records.map((x) => ({
+  start: (x.startMs - H) / 60_000, end: (x.endMs - H) / 60_000, in: x.bytesIn, type: x.eventType, ssl: x.sslMode, vips: x.numVips, polls: x.numPolls,
+}));
+
+test('a quiet hour of a live load balancer is one zero record with no polls', () => {
+  const steps = timeline([create(H - 3_600_000)]);
+  assert.deepEqual(summary(rollupHour(steps, H, [])), [{ start: 0, end: 60, in: 0n, type: undefined, ssl: 'OFF', vips: 1, polls: 0 }]);
+});
+
+test('CREATE starts the first record at the event time and takes earlier samples', () => {
+  const steps = timeline([create(min(20))]);
+  const r = rollupHour(steps, H, [sample(min(20), 0n), sample(min(25), 100n), sample(min(60), 50n)]);
+  assert.deepEqual(summary(r), [{ start: 20, end: 60, in: 150n, type: 'CREATE_LOADBALANCER', ssl: 'OFF', vips: 1, polls: 3 }]);
+});
+
+test('an event splits the hour; bytes up to the event belong to the record it closes', () => {
+  const steps = timeline([create(H - 3_600_000), ev('SSL_ONLY_ON', min(30))]);
+  const r = rollupHour(steps, H, [sample(min(10), 10n), sample(min(30), 20n), sample(min(40), 40n), sample(min(60), 80n)]);
+  assert.deepEqual(summary(r), [
+    { start: 0, end: 30, in: 30n, type: undefined, ssl: 'OFF', vips: 1, polls: 2 },
+    { start: 30, end: 60, in: 120n, type: 'SSL_ONLY_ON', ssl: 'ON', vips: 1, polls: 2 },
+  ]);
+});
+
+test('every SSL transition sets the mode of the record it opens', () => {
+  const steps = timeline([create(H - 3_600_000), ev('SSL_MIXED_ON', min(10)), ev('SSL_OFF', min(20)), ev('SSL_ONLY_ON', min(30)), ev('SSL_MIXED_ON', min(40))]);
+  assert.deepEqual(rollupHour(steps, H, []).records.map((x) => [x.sslMode, x.eventType]), [
+    ['OFF', undefined], ['MIXED', 'SSL_MIXED_ON'], ['OFF', 'SSL_OFF'], ['ON', 'SSL_ONLY_ON'], ['MIXED', 'SSL_MIXED_ON'],
+  ]);
+});
+
+test('VIP events change numVips and vipType from the next record on', () => {
+  const steps = timeline([
+    create(H - 3_600_000),
+    ev('CREATE_VIRTUAL_IP', min(15), { virtualIps: [vip(1), vip(2, 'SERVICENET')] }),
+    ev('DELETE_VIRTUAL_IP', min(45), { virtualIps: [vip(2, 'SERVICENET')] }),
+  ]);
+  assert.deepEqual(rollupHour(steps, H, []).records.map((x) => [x.numVips, x.vipType, x.eventType]), [
+    [1, 'PUBLIC', undefined], [2, 'SERVICENET', 'CREATE_VIRTUAL_IP'], [1, 'SERVICENET', 'DELETE_VIRTUAL_IP'],
+  ]);
+});
+
+test('DELETE closes the last record and leaves a zero-length closing record; later samples are unattributed', () => {
+  const steps = timeline([create(H - 3_600_000), ev('DELETE_LOADBALANCER', min(40))]);
+  const late = sample(min(50), 7n);
+  const r = rollupHour(steps, H, [sample(min(40), 5n), late]);
+  assert.deepEqual(summary(r), [
+    { start: 0, end: 40, in: 5n, type: undefined, ssl: 'OFF', vips: 1, polls: 1 },
+    { start: 40, end: 40, in: 0n, type: 'DELETE_LOADBALANCER', ssl: 'OFF', vips: 0, polls: 0 },
+  ]);
+  assert.deepEqual(r.unattributed, [late]);
+  assert.deepEqual(rollupHour(steps, H + 3_600_000, []).records, [], 'nothing follows a deletion');
+});
+
+test('DELETE exactly on the hour leaves only the closing record in the new hour', () => {
+  const steps = timeline([create(H - 3_600_000), ev('DELETE_LOADBALANCER', H)]);
+  assert.deepEqual(summary(rollupHour(steps, H, [])), [{ start: 0, end: 0, in: 0n, type: 'DELETE_LOADBALANCER', ssl: 'OFF', vips: 0, polls: 0 }]);
+  assert.equal(rollupHour(steps, H - 3_600_000, []).records.at(-1)!.endMs, H);
+});
+
+test('suspension: the record opened by SUSPEND, then SUSPENDED_LOADBALANCER hours, then UNSUSPEND', () => {
+  const steps = timeline([create(H - 7_200_000), ev('SUSPEND_LOADBALANCER', H - 1_800_000), ev('UNSUSPEND_LOADBALANCER', min(30))]);
+  assert.deepEqual(rollupHour(steps, H - 3_600_000, []).records.map((x) => x.eventType), [undefined, 'SUSPEND_LOADBALANCER']);
+  assert.deepEqual(rollupHour(steps, H, []).records.map((x) => x.eventType), ['SUSPENDED_LOADBALANCER', 'UNSUSPEND_LOADBALANCER']);
+});
+
+test('events at one instant make one record named by the first', () => {
+  const steps = timeline([create(min(10)), ev('SSL_MIXED_ON', min(10))]);
+  assert.deepEqual(rollupHour(steps, H, []).records.map((x) => [x.startMs, x.eventType, x.sslMode]), [[min(10), 'CREATE_LOADBALANCER', 'MIXED']]);
+});
+
+test('averages are the mean over the polls of the record; polls of several hosts at one instant count once', () => {
+  const steps = timeline([create(H - 3_600_000)]);
+  const r = rollupHour(steps, H, [
+    sample(min(5), 0n, 0n, { connections: 3, connectionsSsl: 1 }), sample(min(5), 0n, 0n, { connections: 4 }),
+    sample(min(10), 0n, 0n, { connections: 2, connectionsSsl: 2 }),
+  ]);
+  assert.equal(r.records[0].numPolls, 2);
+  assert.equal(r.records[0].averageNumConnections, 4.5);
+  assert.equal(r.records[0].averageNumConnectionsSsl, 1.5);
+});
+
+test('a sample at exactly the hour bills the hour it closes', () => {
+  const steps = timeline([create(H - 3_600_000)]);
+  assert.equal(rollupHour(steps, H, [sample(H + 3_600_000, 9n)]).records[0].bytesIn, 9n);
+});
+
+test('the hours of a load balancer run from its creation hour through its deletion hour', () => {
+  const steps = timeline([create(min(30)), ev('DELETE_LOADBALANCER', min(150))]);
+  assert.deepEqual(liveHours(steps, H - 7_200_000, H + 10 * 3_600_000), [H, H + 3_600_000, H + 7_200_000]);
+});
+
+test('conservation and order independence: any events and samples, bytes in = bytes out, whatever the arrival order', () => {
+  const types: EventType[] = ['SSL_ONLY_ON', 'SSL_MIXED_ON', 'SSL_OFF', 'SUSPEND_LOADBALANCER', 'UNSUSPEND_LOADBALANCER', 'CREATE_VIRTUAL_IP'];
+  fc.assert(fc.property(
+    fc.array(fc.record({ type: fc.constantFrom(...types), minute: fc.integer({ min: 0, max: 59 }) }), { maxLength: 8 }),
+    fc.array(fc.record({ minute: fc.integer({ min: 1, max: 60 }), bytes: fc.bigInt({ min: 0n, max: 10n ** 12n }) }), { maxLength: 30 }),
+    fc.integer({ min: 0, max: 1000 }),
+    (evs, samples, seed) => {
+      const events = [create(H - 3_600_000), ...evs.map((e, i) => ({ ...ev(e.type, min(e.minute), e.type === 'CREATE_VIRTUAL_IP' ? { virtualIps: [vip(1), vip(i + 2)] } : undefined), id: `p${i}` }))];
+      const shuffled = [...events].sort((a, b) => ((a.id.charCodeAt(1) * seed) % 7) - ((b.id.charCodeAt(1) * seed) % 7));
+      const s = samples.map((x) => sample(min(x.minute), x.bytes));
+      const a = rollupHour(timeline(events), H, s);
+      const b = rollupHour(timeline(shuffled), H, [...s].reverse());
+      assert.deepEqual(a.records.map((r) => ({ ...r })), b.records.map((r) => ({ ...r })));
+      const total = a.records.reduce((t, r) => t + r.bytesIn, 0n);
+      assert.equal(total, s.reduce((t, x) => t + x.bytesIn, 0n));
+    },
+  ), { numRuns: 300 });
+});
