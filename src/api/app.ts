@@ -86,15 +86,16 @@ export async function buildApp(context: AppContext): Promise<{ app: FastifyInsta
     const format = suffix ?? formatFromAccept(request.headers.accept);
     if (!format) throw new ApiFault(406, 'Accept must allow application/json or application/xml', `received ${shown(request.headers.accept)}`);
     request.format = format;
-    if (format === 'xml' && request.routeOptions.config?.jsonOnly) {
+    if (api.closing) throw serviceUnavailable('the service is shutting down');
+    const config = request.routeOptions.config;
+    if (config?.access && config.access.kind !== 'open') {
+      request.token = await authenticate(context.store, request, config.access, api.now());
+      if (limiter) await limiter.call(app, request, reply);
+    }
+    if (format === 'xml' && config?.jsonOnly) {
       request.format = 'json';
       throw new ApiFault(406, 'this endpoint answers in JSON only', 'send Accept: application/json');
     }
-    if (api.closing) throw serviceUnavailable('the service is shutting down');
-    const access = request.routeOptions.config?.access;
-    if (!access || access.kind === 'open') return;
-    request.token = await authenticate(context.store, request, access, api.now());
-    if (limiter) await limiter.call(app, request, reply);
   });
 
   app.setErrorHandler((err: FastifyError, request, reply) => {

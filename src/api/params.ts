@@ -33,7 +33,7 @@ export const querySchemas = {
   startTime: timeParam(`Start of the window: ${ACCEPTED_TIME_FORMS}; no zone means UTC`),
   endTime: timeParam(`End of the window: ${ACCEPTED_TIME_FORMS}; no zone means UTC`),
   offset: { type: 'string', pattern: '^[0-9]{1,15}$', description: 'Rows to skip (default 0)' },
-  limit: { type: 'string', pattern: '^[0-9]{1,15}$', description: `Rows per page (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT})` },
+  limit: { type: 'string', pattern: '^[0-9]+$', maxLength: 64, description: `Rows per page (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT})` },
 };
 
 export const windowQuery = (required: boolean) => ({
@@ -61,10 +61,13 @@ export interface Paging {
 
 export function parsePaging(q: { offset?: string; limit?: string }): Paging {
   const offset = q.offset === undefined ? 0 : Number(q.offset);
-  const limit = q.limit === undefined ? DEFAULT_LIMIT : Number(q.limit);
   if (!Number.isSafeInteger(offset)) throw badRequest(`offset: ${PARAM_RULES.offset}, received ${shown(q.offset)}`);
+  // Any whole number above the maximum, however large, is "above the allowed limit" (413).
+  if (q.limit !== undefined && /^[0-9]+$/.test(q.limit) && BigInt(q.limit) > BigInt(MAX_LIMIT)) {
+    throw overLimit('the number of items returned is above the allowed limit', `limit: at most ${MAX_LIMIT}, received ${shown(q.limit)}`);
+  }
+  const limit = q.limit === undefined ? DEFAULT_LIMIT : Number(q.limit);
   if (!Number.isSafeInteger(limit) || limit < 1) throw badRequest(`limit: ${PARAM_RULES.limit}, received ${shown(q.limit)}`);
-  if (limit > MAX_LIMIT) throw overLimit('the number of items returned is above the allowed limit', `limit: at most ${MAX_LIMIT}, received ${limit}`);
   return { offset, limit };
 }
 
