@@ -30,8 +30,11 @@ export interface SampleIntakeResult {
   bytes: { in: bigint; out: bigint; inSsl: bigint; outSsl: bigint };
 }
 
+/** Stored transfers are SQL bigint: exact up to 2^63 - 1 (SPEC 3). */
+const MAX_STORED_DELTA = 2n ** 63n - 1n;
+
 export interface SampleIntakeOptions {
-  /** A delta above this many bytes in any counter is held as an anomaly. */
+  /** A delta above this many bytes in any counter is held as an anomaly (never above 2^63 - 1). */
   deltaCeiling: bigint;
   nowMs?: number;
 }
@@ -61,7 +64,7 @@ export async function ingestSample(store: Store, sample: HostSample, options: Sa
       const delta = computeDelta({ previous, current: reading, processKey: key, processStartMs: sample.process.startMs, createdMs: lb?.createdMs });
       let held = false;
       const amounts = `in=${delta.bytesIn} out=${delta.bytesOut} inSsl=${delta.bytesInSsl} outSsl=${delta.bytesOutSsl}`;
-      if (exceedsCeiling(delta, options.deltaCeiling)) {
+      if (exceedsCeiling(delta, options.deltaCeiling < MAX_STORED_DELTA ? options.deltaCeiling : MAX_STORED_DELTA)) {
         held = true;
         anomalies.push({ kind: 'DELTA_ABOVE_CEILING', ...where, detail: `${amounts} above ceiling ${options.deltaCeiling}` });
       } else if (lb?.deletedMs !== undefined && sample.timeMs > lb.deletedMs && hasBytes(delta)) {
@@ -71,9 +74,11 @@ export async function ingestSample(store: Store, sample: HostSample, options: Sa
         held = true;
         anomalies.push({ kind: 'LATE_SAMPLE', ...where, detail: `${amounts} for an hour already final` });
       }
+      // A held delta keeps its poll (connections) but no bytes; its amounts live in the anomaly.
+      const billed = held ? { bytesIn: 0n, bytesOut: 0n, bytesInSsl: 0n, bytesOutSsl: 0n } : delta;
       deltas.push({
         ...where, accountId: lb?.accountId ?? reading.accountId, held,
-        bytesIn: delta.bytesIn, bytesOut: delta.bytesOut, bytesInSsl: delta.bytesInSsl, bytesOutSsl: delta.bytesOutSsl,
+        bytesIn: billed.bytesIn, bytesOut: billed.bytesOut, bytesInSsl: billed.bytesInSsl, bytesOutSsl: billed.bytesOutSsl,
         connections: reading.connections, connectionsSsl: reading.connectionsSsl,
       });
       nextBaselines.set(reading.loadBalancerId, {

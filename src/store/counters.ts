@@ -30,7 +30,7 @@ export async function baselinesOf(db: Db, hostId: number, lbIds: number[]): Prom
 export async function saveBaselines(db: Db, hostId: number, baselines: Map<number, CounterBaseline>): Promise<void> {
   const rows = [...baselines].map(([lbId, b]) => ({
     host_id: hostId, load_balancer_id: lbId, process_key: b.processKey, time_ms: b.timeMs,
-    bytes_in: b.bytesIn, bytes_out: b.bytesOut, bytes_in_ssl: b.bytesInSsl, bytes_out_ssl: b.bytesOutSsl,
+    bytes_in: String(b.bytesIn), bytes_out: String(b.bytesOut), bytes_in_ssl: String(b.bytesInSsl), bytes_out_ssl: String(b.bytesOutSsl),
   }));
   for (const part of chunks(rows)) {
     await db.insertInto('counter_state').values(part).onConflict((oc) => oc.columns(['host_id', 'load_balancer_id']).doUpdateSet((eb) => ({
@@ -58,11 +58,11 @@ export async function insertDeltas(db: Db, deltas: StoredDelta[]): Promise<void>
   }
 }
 
-/** Billable deltas of the load balancers with time in (fromMs, toMs]; fromMs undefined: no lower bound. */
+/** Deltas (held ones carry no bytes, only their poll) of the load balancers with time in (fromMs, toMs]; fromMs undefined: no lower bound. */
 export async function deltasOf(db: Db, lbIds: number[], fromMs: number | undefined, toMs: number): Promise<Map<number, UsageSample[]>> {
   const out = new Map<number, UsageSample[]>();
   for (const part of chunks(lbIds)) {
-    let q = db.selectFrom('usage_samples').selectAll().where('load_balancer_id', 'in', part).where('time_ms', '<=', toMs).where('held', '=', 0);
+    let q = db.selectFrom('usage_samples').selectAll().where('load_balancer_id', 'in', part).where('time_ms', '<=', toMs);
     if (fromMs !== undefined) q = q.where('time_ms', '>', fromMs);
     for (const r of await q.orderBy('time_ms').execute()) {
       const lb = num(r.load_balancer_id);

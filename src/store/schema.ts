@@ -20,7 +20,7 @@ export interface Database {
   };
   counter_state: {
     host_id: Int; load_balancer_id: Int; process_key: string; time_ms: Int;
-    bytes_in: Int; bytes_out: Int; bytes_in_ssl: Int; bytes_out_ssl: Int;
+    bytes_in: string; bytes_out: string; bytes_in_ssl: string; bytes_out_ssl: string;
   };
   sample_keys: { host_id: Int; process_key: string; time_ms: Int };
   usage_samples: {

@@ -64,10 +64,11 @@ export async function up(db: Kysely<any>, engine: Engine): Promise<void> {
     .addColumn('load_balancer_id', big, (c) => c.notNull())
     .addColumn('process_key', 'text', (c) => c.notNull())
     .addColumn('time_ms', big, (c) => c.notNull())
-    .addColumn('bytes_in', big, (c) => c.notNull())
-    .addColumn('bytes_out', big, (c) => c.notNull())
-    .addColumn('bytes_in_ssl', big, (c) => c.notNull())
-    .addColumn('bytes_out_ssl', big, (c) => c.notNull())
+    // Raw HAProxy counters are unsigned 64-bit, beyond SQL bigint: kept as decimal text.
+    .addColumn('bytes_in', 'text', (c) => c.notNull())
+    .addColumn('bytes_out', 'text', (c) => c.notNull())
+    .addColumn('bytes_in_ssl', 'text', (c) => c.notNull())
+    .addColumn('bytes_out_ssl', 'text', (c) => c.notNull())
     .addPrimaryKeyConstraint('counter_state_pk', ['host_id', 'load_balancer_id'])
     .execute();
 
