@@ -1,0 +1,103 @@
+// The lbmeter command as an operator runs it: real processes, real store.
+
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const run = promisify(execFile);
+const BIN = new URL('../../bin/lbmeter.js', import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'lbmeter-cli-'));
+const env = { ...process.env, LBMETER_DB: join(dir, 'cli.db'), LBMETER_PORT: '0' };
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function lbmeter(args: string[], extraEnv: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { ...env, ...extraEnv } });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+test('token create prints the token alone; list shows it without its value; revoke ends it', async () => {
+  const created = await lbmeter(['token', 'create', '--role', 'support', 'billing', '--label', 'ops']);
+  assert.equal(created.code, 0, created.stderr);
+  assert.match(created.stdout, /^lbm_[A-Za-z0-9_-]{43}\n$/);
+  const tenant = await lbmeter(['token', 'create', '--account', '406271', '--expires', '2030-01-01']);
+  assert.equal(tenant.code, 0, tenant.stderr);
+  const list = await lbmeter(['token', 'list']);
+  assert.equal(list.code, 0);
+  assert.match(list.stdout, /^1\tactive\troles=support,billing\tops$/m);
+  assert.match(list.stdout, /^2\tactive\taccount=406271 expires=2030-01-01T00:00:00.000Z\t$/m);
+  assert.ok(!list.stdout.includes(created.stdout.trim()), 'token values are never listed');
+  assert.equal((await lbmeter(['token', 'revoke', '1'])).code, 0);
+  assert.match((await lbmeter(['token', 'list'])).stdout, /^1\trevoked/m);
+});
+
+test('bad arguments: one clear line on stderr, exit code 2', async () => {
+  for (const [args, says] of [
+    [['token', 'create', '--role', 'root'], 'root'],
+    [['token', 'create'], 'give --role'],
+    [['token', 'create', '--role', 'support', '--account', '5'], 'not both'],
+    [['token', 'create', '--account', 'abc'], 'positive whole number'],
+    [['token', 'create', '--role', 'billing', '--expires', '2026-02-30'], 'not a calendar date'],
+    [['token', 'revoke', '999'], 'no active token'],
+    [['frobnicate'], 'unknown command'],
+  ] as [string[], string][]) {
+    const r = await lbmeter(args);
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr.trim().split('\n').length, 1, `one line: ${r.stderr}`);
+    assert.ok(r.stderr.includes(says), `${args.join(' ')} should say "${says}": ${r.stderr}`);
+  }
+});
+
+test('a bad configuration value is one line naming the variable', async () => {
+  const r = await lbmeter(['migrate'], { LBMETER_TIMEZONE: 'Mars/Olympus' });
+  assert.equal(r.code, 2);
+  assert.match(r.stderr.trim(), /^lbmeter: LBMETER_TIMEZONE: expected an IANA zone name/);
+  const p = await lbmeter(['migrate'], { LBMETER_PORT: 'eighty' });
+  assert.match(p.stderr.trim(), /^lbmeter: LBMETER_PORT: expected a whole number from 0 to 65535, got "eighty"$/);
+});
+
+test('--help of every command shows usage and examples', async () => {
+  for (const args of [['--help'], ['serve', '--help'], ['token', 'create', '--help'], ['rollup', '--help']]) {
+    const r = await lbmeter(args);
+    assert.equal(r.code, 0, args.join(' '));
+    assert.match(r.stdout, /Usage: lbmeter/);
+  }
+  assert.match((await lbmeter(['token', 'create', '--help'])).stdout, /Examples:/);
+});
+
+test('migrate, rollup and purge run against the same store as serve', async () => {
+  assert.match((await lbmeter(['migrate'])).stdout, /up to date/);
+  assert.match((await lbmeter(['rollup'])).stdout, /^rolled \d+ hours/);
+  assert.match((await lbmeter(['purge'])).stdout, /^purged 0 usage records/);
+});
+
+test('serve prints where the API is and a first token, answers with it, and stops on SIGTERM', async () => {
+  const fresh = join(dir, 'serve.db');
+  const child = spawn(process.execPath, [BIN, 'serve', '--no-jobs'], { env: { ...env, LBMETER_DB: fresh, LBMETER_LOG_LEVEL: 'warn' } });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 30_000);
+      child.stdout.on('data', () => { if (/management token/.test(out)) { clearTimeout(timer); resolve(); } });
+      child.on('exit', (code) => reject(new Error(`serve exited ${code}`)));
+    });
+    const url = /API on (http:\/\/\S+)/.exec(out)![1];
+    const token = /management token \(all roles, shown once\): (\S+)/.exec(out)![1];
+    const res = await fetch(`${url}/management/clusters`, { headers: { 'x-auth-token': token } });
+    assert.equal(res.status, 200);
+    assert.deepEqual(await res.json(), { clusters: [] });
+  } finally {
+    const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
+    child.kill('SIGTERM');
+    assert.equal(await exited, 0, 'a clean stop on SIGTERM');
+  }
+});
