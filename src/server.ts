@@ -8,10 +8,12 @@ import { openStore, type Store } from './store/store.ts';
 import { buildApp, type ApiContext } from './api/app.ts';
 import { countTokens, createToken, findTokenByValue, ROLES } from './store/tokens.ts';
 import { runRollup } from './jobs/rollup.ts';
+import { pollHosts } from './ingest/poller.ts';
 import { startDemoFleet } from './demo/fleet.ts';
 
 export interface ServeOptions {
   api: boolean;
+  poller: boolean;
   jobs: boolean;
   demo: boolean;
   /** How often jobs (and the demo's pushes) run; defaults to the poll interval. */
@@ -52,6 +54,13 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
     const fleet = await startDemoFleet(store, { deltaCeiling: config.deltaCeiling });
     running.demo = { accountId: fleet.sampleAccountId, loadBalancerId: fleet.sampleLoadBalancerId };
     schedule(interval, 'demo', () => fleet.tick(Date.now()));
+  }
+  if (options.poller) {
+    schedule(config.pollIntervalMs, 'poll', async () => {
+      for (const r of await pollHosts(store, { timeoutMs: config.pollTimeoutMs, deltaCeiling: config.deltaCeiling })) {
+        if (!r.ok) logger.warn({ hostId: r.hostId, host: r.name, error: r.error }, 'host poll failed');
+      }
+    });
   }
   if (options.jobs) schedule(interval, 'rollup', () => runRollup(store, { graceMs: config.graceMs }));
 

@@ -7,6 +7,7 @@ import { loadConfig, ConfigError, type Config } from '../config.ts';
 import { openStore, type Store } from '../store/store.ts';
 import { createToken, listTokens, revokeToken, ROLES, type Role } from '../store/tokens.ts';
 import { runRollup } from '../jobs/rollup.ts';
+import { pollHosts } from '../ingest/poller.ts';
 import { purgeUsageRecordsBefore } from '../store/usageRecords.ts';
 import { purgeAccountUsageBefore } from '../store/accountUsage.ts';
 import { parseTime, DAY_MS } from '../domain/time.ts';
@@ -50,12 +51,13 @@ export function buildProgram(): Command {
     .description('Run the API and the scheduled jobs (rollup) in one process')
     .option('--demo', 'also run a simulated fleet that feeds the same ingest path')
     .option('--no-api', 'do not serve HTTP')
+    .option('--no-poller', 'do not poll HAProxy hosts')
     .option('--no-jobs', 'do not run scheduled jobs')
     .addHelpText('after', '\nExamples:\n  lbmeter serve --demo\n  LBMETER_DB=postgres://postgres@127.0.0.1/lbmeter lbmeter serve --no-jobs')
-    .action(async (opts: { demo?: boolean; api: boolean; jobs: boolean }) => {
+    .action(async (opts: { demo?: boolean; api: boolean; poller: boolean; jobs: boolean }) => {
       const c = config();
       const logger = pino({ level: c.logLevel }, pino.destination(2));
-      const running = await serve(c, logger, { api: opts.api, jobs: opts.jobs, demo: !!opts.demo, jobIntervalMs: opts.demo ? 10_000 : undefined });
+      const running = await serve(c, logger, { api: opts.api, poller: opts.poller, jobs: opts.jobs, demo: !!opts.demo, jobIntervalMs: opts.demo ? 10_000 : undefined });
       if (running.url) console.log(`lbmeter API on ${running.url} (store: ${running.store.engine} ${c.db.startsWith('postgres') ? '' : c.db})`);
       if (running.createdToken) console.log(`management token (all roles, shown once): ${running.createdToken}`);
       if (running.demo && running.url) {
@@ -80,6 +82,22 @@ export function buildProgram(): Command {
   program.command('migrate')
     .description('Create or upgrade the store schema (serve also does this at start)')
     .action(() => withStore(async (store, c) => console.log(`store ${store.engine} at ${c.db.startsWith('postgres') ? 'postgres' : c.db} is up to date`)));
+
+  program.command('poll')
+    .description('Poll HAProxy hosts now and store their counters')
+    .option('--once', 'poll every host once and exit (the default; the scheduled poller runs in serve)')
+    .option('--host <id...>', 'only these hosts: run it right before a reload so no counted byte is lost', (v: string, prev: number[] = []) => [...prev, positiveInt(v)])
+    .addHelpText('after', '\nExamples:\n  lbmeter poll --once\n  lbmeter poll --host 3 && systemctl reload haproxy   # the pre-reload hook')
+    .action((opts: { host?: number[] }) => withStore(async (store, c) => {
+      const reports = await pollHosts(store, { timeoutMs: c.pollTimeoutMs, deltaCeiling: c.deltaCeiling, hostIds: opts.host });
+      if (opts.host) {
+        const known = new Set(reports.map((r) => r.hostId));
+        const missing = opts.host.filter((h) => !known.has(h));
+        if (missing.length) throw new UsageError(`no host with a stats source: ${missing.join(', ')}`);
+      }
+      for (const r of reports) console.log(`${r.hostId}\t${r.name}\t${r.ok ? `ok ${r.loadBalancers} load balancers` : `FAILED ${r.error}`}\t${r.durationMs} ms`);
+      if (reports.some((r) => !r.ok)) process.exitCode = 1;
+    }));
 
   program.command('rollup')
     .description('Close every hour that has ended (hourly usage records, daily account snapshots)')

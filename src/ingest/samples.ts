@@ -9,6 +9,7 @@ import { holdAnomalies, type Anomaly } from '../store/anomalies.ts';
 import { isHourFinal } from '../store/hours.ts';
 import { computeDelta, exceedsCeiling, type CounterBaseline } from '../domain/delta.ts';
 import { floorHour } from '../domain/time.ts';
+import { lockHostCounters } from '../store/dialect.ts';
 import { processKey, type CounterReading, type ProcessIdentity } from '../domain/types.ts';
 
 export interface LoadBalancerReading extends CounterReading {
@@ -44,6 +45,8 @@ export async function ingestSample(store: Store, sample: HostSample, options: Sa
   const result: SampleIntakeResult = { duplicate: false, deltas: 0, held: 0, bytes: { in: 0n, out: 0n, inSsl: 0n, outSsl: 0n } };
   return store.transaction(async (trx) => {
     if (!(await claimSampleKey(trx, sample.hostId, key, sample.timeMs))) return { ...result, duplicate: true };
+    // Two pollers reading one host must not both compute deltas from the same baseline.
+    await lockHostCounters(trx, store.engine, sample.hostId);
     const ids = sample.loadBalancers.map((r) => r.loadBalancerId);
     const basics = await loadBalancerBasics(trx, ids);
     const baselines = await baselinesOf(trx, sample.hostId, ids);

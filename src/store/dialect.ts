@@ -5,7 +5,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
-import { PostgresDialect, SqliteDialect, type ColumnDefinitionBuilder, type Dialect } from 'kysely';
+import { PostgresDialect, SqliteDialect, sql, type ColumnDefinitionBuilder, type Dialect, type Kysely } from 'kysely';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -64,4 +64,13 @@ export function isStoreUnavailable(err: unknown): boolean {
   if (!e) return false;
   if (e.code && (UNREACHABLE_CODES.has(e.code) || e.code.startsWith('08') || e.code.startsWith('SQLITE_IOERR'))) return true;
   return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Cannot use a pool after calling end|database connection is not open/i.test(e.message ?? '');
+}
+
+/**
+ * Serializes counter updates of one host across processes for the rest of the transaction.
+ * SQLite needs nothing: the transaction's first statement is a write, which takes the
+ * database's single write lock. PostgreSQL takes a transaction-scoped advisory lock.
+ */
+export async function lockHostCounters(db: Kysely<any>, engine: Engine, hostId: number): Promise<void> {
+  if (engine === 'postgres') await sql`select pg_advisory_xact_lock(${hostId}::bigint)`.execute(db);
 }

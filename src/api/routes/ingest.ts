@@ -7,6 +7,7 @@ import { validateEvents, validateSample, type EventInput, type SampleInput } fro
 import { ingestEvents } from '../../ingest/events.ts';
 import { ingestSample } from '../../ingest/samples.ts';
 import { runRollup } from '../../jobs/rollup.ts';
+import { pollHosts } from '../../ingest/poller.ts';
 import { listAnomalies } from '../../store/anomalies.ts';
 
 const id = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER };
@@ -103,6 +104,37 @@ export const ingestRoutes: RouteModule = (api) => [
       const sample = await validateSample(api.store.db, request.body as SampleInput, api.now());
       const r = await ingestSample(api.store, sample, { deltaCeiling: api.config.deltaCeiling, nowMs: api.now() });
       return { ...r, bytes: { in: String(r.bytes.in), out: String(r.bytes.out), inSsl: String(r.bytes.inSsl), outSsl: String(r.bytes.outSsl) } };
+    },
+  },
+  {
+    method: 'POST', url: '/management/usage/poll', config: { access: WRITE, jsonOnly: true },
+    schema: {
+      summary: 'Polls every host with a stats source now (or only hostIds: the pre-reload hook) and answers what it read from each',
+      body: { type: ['object', 'null'], additionalProperties: false, properties: { hostIds: { type: 'array', maxItems: 10_000, items: id } } },
+      response: {
+        200: {
+          type: 'object',
+          properties: {
+            time: { type: 'string' },
+            hosts: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  hostId: { type: 'integer' }, name: { type: 'string' }, ok: { type: 'boolean' }, error: { type: 'string' },
+                  loadBalancers: { type: 'integer' }, durationMs: { type: 'integer' }, duplicate: { type: 'boolean' },
+                },
+              },
+            },
+          },
+        },
+      },
+    },
+    handler: async (request) => {
+      const nowMs = api.now();
+      const hostIds = (request.body as { hostIds?: number[] } | null)?.hostIds;
+      const hosts = await pollHosts(api.store, { timeoutMs: api.config.pollTimeoutMs, deltaCeiling: api.config.deltaCeiling, nowMs, hostIds });
+      return { time: api.printer.print(nowMs), hosts };
     },
   },
   {

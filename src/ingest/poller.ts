@@ -1,0 +1,87 @@
+// The poller (SPEC 5, Polling): reads every host in parallel with a timeout and feeds each
+// reading to the same ingest as pushed samples. A dead or slow host is reported, never waited on.
+
+import type { Store } from '../store/store.ts';
+import { listHosts, type Host } from '../store/inventory.ts';
+import { ingestSample, type LoadBalancerReading } from './samples.ts';
+import { socketSource } from './sources/haproxySocket.ts';
+import { httpSource } from './sources/haproxyHttp.ts';
+import type { FrontendCounters, StatsSource } from './sources/source.ts';
+
+export interface HostPollReport {
+  hostId: number;
+  name: string;
+  ok: boolean;
+  error?: string;
+  loadBalancers: number;
+  durationMs: number;
+  duplicate?: boolean;
+}
+
+export interface PollOptions {
+  timeoutMs: number;
+  deltaCeiling: bigint;
+  /** The instant the cycle is stamped with: one time for every host, so polls line up. */
+  nowMs?: number;
+  /** Poll only these hosts (the pre-reload hook polls one). */
+  hostIds?: number[];
+}
+
+export function sourceFor(host: Host): StatsSource | undefined {
+  if (!host.stats) return undefined;
+  return 'socket' in host.stats ? socketSource(host.stats.socket) : httpSource(host.stats.url);
+}
+
+/** Frontend `{account}_{lb}` is plain traffic, `{account}_{lb}_S` its SSL traffic. */
+const FRONTEND_NAME = /^(\d{1,15})_(\d{1,15})(_S)?$/;
+
+export function readingsFromFrontends(frontends: FrontendCounters[]): LoadBalancerReading[] {
+  const byLb = new Map<number, LoadBalancerReading>();
+  for (const f of frontends) {
+    const m = FRONTEND_NAME.exec(f.name);
+    if (!m) continue;
+    const loadBalancerId = Number(m[2]);
+    const r = byLb.get(loadBalancerId) ?? {
+      accountId: Number(m[1]), loadBalancerId, bytesIn: 0n, bytesOut: 0n, bytesInSsl: 0n, bytesOutSsl: 0n, connections: 0, connectionsSsl: 0,
+    };
+    if (m[3]) {
+      r.bytesInSsl = f.bytesIn;
+      r.bytesOutSsl = f.bytesOut;
+      r.connectionsSsl = f.sessions;
+    } else {
+      r.bytesIn = f.bytesIn;
+      r.bytesOut = f.bytesOut;
+      r.connections = f.sessions;
+    }
+    byLb.set(loadBalancerId, r);
+  }
+  return [...byLb.values()];
+}
+
+export async function pollHosts(store: Store, options: PollOptions): Promise<HostPollReport[]> {
+  const nowMs = options.nowMs ?? Date.now();
+  let hosts = (await listHosts(store.db)).filter((h) => h.stats);
+  if (options.hostIds) hosts = hosts.filter((h) => options.hostIds!.includes(h.id));
+  return Promise.all(hosts.map((host) => pollOne(store, host, nowMs, options)));
+}
+
+async function pollOne(store: Store, host: Host, nowMs: number, options: PollOptions): Promise<HostPollReport> {
+  const started = performance.now();
+  const report: HostPollReport = { hostId: host.id, name: host.name, ok: false, loadBalancers: 0, durationMs: 0 };
+  const controller = new AbortController();
+  const timer = setTimeout(() => controller.abort(), options.timeoutMs);
+  try {
+    const reading = await sourceFor(host)!.read(controller.signal);
+    const loadBalancers = readingsFromFrontends(reading.frontends);
+    const result = await ingestSample(store, { hostId: host.id, timeMs: nowMs, process: reading.process, loadBalancers }, { deltaCeiling: options.deltaCeiling, nowMs });
+    report.ok = true;
+    report.loadBalancers = loadBalancers.length;
+    if (result.duplicate) report.duplicate = true;
+  } catch (err) {
+    report.error = controller.signal.aborted ? `no answer within ${options.timeoutMs} ms` : (err as Error).message;
+  } finally {
+    clearTimeout(timer);
+    report.durationMs = Math.round(performance.now() - started);
+  }
+  return report;
+}

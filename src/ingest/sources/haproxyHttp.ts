@@ -1,0 +1,27 @@
+// HAProxy's stats page over HTTP: `;csv` for the counters, the HTML page for the process id.
+// The page has no exact start time, so the process counts as older than any load balancer: a
+// first reading only sets a baseline (never billed twice); resets still show as a new pid or a
+// falling counter.
+
+import { parseStatCsv } from './haproxyCsv.ts';
+import type { StatsReading, StatsSource } from './source.ts';
+
+export function httpSource(url: string): StatsSource {
+  const csvUrl = /;csv/.test(url) ? url : `${url};csv`;
+  const htmlUrl = csvUrl.replace(/;csv.*$/, '');
+  return {
+    description: `stats ${htmlUrl}`,
+    async read(signal): Promise<StatsReading> {
+      const [html, csv] = await Promise.all([fetchText(htmlUrl, signal), fetchText(csvUrl, signal)]);
+      const pid = /pid = <\/b>\s*(\d+)/.exec(html)?.[1];
+      if (!pid) throw new Error(`no "pid =" on the stats page ${htmlUrl}`);
+      return { process: { pid: Number(pid), startMs: 0 }, frontends: parseStatCsv(csv) };
+    },
+  };
+}
+
+async function fetchText(url: string, signal: AbortSignal): Promise<string> {
+  const res = await fetch(url, { signal, headers: { accept: 'text/plain, text/html' } });
+  if (!res.ok) throw new Error(`${url} answered ${res.status}`);
+  return res.text();
+}

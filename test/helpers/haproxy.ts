@@ -1,0 +1,157 @@
+// Real HAProxy processes for tests: loopback only, their own config and stats socket, stopped
+// by the test that started them. Frontends run in TCP mode, so the bytes a client sends and
+// receives are exactly what HAProxy counts (bin, bout).
+
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import net from 'node:net';
+import { parseInfo, parseStatCsv } from '../../src/ingest/sources/haproxyCsv.ts';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** A backend that reads a request "<bytes-to-answer>\n<padding>" to its end, then answers that many bytes. */
+export async function startByteServer(): Promise<{ port: number; close(): Promise<void> }> {
+  const sockets = new Set<net.Socket>();
+  const server = net.createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+    const chunks: Buffer[] = [];
+    socket.on('data', (c) => chunks.push(c));
+    socket.on('error', () => socket.destroy());
+    socket.on('end', () => {
+      const request = Buffer.concat(chunks).toString('latin1');
+      const answer = Number(request.slice(0, request.indexOf('\n')));
+      socket.end(Buffer.alloc(answer, 0x61));
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    port: (server.address() as net.AddressInfo).port,
+    close: () => new Promise((resolve) => {
+      for (const s of sockets) s.destroy();
+      server.close(() => resolve());
+    }),
+  };
+}
+
+/** Sends exactly `up` bytes through a frontend and reads exactly `down` bytes back. */
+export function transfer(port: number, up: number, down: number): Promise<void> {
+  const header = `${down}\n`;
+  if (up < header.length) throw new Error(`a transfer sends at least ${header.length} bytes`);
+  return new Promise((resolve, reject) => {
+    let received = 0;
+    const socket = net.connect(port, '127.0.0.1', () => socket.end(Buffer.concat([Buffer.from(header), Buffer.alloc(up - header.length, 0x62)])));
+    socket.on('data', (c) => (received += c.length));
+    socket.on('error', reject);
+    socket.on('close', () => (received === down ? resolve() : reject(new Error(`expected ${down} bytes back, got ${received}`))));
+  });
+}
+
+export interface HaproxyHost {
+  socket: string;
+  /** Frontend name -> its loopback port. */
+  ports: Map<string, number>;
+  pid(): number;
+  /** A real reload: a new process (new pid, counters from zero) takes over, the old one leaves. */
+  reload(): Promise<void>;
+  /** Frontend counters as HAProxy reports them now. */
+  counters(): Promise<Map<string, { bytesIn: bigint; bytesOut: bigint }>>;
+  /** Waits until HAProxy has accounted every ended session (its counters stop moving). */
+  settle(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+function stats(path: string, cmd: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    const s = net.connect(path, () => s.end(`${cmd}\n`));
+    s.on('data', (c) => chunks.push(c));
+    s.on('error', reject);
+    s.on('close', () => resolve(Buffer.concat(chunks).toString()));
+  });
+}
+
+export async function startHaproxy(frontends: string[], backendPort: number): Promise<HaproxyHost> {
+  const dir = mkdtempSync(join(tmpdir(), 'lbmeter-haproxy-'));
+  const socket = join(dir, 'admin.sock');
+  const ports = new Map<string, number>();
+  for (const f of frontends) ports.set(f, await freePort());
+  const config = [
+    'global',
+    `    stats socket ${socket} mode 600 level admin expose-fd listeners`,
+    '    nbthread 1',
+    'defaults',
+    '    mode tcp',
+    '    timeout connect 2s',
+    '    timeout client 10s',
+    '    timeout server 10s',
+    ...frontends.flatMap((f) => [`frontend ${f}`, `    bind 127.0.0.1:${ports.get(f)}`, '    default_backend bytes']),
+    'backend bytes',
+    `    server b1 127.0.0.1:${backendPort}`,
+    '',
+  ].join('\n');
+  const cfg = join(dir, 'haproxy.cfg');
+  writeFileSync(cfg, config);
+
+  let current: ChildProcess;
+  const launch = async (previous?: ChildProcess) => {
+    const args = ['-db', '-f', cfg, ...(previous ? ['-x', socket, '-sf', String(previous.pid)] : [])];
+    const child = spawn('haproxy', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr!.on('data', (d) => (stderr += d));
+    // Ready when the stats socket answers with this process's pid.
+    for (let i = 0; i < 200; i++) {
+      if (child.exitCode !== null) throw new Error(`haproxy exited: ${stderr}`);
+      const info = await stats(socket, 'show info').catch(() => '');
+      if (parseInfo(info).get('Pid') === String(child.pid)) return child;
+      await new Promise((r) => setTimeout(r, 25));
+    }
+    child.kill('SIGKILL');
+    throw new Error(`haproxy did not start: ${stderr}`);
+  };
+  const exited = (child: ChildProcess) => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => child.once('exit', () => r())));
+  current = await launch();
+
+  const host: HaproxyHost = {
+    socket,
+    ports,
+    pid: () => current.pid!,
+    async reload() {
+      const old = current;
+      current = await launch(old);
+      await exited(old);
+    },
+    async counters() {
+      return new Map(parseStatCsv(await stats(socket, 'show stat')).map((f) => [f.name, { bytesIn: f.bytesIn, bytesOut: f.bytesOut }]));
+    },
+    async settle() {
+      let last = '';
+      for (let i = 0; i < 100; i++) {
+        const csv = await stats(socket, 'show stat');
+        const busy = parseStatCsv(csv).some((f) => f.sessions > 0);
+        if (!busy && csv === last) return;
+        last = csv;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      throw new Error('haproxy did not settle');
+    },
+    async stop() {
+      const child = current;
+      child.kill('SIGTERM');
+      await exited(child);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  return host;
+}
