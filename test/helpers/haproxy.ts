@@ -60,6 +60,8 @@ export function transfer(port: number, up: number, down: number): Promise<void> 
 
 export interface HaproxyHost {
   socket: string;
+  /** The HTTP stats page (its CSV is this URL with ;csv). */
+  statsUrl: string;
   /** Frontend name -> its loopback port. */
   ports: Map<string, number>;
   pid(): number;
@@ -87,6 +89,7 @@ export async function startHaproxy(frontends: string[], backendPort: number): Pr
   const socket = join(dir, 'admin.sock');
   const ports = new Map<string, number>();
   for (const f of frontends) ports.set(f, await freePort());
+  const statsPort = await freePort();
   const config = [
     'global',
     `    stats socket ${socket} mode 600 level admin expose-fd listeners`,
@@ -97,6 +100,11 @@ export async function startHaproxy(frontends: string[], backendPort: number): Pr
     '    timeout client 10s',
     '    timeout server 10s',
     ...frontends.flatMap((f) => [`frontend ${f}`, `    bind 127.0.0.1:${ports.get(f)}`, '    default_backend bytes']),
+    'frontend stats',
+    '    mode http',
+    `    bind 127.0.0.1:${statsPort}`,
+    '    stats enable',
+    '    stats uri /stats',
     'backend bytes',
     `    server b1 127.0.0.1:${backendPort}`,
     '',
@@ -125,6 +133,7 @@ export async function startHaproxy(frontends: string[], backendPort: number): Pr
 
   const host: HaproxyHost = {
     socket,
+    statsUrl: `http://127.0.0.1:${statsPort}/stats`,
     ports,
     pid: () => current.pid!,
     async reload() {

@@ -1,0 +1,83 @@
+// The poller against real sources: a socket host, an HTTP CSV host, a dead host and one that
+// never answers, polled together. The dead and the silent are reported; the others are read.
+
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import net from 'node:net';
+import { engines } from '../helpers/engines.ts';
+import { startApi } from '../helpers/api.ts';
+import { cluster, createLb, ok } from '../helpers/fleet.ts';
+import { startByteServer, startHaproxy, transfer } from '../helpers/haproxy.ts';
+import { parseStatCsv } from '../../src/ingest/sources/haproxyCsv.ts';
+import { readingsFromFrontends } from '../../src/ingest/poller.ts';
+
+const [sqlite] = await engines();
+const cleanups: (() => Promise<unknown>)[] = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+test('a dead and a silent host are reported and never hold up the others', async () => {
+  const backend = await startByteServer();
+  cleanups.push(() => backend.close());
+  const haproxy = await startHaproxy(['7_70', '7_70_S', 'stats_not_a_lb'], backend.port);
+  cleanups.push(() => haproxy.stop());
+  // A TCP server that accepts and never answers: the slow host.
+  const held = new Set<net.Socket>();
+  const silent = net.createServer((socket) => held.add(socket));
+  await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+  cleanups.push(() => new Promise((r) => {
+    for (const socket of held) socket.destroy();
+    silent.close(r);
+  }));
+  const api = await startApi(await sqlite.fixture.create(), { env: { LBMETER_POLL_TIMEOUT: '1' } });
+  cleanups.push(() => api.close());
+  cleanups.push(() => sqlite.fixture.cleanup());
+
+  await cluster(api, 1);
+  const put = (id: number, stats: object) => ok(api.send('PUT', `/management/hosts/${id}`, { clusterId: 1, name: `h${id}`, stats }));
+  await put(1, { socket: haproxy.socket });
+  await put(2, { url: haproxy.statsUrl });
+  await put(3, { socket: '/nonexistent/haproxy.sock' });
+  await put(4, { url: `http://127.0.0.1:${(silent.address() as net.AddressInfo).port}/stats;csv` });
+  await createLb(api, { accountId: 7, id: 70, time: api.clock.now - 60_000 });
+
+  await transfer(haproxy.ports.get('7_70')!, 100, 200);
+  await transfer(haproxy.ports.get('7_70_S')!, 30, 40);
+  await haproxy.settle();
+  const started = Date.now();
+  const r = await ok(api.send('POST', '/management/usage/poll', {}));
+  assert.ok(Date.now() - started < 5000, 'the silent host is cut off by the timeout');
+  const byId = new Map(r.hosts.map((h: any) => [h.hostId, h]));
+  assert.deepEqual([1, 2].map((id) => [(byId.get(id) as any).ok, (byId.get(id) as any).loadBalancers]), [[true, 1], [true, 1]]);
+  assert.equal((byId.get(3) as any).ok, false);
+  assert.match((byId.get(3) as any).error, /ENOENT/);
+  assert.equal((byId.get(4) as any).ok, false);
+  assert.match((byId.get(4) as any).error, /no answer within 1000 ms/);
+
+  // Host 1 (socket, exact start time) counts the first reading in full after the CREATE's zero
+  // baseline; so does host 2 (HTTP): both read the same HAProxy, as two hosts would.
+  const current = await ok(api.get('/v1.0/7/loadbalancers/70/usage/current'));
+  const rec = current.loadBalancerUsageRecords.at(-1);
+  assert.deepEqual([rec.incomingTransfer, rec.outgoingTransfer, rec.incomingTransferSsl, rec.outgoingTransferSsl], [200, 400, 60, 80]);
+});
+
+test('stats CSV: frontends to readings, exact 64-bit counters, other rows ignored', () => {
+  const csv = [
+    '# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq',
+    '406271_33,FRONTEND,,,3,9,100,50,18446744073709551615,12345678901234567890,0',
+    '406271_33_S,FRONTEND,,,1,2,100,5,10,20,0',
+    '406271_33,BACKEND,,,0,0,0,0,999,999,0',
+    'stats,FRONTEND,,,0,0,0,0,5,5,0',
+    'abc_33,FRONTEND,,,0,0,0,0,5,5,0',
+    '',
+  ].join('\n');
+  const frontends = parseStatCsv(csv);
+  assert.equal(frontends.length, 4);
+  assert.deepEqual(readingsFromFrontends(frontends), [{
+    accountId: 406271, loadBalancerId: 33, bytesIn: 18446744073709551615n, bytesOut: 12345678901234567890n,
+    bytesInSsl: 10n, bytesOutSsl: 20n, connections: 3, connectionsSsl: 1,
+  }]);
+  assert.throws(() => parseStatCsv('no header'), /header/);
+  assert.throws(() => parseStatCsv('# pxname,svname,scur,bin,bout\nx,FRONTEND,0,1.5e3,0'), /whole number/);
+});
