@@ -9,6 +9,10 @@ import { buildApp, type ApiContext } from './api/app.ts';
 import { countTokens, createToken, findTokenByValue, ROLES } from './store/tokens.ts';
 import { runRollup } from './jobs/rollup.ts';
 import { pollHosts } from './ingest/poller.ts';
+import { keepMembership, leaveMembership } from './ingest/pollerShare.ts';
+import { PROCESS_HOLDER } from './jobs/leases.ts';
+import { purgeExpired } from './jobs/retention.ts';
+import { DAY_MS, HOUR_MS } from './domain/time.ts';
 import { startDemoFleet } from './demo/fleet.ts';
 
 export interface ServeOptions {
@@ -38,6 +42,7 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
   if (createdToken) running.createdToken = createdToken;
 
   const timers: NodeJS.Timeout[] = [];
+  const releases: (() => Promise<void>)[] = [];
   let busy: Promise<unknown> = Promise.resolve();
   /** Runs scheduled work one piece at a time, so shutdown can wait for the piece in flight. */
   const schedule = (everyMs: number, name: string, work: () => Promise<unknown>) => {
@@ -56,13 +61,25 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
     schedule(interval, 'demo', () => fleet.tick(Date.now()));
   }
   if (options.poller) {
+    // The membership beats more often than polls run, so a dead poller's hosts move on within
+    // about one interval.
+    const beatMs = Math.min(Math.max(Math.round(config.pollIntervalMs / 3), 1000), 10_000);
+    const beat = () => keepMembership(store.db, PROCESS_HOLDER, 3 * beatMs).catch((err) => logger.warn({ err }, 'poller membership not renewed'));
+    await beat();
+    timers.push(setInterval(beat, beatMs));
+    // Leaving at stop hands this process's hosts to the others at once.
+    releases.push(() => leaveMembership(store.db, PROCESS_HOLDER));
     schedule(config.pollIntervalMs, 'poll', async () => {
-      for (const r of await pollHosts(store, { timeoutMs: config.pollTimeoutMs, deltaCeiling: config.deltaCeiling })) {
+      for (const r of await pollHosts(store, { timeoutMs: config.pollTimeoutMs, deltaCeiling: config.deltaCeiling, shareWithPollers: true })) {
         if (!r.ok) logger.warn({ hostId: r.hostId, host: r.name, error: r.error }, 'host poll failed');
       }
     });
   }
-  if (options.jobs) schedule(interval, 'rollup', () => runRollup(store, { graceMs: config.graceMs }));
+  // Another process holding the rollup lease does the work; this one tries again next time.
+  if (options.jobs) {
+    schedule(interval, 'rollup', () => runRollup(store, { graceMs: config.graceMs }));
+    schedule(HOUR_MS, 'retention', () => purgeExpired(store, Date.now() - config.retentionDays * DAY_MS));
+  }
 
   if (options.api) {
     const { app, api } = await buildApp({ store, config, logger });
@@ -76,6 +93,7 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
     if (running.api) running.api.closing = true;
     await running.app?.close(); // drains requests in flight
     await busy; // finishes the batch in flight
+    for (const release of releases) await release().catch(() => {});
     await store.close();
   };
   return running;

@@ -8,8 +8,7 @@ import { openStore, type Store } from '../store/store.ts';
 import { createToken, listTokens, revokeToken, ROLES, type Role } from '../store/tokens.ts';
 import { runRollup } from '../jobs/rollup.ts';
 import { pollHosts } from '../ingest/poller.ts';
-import { purgeUsageRecordsBefore } from '../store/usageRecords.ts';
-import { purgeAccountUsageBefore } from '../store/accountUsage.ts';
+import { purgeExpired } from '../jobs/retention.ts';
 import { parseTime, DAY_MS } from '../domain/time.ts';
 import { serve } from '../server.ts';
 
@@ -89,30 +88,32 @@ export function buildProgram(): Command {
     .option('--host <id...>', 'only these hosts: run it right before a reload so no counted byte is lost', (v: string, prev: number[] = []) => [...prev, positiveInt(v)])
     .addHelpText('after', '\nExamples:\n  lbmeter poll --once\n  lbmeter poll --host 3 && systemctl reload haproxy   # the pre-reload hook')
     .action((opts: { host?: number[] }) => withStore(async (store, c) => {
-      const reports = await pollHosts(store, { timeoutMs: c.pollTimeoutMs, deltaCeiling: c.deltaCeiling, hostIds: opts.host });
+      // Named hosts (the pre-reload hook) are read by this command even if a poller is reading them now.
+      const reports = await pollHosts(store, { timeoutMs: c.pollTimeoutMs, deltaCeiling: c.deltaCeiling, hostIds: opts.host, waitForBusyHosts: !!opts.host });
       if (opts.host) {
         const known = new Set(reports.map((r) => r.hostId));
         const missing = opts.host.filter((h) => !known.has(h));
         if (missing.length) throw new UsageError(`no host with a stats source: ${missing.join(', ')}`);
       }
-      for (const r of reports) console.log(`${r.hostId}\t${r.name}\t${r.ok ? `ok ${r.loadBalancers} load balancers` : `FAILED ${r.error}`}\t${r.durationMs} ms`);
+      for (const r of reports) console.log(`${r.hostId}\t${r.name}\t${r.busy ? 'left to the process reading it now' : r.ok ? `ok ${r.loadBalancers} load balancers` : `FAILED ${r.error}`}\t${r.durationMs} ms`);
       if (reports.some((r) => !r.ok)) process.exitCode = 1;
     }));
 
   program.command('rollup')
     .description('Close every hour that has ended (hourly usage records, daily account snapshots)')
     .action(() => withStore(async (store, c) => {
-      const r = await runRollup(store, { graceMs: c.graceMs });
+      // Waits for a rollup running elsewhere, then closes whatever it left.
+      const r = await runRollup(store, { graceMs: c.graceMs, waitMs: 5 * 60_000 });
+      if (r.busy) throw new Error('another process has been rolling up for 5 minutes; try again later');
       console.log(`rolled ${r.hoursRolled} hours (${r.hoursFinalized} final), ${r.records} records`);
     }));
 
   program.command('purge')
     .description('Delete usage older than the retention period (never an unexported record)')
     .action(() => withStore(async (store, c) => {
-      const cutoff = Date.now() - c.retentionDays * DAY_MS;
-      const records = await purgeUsageRecordsBefore(store.db, cutoff);
-      const snapshots = await purgeAccountUsageBefore(store.db, cutoff);
-      console.log(`purged ${records} usage records and ${snapshots} account snapshots older than ${c.retentionDays} days`);
+      const r = await purgeExpired(store, Date.now() - c.retentionDays * DAY_MS, { waitMs: 60_000 });
+      if (r.busy) throw new Error('another process is purging; try again later');
+      console.log(`purged ${r.records} usage records, ${r.snapshots} account snapshots and ${r.samples} samples older than ${c.retentionDays} days (unexported records are kept)`);
     }));
 
   const token = program.command('token').description('Manage API tokens');

@@ -1,5 +1,7 @@
 // The poller (SPEC 5, Polling): reads every host in parallel with a timeout and feeds each
 // reading to the same ingest as pushed samples. A dead or slow host is reported, never waited on.
+// A host is read under its lease, by one process at a time: two overlapping reads could store
+// a later counter before an earlier one, and the earlier would then look like a reset.
 
 import type { Store } from '../store/store.ts';
 import { listHosts, type Host } from '../store/inventory.ts';
@@ -7,6 +9,9 @@ import { ingestSample, type LoadBalancerReading } from './samples.ts';
 import { socketSource } from './sources/haproxySocket.ts';
 import { httpSource } from './sources/haproxyHttp.ts';
 import type { FrontendCounters, StatsSource } from './sources/source.ts';
+import { acquireLease, releaseLease } from '../store/leases.ts';
+import { PROCESS_HOLDER, waitForLease } from '../jobs/leases.ts';
+import { livePollers, shareOf } from './pollerShare.ts';
 
 export interface HostPollReport {
   hostId: number;
@@ -16,6 +21,8 @@ export interface HostPollReport {
   loadBalancers: number;
   durationMs: number;
   duplicate?: boolean;
+  /** Another process was reading the host; it stores that reading. */
+  busy?: boolean;
 }
 
 export interface PollOptions {
@@ -25,7 +32,18 @@ export interface PollOptions {
   nowMs?: number;
   /** Poll only these hosts (the pre-reload hook polls one). */
   hostIds?: number[];
+  /**
+   * Wait for a host another process is reading instead of leaving it to that process: the
+   * pre-reload hook must read the host itself, right before the reload.
+   */
+  waitForBusyHosts?: boolean;
+  /** Poll only this process's share of the hosts among the live pollers (serve's poller). */
+  shareWithPollers?: boolean;
+  holder?: string;
 }
+
+/** A read lasts at most the timeout; the margin covers storing it. */
+const hostLeaseMs = (timeoutMs: number) => timeoutMs + 60_000;
 
 export function sourceFor(host: Host): StatsSource | undefined {
   if (!host.stats) return undefined;
@@ -62,12 +80,34 @@ export async function pollHosts(store: Store, options: PollOptions): Promise<Hos
   const nowMs = options.nowMs ?? Date.now();
   let hosts = (await listHosts(store.db)).filter((h) => h.stats);
   if (options.hostIds) hosts = hosts.filter((h) => options.hostIds!.includes(h.id));
+  if (options.shareWithPollers) {
+    const mine = new Set(shareOf(hosts.map((h) => h.id), await livePollers(store.db), options.holder ?? PROCESS_HOLDER));
+    hosts = hosts.filter((h) => mine.has(h.id));
+  }
   return Promise.all(hosts.map((host) => pollOne(store, host, nowMs, options)));
 }
 
-async function pollOne(store: Store, host: Host, nowMs: number, options: PollOptions): Promise<HostPollReport> {
+async function pollOne(store: Store, host: Host, cycleMs: number, options: PollOptions): Promise<HostPollReport> {
   const started = performance.now();
   const report: HostPollReport = { hostId: host.id, name: host.name, ok: false, loadBalancers: 0, durationMs: 0 };
+  const lease = `poll-host:${host.id}`;
+  const holder = options.holder ?? PROCESS_HOLDER;
+  const ttlMs = hostLeaseMs(options.timeoutMs);
+  let nowMs = cycleMs;
+  try {
+    if (!(await acquireLease(store.db, lease, holder, ttlMs))) {
+      if (!options.waitForBusyHosts || !(await waitForLease(store.db, lease, holder, ttlMs, ttlMs))) {
+        report.ok = true;
+        report.busy = true;
+        return report;
+      }
+      // Read after the other process's reading, so stamped after it too.
+      nowMs = cycleMs + Math.round(performance.now() - started);
+    }
+  } catch (err) {
+    report.error = (err as Error).message;
+    return report;
+  }
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), options.timeoutMs);
   try {
@@ -81,6 +121,7 @@ async function pollOne(store: Store, host: Host, nowMs: number, options: PollOpt
     report.error = controller.signal.aborted ? `no answer within ${options.timeoutMs} ms` : (err as Error).message;
   } finally {
     clearTimeout(timer);
+    await releaseLease(store.db, lease, holder).catch(() => {}); // it expires anyway
     report.durationMs = Math.round(performance.now() - started);
   }
   return report;

@@ -1,6 +1,8 @@
 // The hourly rollup job (SPEC 5): closes every ended hour, hour by hour, catching up after
 // downtime. Hours stay provisional for a grace period and are re-rolled on each run (late data
-// lands in them); then they are final and never change.
+// lands in them); then they are final and never change. One process at a time rolls up: it
+// holds the rollup lease and renews it in every hour's transaction, so a process that lost the
+// lease (stalled past its expiry) cannot commit, and a killed one leaves only whole hours.
 
 import type { Store, Db } from '../store/store.ts';
 import { eventsOfLoadBalancers, eventsOfAccount } from '../store/events.ts';
@@ -14,20 +16,44 @@ import { rollupHour, type UsageRecordDraft } from '../domain/rollup.ts';
 import { countAccountAt } from '../domain/snapshot.ts';
 import { DAY_MS, floorDay, floorHour, HOUR_MS } from '../domain/time.ts';
 import { num } from '../store/rows.ts';
+import { extendLease, releaseLease } from '../store/leases.ts';
+import { LeaseLost, PROCESS_HOLDER, waitForLease } from './leases.ts';
 
 export interface RollupOptions {
   nowMs?: number;
   /** How long after its end an hour stays open to late data (SPEC default 2 h). */
   graceMs: number;
+  /** How long to wait while another process rolls up (0: leave this run to it). */
+  waitMs?: number;
+  holder?: string;
 }
 
 export interface RollupResult {
   hoursRolled: number;
   hoursFinalized: number;
   records: number;
+  /** Another process held the rollup lease throughout the wait; it does the work. */
+  busy?: boolean;
 }
 
+const ROLLUP_LEASE = 'rollup';
+const ROLLUP_LEASE_MS = 2 * 60_000;
+
 export async function runRollup(store: Store, options: RollupOptions): Promise<RollupResult> {
+  const holder = options.holder ?? PROCESS_HOLDER;
+  if (!(await waitForLease(store.db, ROLLUP_LEASE, holder, ROLLUP_LEASE_MS, options.waitMs ?? 0))) {
+    return { hoursRolled: 0, hoursFinalized: 0, records: 0, busy: true };
+  }
+  try {
+    return await rollUpHeld(store, options, async (trx) => {
+      if (!(await extendLease(trx, ROLLUP_LEASE, holder, ROLLUP_LEASE_MS))) throw new LeaseLost(ROLLUP_LEASE);
+    });
+  } finally {
+    await releaseLease(store.db, ROLLUP_LEASE, holder).catch(() => {}); // it expires anyway
+  }
+}
+
+async function rollUpHeld(store: Store, options: RollupOptions, fence: (trx: Db) => Promise<void>): Promise<RollupResult> {
   const nowMs = options.nowMs ?? Date.now();
   const result: RollupResult = { hoursRolled: 0, hoursFinalized: 0, records: 0 };
   const first = await firstOpenHour(store.db);
@@ -36,6 +62,7 @@ export async function runRollup(store: Store, options: RollupOptions): Promise<R
   for (let hour = first; hour < lastEnded; hour += HOUR_MS) {
     const final = hour + HOUR_MS + options.graceMs <= nowMs;
     const records = await store.transaction(async (trx) => {
+      await fence(trx);
       const drafts = await rollHour(trx, hour, hour + HOUR_MS);
       const ids = [...new Set(drafts.map((d) => d.loadBalancerId))];
       await replaceHourRecords(trx, hour, ids, drafts, final);
@@ -46,7 +73,7 @@ export async function runRollup(store: Store, options: RollupOptions): Promise<R
     if (final) result.hoursFinalized++;
     result.records += records;
   }
-  await takeDailySnapshots(store, first, nowMs);
+  await takeDailySnapshots(store, first, nowMs, fence);
   return result;
 }
 
@@ -86,10 +113,11 @@ export async function rollHour(db: Db, hourMs: number, endMs: number, filter: { 
 }
 
 /** A snapshot at every midnight UTC for every account with a live load balancer then. */
-async function takeDailySnapshots(store: Store, fromMs: number, nowMs: number): Promise<void> {
+async function takeDailySnapshots(store: Store, fromMs: number, nowMs: number, fence: (trx: Db) => Promise<void>): Promise<void> {
   for (let day = floorDay(fromMs) + (fromMs % DAY_MS === 0 ? 0 : DAY_MS); day <= nowMs; day += DAY_MS) {
     if (await hasDailySnapshot(store.db, day)) continue;
     await store.transaction(async (trx) => {
+      await fence(trx);
       const accounts = await accountsWithLiveLoadBalancerAt(trx, day);
       const rows = [];
       for (const accountId of accounts) {

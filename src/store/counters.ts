@@ -77,6 +77,13 @@ export async function deltasOf(db: Db, lbIds: number[], fromMs: number | undefin
   return out;
 }
 
+/** Deltas and sample keys older than cutoffMs (the newest baselines live in counter_state). */
+export async function purgeSamplesBefore(db: Db, cutoffMs: number): Promise<number> {
+  const r = await db.deleteFrom('usage_samples').where('time_ms', '<', cutoffMs).executeTakeFirst();
+  await db.deleteFrom('sample_keys').where('time_ms', '<', cutoffMs).execute();
+  return Number(r.numDeletedRows);
+}
+
 /** CREATE and UNSUSPEND: counting starts from zero on every host, unless a newer reading exists. */
 export async function setZeroBaselines(db: Db, hostIds: number[], lbId: number, timeMs: number): Promise<void> {
   if (hostIds.length === 0) return;

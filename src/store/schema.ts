@@ -38,6 +38,7 @@ export interface Database {
     num_load_balancers: Int; num_public_vips: Int; num_servicenet_vips: Int;
   };
   hours: { hour_ms: Int; final: Int; rolled_ms: Int };
+  leases: { name: string; holder: string; expires_ms: Int };
   anomalies: {
     id: Generated<number | bigint | string>; kind: string; time_ms: Int; load_balancer_id: NullableInt; host_id: NullableInt;
     detail: string; status: string; created_ms: Int;

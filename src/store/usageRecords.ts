@@ -89,6 +89,12 @@ export async function purgeUsageRecordsBefore(db: Db, cutoffMs: number): Promise
   return Number(r.numDeletedRows);
 }
 
+/** Where the oldest record still waiting for export starts (its hour's samples must stay). */
+export async function oldestUnexportedStart(db: Db): Promise<number | undefined> {
+  const r = await db.selectFrom('usage_records').select((eb) => eb.fn.min('hour_ms').as('h')).where('exported_ms', 'is', null).executeTakeFirst();
+  return r?.h === null || r?.h === undefined ? undefined : num(r.h as number);
+}
+
 export async function totalBytesOf(db: Db, lbId: number): Promise<{ bytesIn: bigint; bytesOut: bigint; bytesInSsl: bigint; bytesOutSsl: bigint }> {
   const r = await db.selectFrom('usage_records').where('load_balancer_id', '=', lbId).select([
     sql<string>`coalesce(sum(bytes_in), 0)`.as('i'), sql<string>`coalesce(sum(bytes_out), 0)`.as('o'),

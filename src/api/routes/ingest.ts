@@ -122,7 +122,7 @@ export const ingestRoutes: RouteModule = (api) => [
                 type: 'object',
                 properties: {
                   hostId: { type: 'integer' }, name: { type: 'string' }, ok: { type: 'boolean' }, error: { type: 'string' },
-                  loadBalancers: { type: 'integer' }, durationMs: { type: 'integer' }, duplicate: { type: 'boolean' },
+                  loadBalancers: { type: 'integer' }, durationMs: { type: 'integer' }, duplicate: { type: 'boolean' }, busy: { type: 'boolean' },
                 },
               },
             },
@@ -133,7 +133,8 @@ export const ingestRoutes: RouteModule = (api) => [
     handler: async (request) => {
       const nowMs = api.now();
       const hostIds = (request.body as { hostIds?: number[] } | null)?.hostIds;
-      const hosts = await pollHosts(api.store, { timeoutMs: api.config.pollTimeoutMs, deltaCeiling: api.config.deltaCeiling, nowMs, hostIds });
+      // Named hosts are read now even if a poller is reading them (the pre-reload hook over HTTP).
+      const hosts = await pollHosts(api.store, { timeoutMs: api.config.pollTimeoutMs, deltaCeiling: api.config.deltaCeiling, nowMs, hostIds, waitForBusyHosts: !!hostIds });
       return { time: api.printer.print(nowMs), hosts };
     },
   },
@@ -141,9 +142,12 @@ export const ingestRoutes: RouteModule = (api) => [
     method: 'POST', url: '/management/usage/rollup', config: { access: WRITE, jsonOnly: true },
     schema: {
       summary: 'Closes every hour that has ended now',
-      response: { 200: { type: 'object', properties: { hoursRolled: { type: 'integer' }, hoursFinalized: { type: 'integer' }, records: { type: 'integer' } } } },
+      response: {
+        200: { type: 'object', properties: { hoursRolled: { type: 'integer' }, hoursFinalized: { type: 'integer' }, records: { type: 'integer' }, busy: { type: 'boolean' } } },
+      },
     },
-    handler: async () => runRollup(api.store, { nowMs: api.now(), graceMs: api.config.graceMs }),
+    // Waits briefly for a rollup running elsewhere; `busy` says it is still running there.
+    handler: async () => runRollup(api.store, { nowMs: api.now(), graceMs: api.config.graceMs, waitMs: 20_000 }),
   },
   {
     method: 'GET', url: '/management/usage/anomalies', config: { access: SUPPORT, jsonOnly: true },

@@ -3,11 +3,13 @@
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Engine } from '../dialect.ts';
 import * as initial from './001_initial.ts';
+import * as leases from './002_leases.ts';
 
 type EngineMigration = { up(db: Kysely<any>, engine: Engine): Promise<void> };
 
 const MIGRATIONS: Record<string, EngineMigration> = {
   '001_initial': initial,
+  '002_leases': leases,
 };
 
 export async function migrate(db: Kysely<any>, engine: Engine): Promise<string[]> {

@@ -1,0 +1,36 @@
+// Retention (SPEC 5): usage older than the retention period goes, except a usage record not yet
+// exported, and the samples behind it (they are its audit trail). One process at a time.
+
+import type { Store } from '../store/store.ts';
+import { purgeUsageRecordsBefore, oldestUnexportedStart } from '../store/usageRecords.ts';
+import { purgeAccountUsageBefore } from '../store/accountUsage.ts';
+import { purgeSamplesBefore } from '../store/counters.ts';
+import { releaseLease } from '../store/leases.ts';
+import { PROCESS_HOLDER, waitForLease } from './leases.ts';
+
+export interface PurgeResult {
+  records: number;
+  snapshots: number;
+  samples: number;
+  busy?: boolean;
+}
+
+const RETENTION_LEASE = 'retention';
+
+export async function purgeExpired(store: Store, cutoffMs: number, options: { waitMs?: number } = {}): Promise<PurgeResult> {
+  if (!(await waitForLease(store.db, RETENTION_LEASE, PROCESS_HOLDER, 10 * 60_000, options.waitMs ?? 0))) {
+    return { records: 0, snapshots: 0, samples: 0, busy: true };
+  }
+  try {
+    return await store.transaction(async (trx) => {
+      const records = await purgeUsageRecordsBefore(trx, cutoffMs);
+      const snapshots = await purgeAccountUsageBefore(trx, cutoffMs);
+      // Samples are kept from the oldest unexported record on (its hour's samples made it).
+      const keepFrom = await oldestUnexportedStart(trx);
+      const samples = await purgeSamplesBefore(trx, Math.min(cutoffMs, keepFrom ?? Infinity));
+      return { records, snapshots, samples };
+    });
+  } finally {
+    await releaseLease(store.db, RETENTION_LEASE, PROCESS_HOLDER).catch(() => {});
+  }
+}

@@ -1,0 +1,41 @@
+// Leases in the store (DESIGN, Scale). One statement takes a lease that is free, expired or
+// already ours, on both engines: PostgreSQL re-checks the WHERE of ON CONFLICT against the row
+// a concurrent taker committed, SQLite has one writer at a time. Leases run on the wall clock,
+// never on a test's data clock.
+
+import type { Db } from './store.ts';
+import { num } from './rows.ts';
+
+/** Takes or renews the lease; false when another holder has it and it has not expired. */
+export async function acquireLease(db: Db, name: string, holder: string, ttlMs: number, nowMs = Date.now()): Promise<boolean> {
+  const row = await db.insertInto('leases').values({ name, holder, expires_ms: nowMs + ttlMs })
+    .onConflict((oc) => oc.column('name')
+      .doUpdateSet({ holder, expires_ms: nowMs + ttlMs })
+      .where((eb) => eb.or([eb('leases.expires_ms', '<=', nowMs), eb('leases.holder', '=', holder)])))
+    .returning('holder')
+    .executeTakeFirst();
+  return row?.holder === holder;
+}
+
+/**
+ * Extends a lease we hold; false when it expired and someone else took it. Inside a
+ * transaction this is the fence: on PostgreSQL the row stays locked until commit, so no one
+ * can take the lease while our work commits.
+ */
+export async function extendLease(db: Db, name: string, holder: string, ttlMs: number, nowMs = Date.now()): Promise<boolean> {
+  const r = await db.updateTable('leases').set({ expires_ms: nowMs + ttlMs })
+    .where('name', '=', name).where('holder', '=', holder).where('expires_ms', '>', nowMs)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+export async function releaseLease(db: Db, name: string, holder: string): Promise<void> {
+  await db.deleteFrom('leases').where('name', '=', name).where('holder', '=', holder).execute();
+}
+
+/** Holders of unexpired leases whose names start with prefix (the live members of a group). */
+export async function liveHolders(db: Db, prefix: string, nowMs = Date.now()): Promise<string[]> {
+  const rows = await db.selectFrom('leases').select(['holder', 'expires_ms'])
+    .where('name', 'like', `${prefix}%`).where('expires_ms', '>', nowMs).execute();
+  return [...new Set(rows.filter((r) => num(r.expires_ms) > nowMs).map((r) => r.holder))].sort();
+}

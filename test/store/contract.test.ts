@@ -1,0 +1,147 @@
+// The store contract: what the rest of lbmeter relies on from either engine. The same tests run
+// on better-sqlite3 and on PostgreSQL, on a fresh store each.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { engines } from '../helpers/engines.ts';
+import { openStore, type Store } from '../../src/store/store.ts';
+import { acquireLease, extendLease, liveHolders, releaseLease } from '../../src/store/leases.ts';
+import { baselinesOf, claimSampleKey, saveBaselines } from '../../src/store/counters.ts';
+import { insertNewEvents } from '../../src/store/events.ts';
+import { replaceHourRecords, usageRecordsIn } from '../../src/store/usageRecords.ts';
+import { putSnapshots } from '../../src/store/accountUsage.ts';
+import { purgeExpired } from '../../src/jobs/retention.ts';
+import type { UsageRecordDraft } from '../../src/domain/rollup.ts';
+import { DAY_MS, HOUR_MS } from '../../src/domain/time.ts';
+
+const U64_MAX = 2n ** 64n - 1n;
+const H = Date.parse('2026-11-20T10:00:00Z');
+
+function draft(lbId: number, startMs: number, over: Partial<UsageRecordDraft> = {}): UsageRecordDraft {
+  return {
+    accountId: 7, loadBalancerId: lbId, hourMs: Math.floor(startMs / HOUR_MS) * HOUR_MS, startMs, endMs: startMs + HOUR_MS, closing: false,
+    bytesIn: 1n, bytesOut: 2n, bytesInSsl: 0n, bytesOutSsl: 0n, averageNumConnections: 0, averageNumConnectionsSsl: 0,
+    numVips: 1, numPolls: 0, vipType: 'PUBLIC', sslMode: 'OFF', ...over,
+  };
+}
+
+for (const { fixture, skip } of await engines()) {
+  describe(`store contract [${fixture.name}]`, { skip }, () => {
+    let location: string;
+    let store: Store;
+    before(async () => {
+      location = await fixture.create();
+      store = await openStore(location);
+    });
+    after(async () => {
+      await store?.close();
+      await fixture.cleanup();
+    });
+
+    test('migrations run once: opening again finds the schema current', async () => {
+      const again = await openStore(location);
+      try {
+        const rows = await again.db.selectFrom('kysely_migration' as any).select('name' as any).execute();
+        assert.deepEqual(rows.map((r: any) => r.name), ['001_initial', '002_leases']);
+      } finally {
+        await again.close();
+      }
+    });
+
+    test('a lease: free is taken, live is refused, ours is renewed, expired is taken over', async () => {
+      const now = Date.now();
+      assert.equal(await acquireLease(store.db, 'job', 'a', 1000, now), true);
+      assert.equal(await acquireLease(store.db, 'job', 'b', 1000, now + 10), false);
+      assert.equal(await acquireLease(store.db, 'job', 'a', 1000, now + 500), true, 'the holder renews');
+      assert.equal(await acquireLease(store.db, 'job', 'b', 1000, now + 1400), false, 'renewed until now + 1500');
+      assert.equal(await acquireLease(store.db, 'job', 'b', 1000, now + 1500), true, 'expired: taken over');
+      assert.equal(await extendLease(store.db, 'job', 'a', 1000, now + 1600), false, 'the old holder cannot extend');
+      assert.equal(await extendLease(store.db, 'job', 'b', 1000, now + 1600), true);
+      await releaseLease(store.db, 'job', 'a'); // not a's: nothing happens
+      assert.equal(await acquireLease(store.db, 'job', 'c', 1000, now + 1700), false);
+      await releaseLease(store.db, 'job', 'b');
+      assert.equal(await acquireLease(store.db, 'job', 'c', 1000, now + 1700), true);
+    });
+
+    test('a lease raced for by many connections at once has exactly one holder', async () => {
+      const others = await Promise.all([1, 2, 3, 4].map(() => openStore(location, { migrate: false })));
+      try {
+        for (let round = 0; round < 5; round++) {
+          const name = `race-${round}`;
+          const won = await Promise.all([store, ...others].flatMap((s, i) => [0, 1].map((j) => acquireLease(s.db, name, `p${i}-${j}`, 60_000))));
+          assert.equal(won.filter(Boolean).length, 1, `round ${round}: ${won}`);
+        }
+      } finally {
+        for (const s of others) await s.close();
+      }
+    });
+
+    test('the lease fence: a holder that lost its lease cannot commit work behind it', async () => {
+      const now = Date.now();
+      assert.equal(await acquireLease(store.db, 'fenced', 'slow', 50, now - 100), true); // already expired
+      assert.equal(await acquireLease(store.db, 'fenced', 'fast', 60_000), true);
+      await assert.rejects(store.transaction(async (trx) => {
+        await putSnapshots(trx, [{ accountId: 99, timeMs: H, source: 'DAILY', counts: { numLoadBalancers: 1, numPublicVips: 1, numServicenetVips: 0 } }]);
+        if (!(await extendLease(trx, 'fenced', 'slow', 60_000))) throw new Error('lease lost');
+      }), /lease lost/);
+      const rows = await store.db.selectFrom('account_usage').selectAll().where('account_id', '=', 99).execute();
+      assert.equal(rows.length, 0, 'the work rolled back with the transaction');
+    });
+
+    test('live holders of a group are those whose leases have not expired', async () => {
+      const now = Date.now();
+      await acquireLease(store.db, 'member:x', 'x', 60_000, now);
+      await acquireLease(store.db, 'member:y', 'y', 60_000, now);
+      await acquireLease(store.db, 'member:z', 'z', 10, now - 1000);
+      await acquireLease(store.db, 'other:w', 'w', 60_000, now);
+      assert.deepEqual(await liveHolders(store.db, 'member:'), ['x', 'y']);
+    });
+
+    test('counter baselines keep unsigned 64-bit values exactly', async () => {
+      await saveBaselines(store.db, 1, new Map([[70, { processKey: 'p', timeMs: H, bytesIn: U64_MAX, bytesOut: U64_MAX - 1n, bytesInSsl: 2n ** 63n, bytesOutSsl: 0n }]]));
+      const b = (await baselinesOf(store.db, 1, [70])).get(70)!;
+      assert.deepEqual([b.bytesIn, b.bytesOut, b.bytesInSsl, b.bytesOutSsl, b.timeMs], [U64_MAX, U64_MAX - 1n, 2n ** 63n, 0n, H]);
+    });
+
+    test('a sample key and an event id are claimed once, even by concurrent writers', async () => {
+      const claims = await Promise.all([1, 2, 3].map(() => claimSampleKey(store.db, 5, 'pid/1', H)));
+      assert.equal(claims.filter(Boolean).length, 1);
+      const event = { id: 'e-\'"<x>', type: 'CREATE_LOADBALANCER' as const, timeMs: H, accountId: 7, loadBalancerId: 70, loadBalancer: { name: 'w', protocol: 'HTTP', clusterId: 1 } };
+      assert.equal((await insertNewEvents(store.db, [event as any])).length, 1);
+      assert.equal((await insertNewEvents(store.db, [event as any])).length, 0);
+    });
+
+    test('usage records: replacing an hour is idempotent, a final hour never changes', async () => {
+      await replaceHourRecords(store.db, H, [70], [draft(70, H)], false);
+      const first = await usageRecordsIn(store.db, { startMs: H, endMs: H + HOUR_MS, match: 'starts', loadBalancerId: 70 });
+      await replaceHourRecords(store.db, H, [70], [draft(70, H, { bytesIn: 5n })], true);
+      const second = await usageRecordsIn(store.db, { startMs: H, endMs: H + HOUR_MS, match: 'starts', loadBalancerId: 70 });
+      assert.equal(second.length, 1);
+      assert.equal(second[0]!.id, first[0]!.id, 'the same record, updated in place');
+      assert.equal(second[0]!.bytesIn, 5n);
+      await replaceHourRecords(store.db, H, [70], [draft(70, H, { bytesIn: 9n })], true);
+      await replaceHourRecords(store.db, H, [70], [], true);
+      const third = await usageRecordsIn(store.db, { startMs: H, endMs: H + HOUR_MS, match: 'starts', loadBalancerId: 70 });
+      assert.deepEqual(third.map((r) => r.bytesIn), [5n], 'final: neither changed nor removed');
+    });
+
+    test('retention purges old exported usage, never an unexported record or the samples behind it', async () => {
+      const old = H - 100 * DAY_MS;
+      await replaceHourRecords(store.db, old, [80, 81], [draft(80, old), draft(81, old)], true);
+      await replaceHourRecords(store.db, old + HOUR_MS, [82], [draft(82, old + HOUR_MS)], true);
+      await store.db.updateTable('usage_records').set({ exported_ms: H }).where('load_balancer_id', 'in', [80, 82]).execute();
+      const sample = (lb: number, t: number) => ({
+        load_balancer_id: lb, account_id: 7, host_id: 1, time_ms: t, bytes_in: 1, bytes_out: 1, bytes_in_ssl: 0, bytes_out_ssl: 0, connections: 0, connections_ssl: 0, held: 0,
+      });
+      await store.db.insertInto('usage_samples').values([sample(80, old - HOUR_MS), sample(81, old + 60_000), sample(82, old + HOUR_MS + 60_000)]).execute();
+      await putSnapshots(store.db, [{ accountId: 7, timeMs: old, source: 'DAILY', counts: { numLoadBalancers: 3, numPublicVips: 3, numServicenetVips: 0 } }]);
+
+      const r = await purgeExpired(store, H - 90 * DAY_MS);
+      assert.deepEqual([r.records, r.snapshots, r.samples], [2, 1, 1]);
+      const left = await store.db.selectFrom('usage_records').select('load_balancer_id').where('start_ms', '<', H - 90 * DAY_MS).execute();
+      assert.deepEqual(left.map((x) => Number(x.load_balancer_id)), [81], 'the unexported record stays');
+      const samples = await store.db.selectFrom('usage_samples').select('load_balancer_id').where('time_ms', '<', H - 90 * DAY_MS).orderBy('time_ms').execute();
+      assert.deepEqual(samples.map((x) => Number(x.load_balancer_id)), [81, 82], 'samples from the unexported record\'s hour on stay');
+    });
+  });
+}
