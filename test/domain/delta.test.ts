@@ -56,3 +56,33 @@ test('the ceiling flags any counter above it', () => {
   assert.equal(exceedsCeiling({ bytesIn: 10n, bytesOut: 10n, bytesInSsl: 10n, bytesOutSsl: 10n, reset: false }, 10n), false);
   assert.equal(exceedsCeiling({ bytesIn: 0n, bytesOut: 0n, bytesInSsl: 0n, bytesOutSsl: 11n, reset: false }, 10n), true);
 });
+
+/** Deltas of one host's readings in order, from a zero baseline (the CREATE). */
+function hostDeltas(readings: { process: string; value: bigint }[]): bigint[] {
+  let previous: CounterBaseline | undefined = base(ZERO_BASELINE, 0n, 0n);
+  return readings.map(({ process, value }) => {
+    const d = computeDelta({ previous, current: reading(value, 0n), processKey: process, processStartMs: 1, createdMs: 0 });
+    previous = base(process, value, 0n);
+    return d.bytesIn;
+  });
+}
+
+test('a reset on one host of two: each host counts its own bytes, the sum is what both counted', () => {
+  // Host A: steady. Host B: 300 bytes, restarts, then 40 and 60 more since the restart.
+  const a = hostDeltas([{ process: 'a1', value: 100n }, { process: 'a1', value: 250n }, { process: 'a1', value: 400n }]);
+  const b = hostDeltas([{ process: 'b1', value: 300n }, { process: 'b2', value: 40n }, { process: 'b2', value: 100n }]);
+  assert.deepEqual(a, [100n, 150n, 150n]);
+  assert.deepEqual(b, [300n, 40n, 60n]);
+  const sum = (xs: bigint[]) => xs.reduce((s, x) => s + x, 0n);
+  assert.equal(sum([...a, ...b]), 400n + 300n + 100n);
+  assert.equal(sum([...b, ...a].reverse()), sum([...a, ...b]), 'independent of order');
+});
+
+test('a host that disappears and returns: everything it counted meanwhile, or since its restart', () => {
+  // Polls 2 and 3 missed: the same process returns with all it counted in between.
+  assert.deepEqual(hostDeltas([{ process: 'p', value: 10n }, { process: 'p', value: 510n }]), [10n, 500n]);
+  // It came back as a new process: what it counted since that restart, never a negative delta.
+  assert.deepEqual(hostDeltas([{ process: 'p', value: 10n }, { process: 'q', value: 3n }]), [10n, 3n]);
+  // A new process that counted more than the old one had: still the new value, not the difference.
+  assert.deepEqual(hostDeltas([{ process: 'p', value: 10n }, { process: 'q', value: 25n }]), [10n, 25n]);
+});

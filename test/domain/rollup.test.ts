@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { timeline } from '../../src/domain/lifecycle.ts';
 import { rollupHour, liveHours, type UsageSample } from '../../src/domain/rollup.ts';
 import type { EventType, LifecycleEvent, LoadBalancerPatch } from '../../src/domain/types.ts';
+import { timePrinter } from '../../src/domain/time.ts';
 
 const H = Date.UTC(2026, 10, 22, 10); // 10:00Z
 const min = (m: number) => H + m * 60_000;
@@ -125,4 +126,35 @@ test('conservation and order independence: any events and samples, bytes in = by
       assert.equal(total, s.reduce((t, x) => t + x.bytesIn, 0n));
     },
   ), { numRuns: 300 });
+});
+
+test('the SUSPENDED_LOADBALANCER event suspends too: its record opens, later hours carry it', () => {
+  const steps = timeline([create(H - 7_200_000), ev('SUSPENDED_LOADBALANCER', min(20))]);
+  assert.deepEqual(summary(rollupHour(steps, H, [sample(min(20), 70n)])), [
+    { start: 0, end: 20, in: 70n, type: undefined, ssl: 'OFF', vips: 1, polls: 1 },
+    { start: 20, end: 60, in: 0n, type: 'SUSPENDED_LOADBALANCER', ssl: 'OFF', vips: 1, polls: 0 },
+  ]);
+  assert.deepEqual(summary(rollupHour(steps, H + 3_600_000, [])).map((r) => [r.start, r.type, r.in]), [[60, 'SUSPENDED_LOADBALANCER', 0n]]);
+});
+
+test('midnight: the 23:00 hour ends at 00:00 of the next day, which takes the poll made at 00:00 exactly', () => {
+  const lateEvening = Date.UTC(2026, 10, 22, 23);
+  const midnight = Date.UTC(2026, 10, 23, 0);
+  const steps = timeline([create(lateEvening - 3_600_000)]);
+  const samples = [sample(lateEvening + 30 * 60_000, 5n), sample(midnight, 7n), sample(midnight + 1000, 11n)];
+  const evening = rollupHour(steps, lateEvening, samples.filter((s) => s.timeMs > lateEvening && s.timeMs <= midnight)).records;
+  const night = rollupHour(steps, midnight, samples.filter((s) => s.timeMs > midnight)).records;
+  assert.deepEqual(evening.map((r) => [new Date(r.startMs).toISOString(), new Date(r.endMs).toISOString(), r.bytesIn]), [['2026-11-22T23:00:00.000Z', '2026-11-23T00:00:00.000Z', 12n]]);
+  assert.deepEqual(night.map((r) => [new Date(r.startMs).toISOString(), r.bytesIn]), [['2026-11-23T00:00:00.000Z', 11n]]);
+});
+
+test('DST in the display zone: hours stay UTC hours; the repeated local hour prints twice with its offset', () => {
+  // 2026-11-01 07:00Z: Chicago falls back from 02:00 CDT to 01:00 CST.
+  const chicago = timePrinter('America/Chicago');
+  const steps = timeline([create(Date.UTC(2026, 10, 1, 0))]);
+  const starts = [5, 6, 7, 8].flatMap((h) => rollupHour(steps, Date.UTC(2026, 10, 1, h), []).records)
+    .map((r) => `${chicago.print(r.startMs)} ${(r.endMs - r.startMs) / 60_000}m`);
+  assert.deepEqual(starts, [
+    '2026-11-01T00:00:00-05:00 60m', '2026-11-01T01:00:00-05:00 60m', '2026-11-01T01:00:00-06:00 60m', '2026-11-01T02:00:00-06:00 60m',
+  ]);
 });

@@ -1,0 +1,56 @@
+// The scheduled jobs through the API: rollup catching up across midnight with the daily
+// account snapshots, late events corrected while their hour is provisional and held once it is
+// final.
+
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { forEachEngine } from '../helpers/suite.ts';
+import { cluster, createLb, events, host, ok, rollup, sample } from '../helpers/fleet.ts';
+import { accountUsageIn } from '../../src/store/accountUsage.ts';
+
+const at = (t: string) => Date.parse(`2026-11-${t}:00Z`);
+
+forEachEngine('rollup jobs', ({ api }) => {
+  before(async () => {
+    await cluster(api(), 1);
+    await host(api(), 1, 1);
+    await createLb(api(), { accountId: 8, id: 81, time: at('20T21:10') });
+    await createLb(api(), { accountId: 9, id: 91, time: at('20T21:20') });
+    api().clock.now = at('20T22:45');
+    await sample(api(), 1, at('20T22:40'), [{ accountId: 8, loadBalancerId: 81, bytesIn: 400 }], { pid: 1, startTime: '2026-11-20T21:00:00Z' });
+    api().clock.now = at('20T23:40');
+    await events(api(), [{ type: 'DELETE_LOADBALANCER', time: at('20T23:30'), accountId: 9, loadBalancerId: 91 }]);
+  });
+
+  test('catch-up across midnight: every hour once, a daily snapshot for each account live at 00:00', async () => {
+    api().clock.now = at('21T02:30');
+    const r = await rollup(api());
+    assert.deepEqual([r.hoursRolled, r.hoursFinalized], [5, 3], '21:00 to 01:00 rolled; up to 23:00 final (grace 2 h)');
+    const body = await ok(api().get('/management/loadbalancers/usage?startTime=2026-11-20T21:00:00Z&endTime=2026-11-21T02:00:00Z'));
+    const of = (lb: number) => body.loadBalancerUsageRecords.filter((x: any) => x.loadBalancerId === lb).map((x: any) => x.startTime);
+    assert.deepEqual(of(81), ['2026-11-20T21:10:00Z', '2026-11-20T22:00:00Z', '2026-11-20T23:00:00Z', '2026-11-21T00:00:00Z', '2026-11-21T01:00:00Z']);
+    assert.deepEqual(of(91), ['2026-11-20T21:20:00Z', '2026-11-20T22:00:00Z', '2026-11-20T23:00:00Z', '2026-11-20T23:30:00Z']);
+
+    const daily = (await accountUsageIn(api().store.db, { startMs: at('21T00:00'), endMs: at('21T00:00') }));
+    assert.deepEqual(daily.map((s) => [s.accountId, s.numLoadBalancers]), [[8, 1]], 'account 9 had nothing live at midnight');
+    await rollup(api());
+    assert.equal((await accountUsageIn(api().store.db, { startMs: at('21T00:00'), endMs: at('21T00:00') })).length, 1, 'taken once');
+  });
+
+  test('a late event for a provisional hour re-rolls it; for a final hour it is held, and the hour stays as it was', async () => {
+    const before = await ok(api().get('/management/loadbalancers/usage?startTime=2026-11-20T22:00:00Z&endTime=2026-11-20T23:00:00Z'));
+    await events(api(), [
+      { type: 'SSL_MIXED_ON', time: at('21T00:30'), accountId: 8, loadBalancerId: 81, loadBalancer: { sslMode: 'MIXED' } },
+      { type: 'SSL_OFF', time: at('20T22:15'), accountId: 8, loadBalancerId: 81, loadBalancer: { sslMode: 'OFF' } },
+    ]);
+    await rollup(api());
+    const night = await ok(api().get('/management/loadbalancers/usage?startTime=2026-11-21T00:00:00Z&endTime=2026-11-21T01:00:00Z'));
+    assert.deepEqual(night.loadBalancerUsageRecords.map((x: any) => [x.startTime, x.sslMode, x.eventType]), [
+      ['2026-11-21T00:00:00Z', 'OFF', undefined], ['2026-11-21T00:30:00Z', 'MIXED', 'SSL_MIXED_ON'],
+    ]);
+    assert.deepEqual(await ok(api().get('/management/loadbalancers/usage?startTime=2026-11-20T22:00:00Z&endTime=2026-11-20T23:00:00Z')), before);
+    const anomalies = (await ok(api().get('/management/usage/anomalies'))).anomalies;
+    assert.deepEqual(anomalies.map((a: any) => [a.kind, a.loadBalancerId]), [['LATE_EVENT', 81]]);
+    assert.match(anomalies[0].detail, /SSL_OFF .* arrived after its hour was final/);
+  });
+}, { nowMs: at('20T21:00') });
