@@ -82,17 +82,19 @@ export function buildProgram(): Command {
     .description('Create or upgrade the store schema (serve also does this at start)')
     .action(() => withStore(async (store, c) => console.log(`store ${store.engine} at ${c.db.startsWith('postgres') ? 'postgres' : c.db} is up to date`)));
 
+  const hostIds = (v: string, prev: number[] = []) => [...prev, positiveInt(v)];
   program.command('poll')
     .description('Poll HAProxy hosts now and store their counters')
     .option('--once', 'poll every host once and exit (the default; the scheduled poller runs in serve)')
-    .option('--host <id...>', 'only these hosts: run it right before a reload so no counted byte is lost', (v: string, prev: number[] = []) => [...prev, positiveInt(v)])
-    .addHelpText('after', '\nExamples:\n  lbmeter poll --once\n  lbmeter poll --host 3 && systemctl reload haproxy   # the pre-reload hook')
-    .action((opts: { host?: number[] }) => withStore(async (store, c) => {
-      // Named hosts (the pre-reload hook) are read by this command even if a poller is reading them now.
-      const reports = await pollHosts(store, { timeoutMs: c.pollTimeoutMs, deltaCeiling: c.deltaCeiling, hostIds: opts.host, waitForBusyHosts: !!opts.host });
-      if (opts.host) {
+    .option('--host <id...>', 'only these hosts, read now even if a poller is reading them', hostIds)
+    .option('--pre-reload <id...>', 'the same as --host: run it right before a reload so no counted byte is lost', hostIds)
+    .addHelpText('after', '\nExamples:\n  lbmeter poll --once\n  lbmeter poll --pre-reload 3 && systemctl reload haproxy')
+    .action((opts: { host?: number[]; preReload?: number[] }) => withStore(async (store, c) => {
+      const named = opts.host || opts.preReload ? [...(opts.host ?? []), ...(opts.preReload ?? [])] : undefined;
+      const reports = await pollHosts(store, { timeoutMs: c.pollTimeoutMs, deltaCeiling: c.deltaCeiling, hostIds: named, waitForBusyHosts: !!named });
+      if (named) {
         const known = new Set(reports.map((r) => r.hostId));
-        const missing = opts.host.filter((h) => !known.has(h));
+        const missing = named.filter((h) => !known.has(h));
         if (missing.length) throw new UsageError(`no host with a stats source: ${missing.join(', ')}`);
       }
       for (const r of reports) console.log(`${r.hostId}\t${r.name}\t${r.busy ? 'left to the process reading it now' : r.ok ? `ok ${r.loadBalancers} load balancers` : `FAILED ${r.error}`}\t${r.durationMs} ms`);

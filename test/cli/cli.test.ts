@@ -47,6 +47,9 @@ test('bad arguments: one clear line on stderr, exit code 2', async () => {
     [['token', 'create', '--account', 'abc'], 'positive whole number'],
     [['token', 'create', '--role', 'billing', '--expires', '2026-02-30'], 'not a calendar date'],
     [['token', 'revoke', '999'], 'no active token'],
+    [['poll', '--pre-reload', 'abc'], 'positive whole number'],
+    [['poll', '--host', '0'], 'positive whole number'],
+    [['poll', '--pre-reload', '42'], 'no host with a stats source: 42'],
     [['frobnicate'], 'unknown command'],
   ] as [string[], string][]) {
     const r = await lbmeter(args);
@@ -65,12 +68,13 @@ test('a bad configuration value is one line naming the variable', async () => {
 });
 
 test('--help of every command shows usage and examples', async () => {
-  for (const args of [['--help'], ['serve', '--help'], ['token', 'create', '--help'], ['rollup', '--help']]) {
+  for (const args of [['--help'], ['serve', '--help'], ['poll', '--help'], ['token', 'create', '--help'], ['rollup', '--help']]) {
     const r = await lbmeter(args);
     assert.equal(r.code, 0, args.join(' '));
     assert.match(r.stdout, /Usage: lbmeter/);
   }
   assert.match((await lbmeter(['token', 'create', '--help'])).stdout, /Examples:/);
+  assert.match((await lbmeter(['poll', '--help'])).stdout, /lbmeter poll --pre-reload 3 && systemctl reload haproxy/);
 });
 
 test('migrate, rollup and purge run against the same store as serve', async () => {

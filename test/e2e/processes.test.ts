@@ -86,7 +86,7 @@ describe('two lbmeter processes on one PostgreSQL', { skip: postgres.skip }, () 
       if (ssl) [b.inSsl, b.outSsl] = [b.inSsl + up, b.outSsl + down];
       else [b.in, b.out] = [b.in + up, b.out + down];
       sent.set(lb, b);
-      if (i % 8 === 3) operator.push(lbmeter(['poll', '--host', String((i % 2) + 1)]), lbmeter(['rollup']));
+      if (i % 8 === 3) operator.push(lbmeter(['poll', '--pre-reload', String((i % 2) + 1)]), lbmeter(['rollup']));
       await new Promise((r) => setTimeout(r, 120));
     }
     await Promise.all(operator);
