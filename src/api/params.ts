@@ -26,6 +26,7 @@ export const pathSchemas = {
   loadBalancerId: positiveId('Load balancer id'),
   clusterId: positiveId('Cluster id'),
   hostId: positiveId('Host id'),
+  anomalyId: positiveId('Anomaly id'),
 };
 
 const timeParam = (description: string) => ({ type: 'string', maxLength: 64, description });

@@ -9,6 +9,8 @@ import { createToken, listTokens, revokeToken, ROLES, type Role } from '../store
 import { runRollup } from '../jobs/rollup.ts';
 import { pollHosts } from '../ingest/poller.ts';
 import { purgeExpired } from '../jobs/retention.ts';
+import { listAnomalies, type AnomalyStatus } from '../store/anomalies.ts';
+import { discardAnomaly, releaseAnomaly } from '../ingest/corrections.ts';
 import { parseTime, DAY_MS } from '../domain/time.ts';
 import { serve } from '../server.ts';
 
@@ -117,6 +119,30 @@ export function buildProgram(): Command {
       if (r.busy) throw new Error('another process is purging; try again later');
       console.log(`purged ${r.records} usage records, ${r.snapshots} account snapshots and ${r.samples} samples older than ${c.retentionDays} days (unexported records are kept)`);
     }));
+
+  const anomalies = program.command('anomalies').description('Data held back from billing for an operator to decide on');
+  anomalies.command('list')
+    .description('List anomalies (default: those still held)')
+    .addOption(new Option('--status <status>', 'which to list').choices(['HELD', 'RELEASED', 'DISCARDED', 'ALL']).default('HELD'))
+    .addHelpText('after', '\nExamples:\n  lbmeter anomalies list\n  lbmeter anomalies list --status ALL')
+    .action((opts: { status: AnomalyStatus | 'ALL' }) => withStore(async (store) => {
+      for (const a of await listAnomalies(store.db, opts.status === 'ALL' ? undefined : opts.status)) {
+        const held = a.held ? `in=${a.held.bytesIn} out=${a.held.bytesOut} inSsl=${a.held.bytesInSsl} outSsl=${a.held.bytesOutSsl}` : '-';
+        console.log([a.id, a.status, a.kind, new Date(a.timeMs).toISOString(), `lb=${a.loadBalancerId ?? '-'}`, `host=${a.hostId ?? '-'}`, held, a.detail].join('\t'));
+      }
+    }));
+  for (const decision of ['release', 'discard'] as const) {
+    anomalies.command(decision)
+      .argument('<id>', 'anomaly id (see `anomalies list`)', positiveInt)
+      .description(decision === 'release'
+        ? 'Bill a held delta in the record of its reading (corrects a final record not exported yet)'
+        : 'Leave held data unbilled, recording the decision')
+      .addHelpText('after', `\nExamples:\n  lbmeter anomalies ${decision} 17`)
+      .action((id: number) => withStore(async (store) => {
+        const a = decision === 'release' ? await releaseAnomaly(store, id) : await discardAnomaly(store, id);
+        console.log(`anomaly ${a.id} ${a.status.toLowerCase()}`);
+      }));
+  }
 
   const token = program.command('token').description('Manage API tokens');
   token.command('create')

@@ -5,7 +5,7 @@
 import type { Store } from '../store/store.ts';
 import { baselinesOf, claimSampleKey, insertDeltas, saveBaselines, type StoredDelta } from '../store/counters.ts';
 import { loadBalancerBasics } from '../store/loadBalancers.ts';
-import { holdAnomalies, type Anomaly } from '../store/anomalies.ts';
+import { holdAnomalies, type NewAnomaly } from '../store/anomalies.ts';
 import { isHourFinal } from '../store/hours.ts';
 import { computeDelta, exceedsCeiling, type CounterBaseline } from '../domain/delta.ts';
 import { floorHour } from '../domain/time.ts';
@@ -54,7 +54,7 @@ export async function ingestSample(store: Store, sample: HostSample, options: Sa
     const lateHour = await isHourFinal(trx, floorHour(sample.timeMs - 1));
 
     const deltas: StoredDelta[] = [];
-    const anomalies: Omit<Anomaly, 'id' | 'status' | 'createdMs'>[] = [];
+    const anomalies: NewAnomaly[] = [];
     const nextBaselines = new Map<number, CounterBaseline>();
     for (const reading of sample.loadBalancers) {
       const lb = basics.get(reading.loadBalancerId);
@@ -69,13 +69,13 @@ export async function ingestSample(store: Store, sample: HostSample, options: Sa
       const amounts = `in=${delta.bytesIn} out=${delta.bytesOut} inSsl=${delta.bytesInSsl} outSsl=${delta.bytesOutSsl}`;
       if (exceedsCeiling(delta, options.deltaCeiling < MAX_STORED_DELTA ? options.deltaCeiling : MAX_STORED_DELTA)) {
         held = true;
-        anomalies.push({ kind: 'DELTA_ABOVE_CEILING', ...where, detail: `${amounts} above ceiling ${options.deltaCeiling}` });
+        anomalies.push({ kind: 'DELTA_ABOVE_CEILING', ...where, held: delta, detail: `${amounts} above ceiling ${options.deltaCeiling}` });
       } else if (lb?.deletedMs !== undefined && sample.timeMs > lb.deletedMs && hasBytes(delta)) {
         held = true;
-        anomalies.push({ kind: 'SAMPLE_AFTER_DELETE', ...where, detail: `${amounts} after deletion at ${lb.deletedMs}` });
+        anomalies.push({ kind: 'SAMPLE_AFTER_DELETE', ...where, held: delta, detail: `${amounts} after deletion at ${lb.deletedMs}` });
       } else if (lateHour && hasBytes(delta)) {
         held = true;
-        anomalies.push({ kind: 'LATE_SAMPLE', ...where, detail: `${amounts} for an hour already final` });
+        anomalies.push({ kind: 'LATE_SAMPLE', ...where, held: delta, detail: `${amounts} for an hour already final` });
       }
       // A held delta keeps its poll (connections) but no bytes; its amounts live in the anomaly.
       const billed = held ? { bytesIn: 0n, bytesOut: 0n, bytesInSsl: 0n, bytesOutSsl: 0n } : delta;

@@ -1,9 +1,18 @@
-// Data held for an operator instead of being billed silently (SPEC 5).
+// Data held for an operator instead of being billed silently (SPEC 5), and what the operator
+// decided about it.
 
 import type { Db } from './store.ts';
-import { num, optNum } from './rows.ts';
+import { big, num, optNum } from './rows.ts';
 
 export type AnomalyKind = 'DELTA_ABOVE_CEILING' | 'LATE_SAMPLE' | 'LATE_EVENT' | 'SAMPLE_AFTER_DELETE' | 'STALE_SAMPLE';
+export type AnomalyStatus = 'HELD' | 'RELEASED' | 'DISCARDED';
+
+export interface HeldBytes {
+  bytesIn: bigint;
+  bytesOut: bigint;
+  bytesInSsl: bigint;
+  bytesOutSsl: bigint;
+}
 
 export interface Anomaly {
   id: number;
@@ -12,23 +21,49 @@ export interface Anomaly {
   loadBalancerId?: number;
   hostId?: number;
   detail: string;
-  status: 'HELD' | 'RELEASED' | 'DISCARDED';
+  status: AnomalyStatus;
   createdMs: number;
+  /** The delta held back from billing, when the anomaly holds one. */
+  held?: HeldBytes;
+  resolvedMs?: number;
 }
 
-export async function holdAnomalies(db: Db, items: Omit<Anomaly, 'id' | 'status' | 'createdMs'>[], nowMs = Date.now()): Promise<void> {
+export type NewAnomaly = Omit<Anomaly, 'id' | 'status' | 'createdMs' | 'resolvedMs'>;
+
+export async function holdAnomalies(db: Db, items: NewAnomaly[], nowMs = Date.now()): Promise<void> {
   if (items.length === 0) return;
   await db.insertInto('anomalies').values(items.map((a) => ({
     kind: a.kind, time_ms: a.timeMs, load_balancer_id: a.loadBalancerId ?? null, host_id: a.hostId ?? null,
     detail: a.detail, status: 'HELD', created_ms: nowMs,
+    bytes_in: a.held ? String(a.held.bytesIn) : null, bytes_out: a.held ? String(a.held.bytesOut) : null,
+    bytes_in_ssl: a.held ? String(a.held.bytesInSsl) : null, bytes_out_ssl: a.held ? String(a.held.bytesOutSsl) : null,
   }))).execute();
 }
 
-export async function listAnomalies(db: Db, status?: Anomaly['status']): Promise<Anomaly[]> {
+export async function listAnomalies(db: Db, status?: AnomalyStatus): Promise<Anomaly[]> {
   let q = db.selectFrom('anomalies').selectAll().orderBy('id');
   if (status) q = q.where('status', '=', status);
-  return (await q.execute()).map((r) => ({
-    id: num(r.id), kind: r.kind as AnomalyKind, timeMs: num(r.time_ms), loadBalancerId: optNum(r.load_balancer_id),
-    hostId: optNum(r.host_id), detail: r.detail, status: r.status as Anomaly['status'], createdMs: num(r.created_ms),
-  }));
+  return (await q.execute()).map(toAnomaly);
+}
+
+export async function getAnomaly(db: Db, id: number): Promise<Anomaly | undefined> {
+  const r = await db.selectFrom('anomalies').selectAll().where('id', '=', id).executeTakeFirst();
+  return r && toAnomaly(r);
+}
+
+/** Closes a held anomaly; false when it was no longer held (someone decided first). */
+export async function resolveAnomaly(db: Db, id: number, status: Exclude<AnomalyStatus, 'HELD'>, nowMs = Date.now()): Promise<boolean> {
+  const r = await db.updateTable('anomalies').set({ status, resolved_ms: nowMs }).where('id', '=', id).where('status', '=', 'HELD').executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
+function toAnomaly(r: any): Anomaly {
+  const a: Anomaly = {
+    id: num(r.id), kind: r.kind, timeMs: num(r.time_ms), loadBalancerId: optNum(r.load_balancer_id),
+    hostId: optNum(r.host_id), detail: r.detail, status: r.status, createdMs: num(r.created_ms),
+  };
+  if (r.bytes_in !== null) a.held = { bytesIn: big(r.bytes_in), bytesOut: big(r.bytes_out), bytesInSsl: big(r.bytes_in_ssl), bytesOutSsl: big(r.bytes_out_ssl) };
+  const resolved = optNum(r.resolved_ms);
+  if (resolved !== undefined) a.resolvedMs = resolved;
+  return a;
 }

@@ -77,6 +77,15 @@ export async function deltasOf(db: Db, lbIds: number[], fromMs: number | undefin
   return out;
 }
 
+/** Bills a held delta: its stored sample gets the bytes. False when no held sample is there. */
+export async function billHeldSample(db: Db, at: { loadBalancerId: number; hostId: number; timeMs: number }, bytes: { bytesIn: bigint; bytesOut: bigint; bytesInSsl: bigint; bytesOutSsl: bigint }): Promise<boolean> {
+  const r = await db.updateTable('usage_samples')
+    .set({ bytes_in: bytes.bytesIn, bytes_out: bytes.bytesOut, bytes_in_ssl: bytes.bytesInSsl, bytes_out_ssl: bytes.bytesOutSsl, held: 0 })
+    .where('load_balancer_id', '=', at.loadBalancerId).where('host_id', '=', at.hostId).where('time_ms', '=', at.timeMs).where('held', '=', 1)
+    .executeTakeFirst();
+  return Number(r.numUpdatedRows) > 0;
+}
+
 /** Deltas and sample keys older than cutoffMs (the newest baselines live in counter_state). */
 export async function purgeSamplesBefore(db: Db, cutoffMs: number): Promise<number> {
   const r = await db.deleteFrom('usage_samples').where('time_ms', '<', cutoffMs).executeTakeFirst();

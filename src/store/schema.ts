@@ -42,6 +42,7 @@ export interface Database {
   anomalies: {
     id: Generated<number | bigint | string>; kind: string; time_ms: Int; load_balancer_id: NullableInt; host_id: NullableInt;
     detail: string; status: string; created_ms: Int;
+    bytes_in: string | null; bytes_out: string | null; bytes_in_ssl: string | null; bytes_out_ssl: string | null; resolved_ms: NullableInt;
   };
   tokens: {
     id: Generated<number | bigint | string>; token_hash: string; roles: string; account_id: NullableInt; label: string;

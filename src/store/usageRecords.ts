@@ -95,6 +95,25 @@ export async function oldestUnexportedStart(db: Db): Promise<number | undefined>
   return r?.h === null || r?.h === undefined ? undefined : num(r.h as number);
 }
 
+/**
+ * The record a reading at t is billed in (start < t <= end, see domain/rollup.ts); a reading
+ * after the deletion goes to the last open record, one before the creation to the first.
+ */
+export async function recordBillingAt(db: Db, lbId: number, t: number): Promise<{ id: number; exported: boolean } | undefined> {
+  const base = db.selectFrom('usage_records').select(['id', 'exported_ms']).where('load_balancer_id', '=', lbId).where('closing', '=', 0);
+  const r = (await base.where('start_ms', '<', t).orderBy('start_ms', 'desc').limit(1).executeTakeFirst())
+    ?? (await base.orderBy('start_ms').limit(1).executeTakeFirst());
+  return r && { id: num(r.id), exported: r.exported_ms !== null };
+}
+
+/** An operator's correction of a final record. */
+export async function addToRecord(db: Db, id: number, bytes: { bytesIn: bigint; bytesOut: bigint; bytesInSsl: bigint; bytesOutSsl: bigint }): Promise<void> {
+  await db.updateTable('usage_records').set({
+    bytes_in: sql<bigint>`bytes_in + ${bytes.bytesIn}`, bytes_out: sql<bigint>`bytes_out + ${bytes.bytesOut}`,
+    bytes_in_ssl: sql<bigint>`bytes_in_ssl + ${bytes.bytesInSsl}`, bytes_out_ssl: sql<bigint>`bytes_out_ssl + ${bytes.bytesOutSsl}`,
+  }).where('id', '=', id).execute();
+}
+
 export async function totalBytesOf(db: Db, lbId: number): Promise<{ bytesIn: bigint; bytesOut: bigint; bytesInSsl: bigint; bytesOutSsl: bigint }> {
   const r = await db.selectFrom('usage_records').where('load_balancer_id', '=', lbId).select([
     sql<string>`coalesce(sum(bytes_in), 0)`.as('i'), sql<string>`coalesce(sum(bytes_out), 0)`.as('o'),

@@ -151,4 +151,45 @@ forEachEngine('write API', ({ api }) => {
     assert.deepEqual([last.startTime, last.endTime, last.incomingTransfer, last.outgoingTransfer, last.numPolls, last.averageNumConnections, last.id], ['2026-11-20T15:00:00Z', '2026-11-20T15:45:00Z', 100, 4, 1, 4, undefined]);
     assert.deepEqual(body.loadBalancerUsageRecords.map((x: any) => x.startTime), ['2026-11-20T12:00:00Z', '2026-11-20T13:00:00Z', '2026-11-20T14:00:00Z', '2026-11-20T15:00:00Z']);
   });
+
+  test('an operator releases a held delta into the record of its reading, or discards it; each decision once', async () => {
+    const held = (await ok(api().get('/management/usage/anomalies?status=HELD'))).anomalies;
+    const [huge, aboveCeiling, late] = held;
+    assert.deepEqual(held.map((a: any) => a.kind), ['DELTA_ABOVE_CEILING', 'DELTA_ABOVE_CEILING', 'LATE_SAMPLE']);
+    assert.deepEqual(aboveCeiling.held, { bytesIn: '10', bytesOut: '4611686018427387905', bytesInSsl: '0', bytesOutSsl: '0' });
+    const decide = (id: number | string, decision: string) => api().send('POST', `/management/usage/anomalies/${id}/${decision}`, {});
+
+    // The late reading goes into the final 11:00 record of load balancer 50 as a correction.
+    // Its transfers are beyond 2^53 (an earlier test): read them exactly from the text.
+    const record50 = async () => {
+      const text = await (await api().get('/v1.0/5/loadbalancers/50/usage?startTime=2026-11-20T11:00&endTime=2026-11-20T11:00')).text();
+      const field = (name: string) => BigInt(new RegExp(`"${name}":(\\d+)`).exec(text)![1]!);
+      return { id: field('id'), incomingTransfer: field('incomingTransfer'), outgoingTransfer: field('outgoingTransfer') };
+    };
+    const before50 = await record50();
+    const released = await ok(decide(late.id, 'release'));
+    assert.equal(released.status, 'RELEASED');
+    assert.equal(released.resolvedTime, '2026-11-20T15:45:00Z');
+    const after50 = await record50();
+    assert.deepEqual([after50.id, after50.incomingTransfer - before50.incomingTransfer, after50.outgoingTransfer - before50.outgoingTransfer], [before50.id, 500n, 500n]);
+
+    // Beyond 2^63 - 1 no record can carry it: refused, then discarded; a decision is made once.
+    const refused = await decide(huge.id, 'release');
+    assert.equal(refused.status, 400);
+    assert.match((await refused.json()).badRequest.message, /more than 2\^63 - 1 bytes .* discard it/);
+    assert.equal((await ok(decide(huge.id, 'discard'))).status, 'DISCARDED');
+    const again = await decide(huge.id, 'release');
+    assert.equal(again.status, 400);
+    assert.match((await again.json()).badRequest.message, /already discarded/);
+
+    // Exactly, past 2^53: the 12:00 record of load balancer 51 now bills the held delta.
+    await ok(decide(aboveCeiling.id, 'release'));
+    const text = await (await api().get('/v1.0/5/loadbalancers/51/usage?startTime=2026-11-20T12:00&endTime=2026-11-20T12:00')).text();
+    assert.match(text, /"incomingTransfer":10,"outgoingTransfer":4611686018427387905,/);
+
+    assert.deepEqual((await ok(api().get('/management/usage/anomalies?status=HELD'))).anomalies, []);
+    assert.equal((await decide(999999, 'release')).status, 404);
+    for (const bad of ['abc', '0', '-1', '1.5', '99999999999999999999', '%3Cscript%3E']) assert.equal((await decide(bad, 'discard')).status, 400, bad);
+    assert.equal((await api().get('/management/usage/anomalies?status=bogus')).status, 400);
+  });
 }, { nowMs: NOW, env: { LBMETER_DELTA_CEILING: '4611686018427387904' } });

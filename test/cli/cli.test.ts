@@ -50,6 +50,8 @@ test('bad arguments: one clear line on stderr, exit code 2', async () => {
     [['poll', '--pre-reload', 'abc'], 'positive whole number'],
     [['poll', '--host', '0'], 'positive whole number'],
     [['poll', '--pre-reload', '42'], 'no host with a stats source: 42'],
+    [['anomalies', 'release', 'abc'], 'positive whole number'],
+    [['anomalies', 'list', '--status', 'GONE'], 'GONE'],
     [['frobnicate'], 'unknown command'],
   ] as [string[], string][]) {
     const r = await lbmeter(args);
@@ -68,13 +70,19 @@ test('a bad configuration value is one line naming the variable', async () => {
 });
 
 test('--help of every command shows usage and examples', async () => {
-  for (const args of [['--help'], ['serve', '--help'], ['poll', '--help'], ['token', 'create', '--help'], ['rollup', '--help']]) {
+  for (const args of [['--help'], ['serve', '--help'], ['poll', '--help'], ['anomalies', 'release', '--help'], ['token', 'create', '--help'], ['rollup', '--help']]) {
     const r = await lbmeter(args);
     assert.equal(r.code, 0, args.join(' '));
     assert.match(r.stdout, /Usage: lbmeter/);
   }
   assert.match((await lbmeter(['token', 'create', '--help'])).stdout, /Examples:/);
   assert.match((await lbmeter(['poll', '--help'])).stdout, /lbmeter poll --pre-reload 3 && systemctl reload haproxy/);
+});
+
+test('anomalies: an empty list, and a decision on an unknown one is one line with exit code 1', async () => {
+  assert.deepEqual(await lbmeter(['anomalies', 'list', '--status', 'ALL']), { code: 0, stdout: '', stderr: '' });
+  const r = await lbmeter(['anomalies', 'discard', '12']);
+  assert.deepEqual([r.code, r.stderr], [1, 'lbmeter: no anomaly 12\n']);
 });
 
 test('migrate, rollup and purge run against the same store as serve', async () => {

@@ -8,7 +8,11 @@ import { ingestEvents } from '../../ingest/events.ts';
 import { ingestSample } from '../../ingest/samples.ts';
 import { runRollup } from '../../jobs/rollup.ts';
 import { pollHosts } from '../../ingest/poller.ts';
-import { listAnomalies } from '../../store/anomalies.ts';
+import type { FastifyRequest } from 'fastify';
+import { listAnomalies, type Anomaly, type AnomalyStatus } from '../../store/anomalies.ts';
+import { CorrectionRefused, discardAnomaly, releaseAnomaly } from '../../ingest/corrections.ts';
+import { badRequest, notFound } from '../faults.ts';
+import { pathSchemas } from '../params.ts';
 
 const id = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER };
 const timeText = { type: 'string', maxLength: 64 };
@@ -71,6 +75,25 @@ const sampleBody = {
     },
   },
 };
+
+const decimal = { type: 'string', pattern: '^[0-9]+$' };
+const anomalySchema = {
+  type: 'object',
+  properties: {
+    id: { type: 'integer' }, kind: { type: 'string' }, time: { type: 'string' }, loadBalancerId: { type: 'integer' },
+    hostId: { type: 'integer' }, detail: { type: 'string' }, status: { type: 'string' }, resolvedTime: { type: 'string' },
+    // Decimal strings: a held delta may exceed what a JSON number carries exactly.
+    held: { type: 'object', properties: { bytesIn: decimal, bytesOut: decimal, bytesInSsl: decimal, bytesOutSsl: decimal } },
+  },
+};
+
+function anomalyView(a: Anomaly, print: (ms: number) => string) {
+  return {
+    id: a.id, kind: a.kind, time: print(a.timeMs), loadBalancerId: a.loadBalancerId, hostId: a.hostId, detail: a.detail, status: a.status,
+    ...(a.resolvedMs !== undefined ? { resolvedTime: print(a.resolvedMs) } : {}),
+    ...(a.held ? { held: { bytesIn: String(a.held.bytesIn), bytesOut: String(a.held.bytesOut), bytesInSsl: String(a.held.bytesInSsl), bytesOutSsl: String(a.held.bytesOutSsl) } } : {}),
+  };
+}
 
 export const ingestRoutes: RouteModule = (api) => [
   {
@@ -153,26 +176,32 @@ export const ingestRoutes: RouteModule = (api) => [
     method: 'GET', url: '/management/usage/anomalies', config: { access: SUPPORT, jsonOnly: true },
     schema: {
       summary: 'Data held for an operator instead of being billed: deltas above the ceiling, late samples and events',
-      response: {
-        200: {
-          type: 'object',
-          properties: {
-            anomalies: {
-              type: 'array',
-              items: {
-                type: 'object',
-                properties: {
-                  id: { type: 'integer' }, kind: { type: 'string' }, time: { type: 'string' }, loadBalancerId: { type: 'integer' },
-                  hostId: { type: 'integer' }, detail: { type: 'string' }, status: { type: 'string' },
-                },
-              },
-            },
-          },
-        },
-      },
+      querystring: { type: 'object', additionalProperties: false, properties: { status: { enum: ['HELD', 'RELEASED', 'DISCARDED'] } } },
+      response: { 200: { type: 'object', properties: { anomalies: { type: 'array', items: anomalySchema } } } },
     },
-    handler: async () => ({
-      anomalies: (await listAnomalies(api.store.db)).map((a) => ({ ...a, time: api.printer.print(a.timeMs) })),
-    }),
+    handler: async (request) => {
+      const { status } = request.query as { status?: AnomalyStatus };
+      return { anomalies: (await listAnomalies(api.store.db, status)).map((a) => anomalyView(a, (ms) => api.printer.print(ms))) };
+    },
   },
+  ...(['release', 'discard'] as const).map((decision) => ({
+    method: 'POST' as const, url: `/management/usage/anomalies/:anomalyId/${decision}`, config: { access: WRITE, jsonOnly: true },
+    schema: {
+      summary: decision === 'release'
+        ? 'Bills a held delta in the record its reading belongs to (a correction of a final record that is not exported yet)'
+        : 'Leaves held data unbilled, and records that an operator decided so',
+      params: { type: 'object', properties: { anomalyId: pathSchemas.anomalyId }, required: ['anomalyId'] },
+      response: { 200: anomalySchema },
+    },
+    handler: async (request: FastifyRequest) => {
+      const id = Number((request.params as { anomalyId: string }).anomalyId);
+      try {
+        const decided = decision === 'release' ? await releaseAnomaly(api.store, id, api.now()) : await discardAnomaly(api.store, id, api.now());
+        return anomalyView(decided, (ms) => api.printer.print(ms));
+      } catch (err) {
+        if (err instanceof CorrectionRefused) throw err.notFound ? notFound(err.message) : badRequest(err.message);
+        throw err;
+      }
+    },
+  })),
 ];

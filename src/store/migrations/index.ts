@@ -4,12 +4,14 @@ import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'k
 import type { Engine } from '../dialect.ts';
 import * as initial from './001_initial.ts';
 import * as leases from './002_leases.ts';
+import * as anomalyAmounts from './003_anomaly_amounts.ts';
 
 type EngineMigration = { up(db: Kysely<any>, engine: Engine): Promise<void> };
 
 const MIGRATIONS: Record<string, EngineMigration> = {
   '001_initial': initial,
   '002_leases': leases,
+  '003_anomaly_amounts': anomalyAmounts,
 };
 
 export async function migrate(db: Kysely<any>, engine: Engine): Promise<string[]> {
