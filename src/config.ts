@@ -17,6 +17,8 @@ export interface Config {
   rateLimitPerMinute: number;
   bootstrapToken?: string;
   logLevel: string;
+  /** Serve /metrics (no token). */
+  metrics: boolean;
 }
 
 export class ConfigError extends Error {}
@@ -30,6 +32,13 @@ function integer(env: Env, name: string, fallback: number, min: number, max: num
     throw new ConfigError(`${name}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(raw.slice(0, 40))}`);
   }
   return Number(raw);
+}
+
+function onOff(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return fallback;
+  if (raw !== 'on' && raw !== 'off') throw new ConfigError(`${name}: expected on or off, got ${JSON.stringify(raw.slice(0, 40))}`);
+  return raw === 'on';
 }
 
 export function loadConfig(env: Env = process.env): Config {
@@ -58,6 +67,7 @@ export function loadConfig(env: Env = process.env): Config {
     deltaCeiling: BigInt(ceiling),
     rateLimitPerMinute: integer(env, 'LBMETER_RATE_LIMIT', 1200, 0, 10_000_000),
     logLevel: env.LBMETER_LOG_LEVEL || 'info',
+    metrics: onOff(env, 'LBMETER_METRICS', true),
   };
   if (env.LBMETER_BOOTSTRAP_TOKEN) config.bootstrapToken = env.LBMETER_BOOTSTRAP_TOKEN;
   return config;

@@ -14,6 +14,7 @@ import { PROCESS_HOLDER } from './jobs/leases.ts';
 import { purgeExpired } from './jobs/retention.ts';
 import { DAY_MS, HOUR_MS } from './domain/time.ts';
 import { startDemoFleet } from './demo/fleet.ts';
+import { Metrics } from './metrics.ts';
 
 export interface ServeOptions {
   api: boolean;
@@ -41,6 +42,7 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
   const running: RunningServer = { store, stop: async () => {} };
   if (createdToken) running.createdToken = createdToken;
 
+  const metrics = new Metrics(store);
   const timers: NodeJS.Timeout[] = [];
   const releases: (() => Promise<void>)[] = [];
   let busy: Promise<unknown> = Promise.resolve();
@@ -70,7 +72,9 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
     // Leaving at stop hands this process's hosts to the others at once.
     releases.push(() => leaveMembership(store.db, PROCESS_HOLDER));
     schedule(config.pollIntervalMs, 'poll', async () => {
-      for (const r of await pollHosts(store, { timeoutMs: config.pollTimeoutMs, deltaCeiling: config.deltaCeiling, shareWithPollers: true })) {
+      const reports = await pollHosts(store, { timeoutMs: config.pollTimeoutMs, deltaCeiling: config.deltaCeiling, shareWithPollers: true });
+      metrics.observePolls(reports);
+      for (const r of reports) {
         if (!r.ok) logger.warn({ hostId: r.hostId, host: r.name, error: r.error }, 'host poll failed');
       }
     });
@@ -82,7 +86,7 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
   }
 
   if (options.api) {
-    const { app, api } = await buildApp({ store, config, logger });
+    const { app, api } = await buildApp({ store, config, logger, metrics });
     running.app = app;
     running.api = api;
     running.url = await app.listen({ host: config.host, port: config.port });

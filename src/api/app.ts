@@ -16,12 +16,15 @@ import { authenticate, type Access } from './auth.ts';
 import { PARAM_RULES } from './params.ts';
 import { timePrinter, type TimePrinter } from '../domain/time.ts';
 import { registerRoutes } from './routes/index.ts';
+import { Metrics } from '../metrics.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
     access?: Access;
     /** The write API speaks JSON only. */
     jsonOnly?: boolean;
+    /** The route answers in its own media type (metrics, the docs page): no Accept check. */
+    ownMediaType?: boolean;
   }
   interface FastifyRequest {
     token?: TokenRecord;
@@ -34,10 +37,13 @@ export interface AppContext {
   logger?: Logger;
   /** The clock of the API (tests move it). */
   now?: () => number;
+  /** Shared with the process's poller and jobs; made here when absent. */
+  metrics?: Metrics;
 }
 
 export interface ApiContext extends AppContext {
   now: () => number;
+  metrics: Metrics;
   printer: TimePrinter;
   /** Set once shutdown begins: new requests get 503. */
   closing: boolean;
@@ -47,7 +53,8 @@ const BODY_LIMIT = 64 * 1024 * 1024;
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 export async function buildApp(context: AppContext): Promise<{ app: FastifyInstance; api: ApiContext }> {
-  const api: ApiContext = { ...context, now: context.now ?? Date.now, printer: timePrinter(context.config.timezone), closing: false };
+  const now = context.now ?? Date.now;
+  const api: ApiContext = { ...context, now, metrics: context.metrics ?? new Metrics(context.store, now), printer: timePrinter(context.config.timezone), closing: false };
   const app = Fastify({
     ...(context.logger ? { loggerInstance: context.logger as unknown as FastifyBaseLogger } : { logger: false }),
     bodyLimit: BODY_LIMIT,
@@ -83,11 +90,11 @@ export async function buildApp(context: AppContext): Promise<{ app: FastifyInsta
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
     const suffix = (request.raw as { formatSuffix?: Format }).formatSuffix;
-    const format = suffix ?? formatFromAccept(request.headers.accept);
+    const config = request.routeOptions.config;
+    const format = config?.ownMediaType ? 'json' : suffix ?? formatFromAccept(request.headers.accept);
     if (!format) throw new ApiFault(406, 'Accept must allow application/json or application/xml', `received ${shown(request.headers.accept)}`);
     request.format = format;
     if (api.closing) throw serviceUnavailable('the service is shutting down');
-    const config = request.routeOptions.config;
     if (config?.access && config.access.kind !== 'open') {
       request.token = await authenticate(context.store, request, config.access, api.now());
       if (limiter) await limiter.call(app, request, reply);
@@ -96,6 +103,14 @@ export async function buildApp(context: AppContext): Promise<{ app: FastifyInsta
       request.format = 'json';
       throw new ApiFault(406, 'this endpoint answers in JSON only', 'send Accept: application/json');
     }
+  });
+
+  // Route templates, not URLs, label the metrics: ids in paths would make a series per id.
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? 'unmatched';
+    const method = request.method;
+    api.metrics.requests.inc({ method, route, status: String(reply.statusCode) });
+    api.metrics.requestSeconds.observe({ method, route }, reply.elapsedTime / 1000);
   });
 
   app.setErrorHandler((err: FastifyError, request, reply) => {

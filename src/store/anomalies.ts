@@ -46,6 +46,11 @@ export async function listAnomalies(db: Db, status?: AnomalyStatus): Promise<Ano
   return (await q.execute()).map(toAnomaly);
 }
 
+export async function countAnomalies(db: Db, status: AnomalyStatus): Promise<Map<AnomalyKind, number>> {
+  const rows = await db.selectFrom('anomalies').select((eb) => ['kind', eb.fn.countAll<number>().as('n')]).where('status', '=', status).groupBy('kind').execute();
+  return new Map(rows.map((r) => [r.kind as AnomalyKind, num(r.n)]));
+}
+
 export async function getAnomaly(db: Db, id: number): Promise<Anomaly | undefined> {
   const r = await db.selectFrom('anomalies').selectAll().where('id', '=', id).executeTakeFirst();
   return r && toAnomaly(r);

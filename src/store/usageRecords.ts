@@ -89,6 +89,12 @@ export async function purgeUsageRecordsBefore(db: Db, cutoffMs: number): Promise
   return Number(r.numDeletedRows);
 }
 
+/** Final records waiting for export. */
+export async function exportBacklog(db: Db): Promise<number> {
+  const r = await db.selectFrom('usage_records').select((eb) => eb.fn.countAll<number>().as('n')).where('final', '=', 1).where('exported_ms', 'is', null).executeTakeFirstOrThrow();
+  return num(r.n);
+}
+
 /** Where the oldest record still waiting for export starts (its hour's samples must stay). */
 export async function oldestUnexportedStart(db: Db): Promise<number | undefined> {
   const r = await db.selectFrom('usage_records').select((eb) => eb.fn.min('hour_ms').as('h')).where('exported_ms', 'is', null).executeTakeFirst();

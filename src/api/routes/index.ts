@@ -10,11 +10,12 @@ import { managementAccountRoutes } from './managementAccounts.ts';
 import { managementUsageRoutes } from './managementUsage.ts';
 import { inventoryRoutes } from './inventory.ts';
 import { ingestRoutes } from './ingest.ts';
+import { metricsRoutes } from './metrics.ts';
 
 export type RouteDefinition = RouteOptions & { method: HTTPMethods };
 export type RouteModule = (api: ApiContext) => RouteDefinition[];
 
-const MODULES: RouteModule[] = [healthRoutes, publicUsageRoutes, managementAccountRoutes, managementUsageRoutes, inventoryRoutes, ingestRoutes];
+const MODULES: RouteModule[] = [healthRoutes, publicUsageRoutes, managementAccountRoutes, managementUsageRoutes, inventoryRoutes, ingestRoutes, metricsRoutes];
 const ALL_METHODS: HTTPMethods[] = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 
 export function registerRoutes(app: FastifyInstance, api: ApiContext): void {

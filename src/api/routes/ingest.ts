@@ -126,6 +126,7 @@ export const ingestRoutes: RouteModule = (api) => [
     handler: async (request) => {
       const sample = await validateSample(api.store.db, request.body as SampleInput, api.now());
       const r = await ingestSample(api.store, sample, { deltaCeiling: api.config.deltaCeiling, nowMs: api.now() });
+      if (!r.duplicate) api.metrics.samples.inc({ source: 'push' }, sample.loadBalancers.length);
       return { ...r, bytes: { in: String(r.bytes.in), out: String(r.bytes.out), inSsl: String(r.bytes.inSsl), outSsl: String(r.bytes.outSsl) } };
     },
   },
@@ -158,6 +159,7 @@ export const ingestRoutes: RouteModule = (api) => [
       const hostIds = (request.body as { hostIds?: number[] } | null)?.hostIds;
       // Named hosts are read now even if a poller is reading them (the pre-reload hook over HTTP).
       const hosts = await pollHosts(api.store, { timeoutMs: api.config.pollTimeoutMs, deltaCeiling: api.config.deltaCeiling, nowMs, hostIds, waitForBusyHosts: !!hostIds });
+      api.metrics.observePolls(hosts);
       return { time: api.printer.print(nowMs), hosts };
     },
   },

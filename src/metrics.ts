@@ -1,0 +1,74 @@
+// Prometheus metrics of one lbmeter process (prom-client). Counters and histograms count what
+// this process did; the gauges of the pipeline's state (held anomalies, rollup lag, export
+// backlog) are read from the store at scrape time, so every process reports the same truth.
+
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import type { Store } from './store/store.ts';
+import type { HostPollReport } from './ingest/poller.ts';
+import { countAnomalies } from './store/anomalies.ts';
+import { lastRolledHour } from './store/hours.ts';
+import { exportBacklog } from './store/usageRecords.ts';
+import { floorHour, HOUR_MS } from './domain/time.ts';
+
+export class Metrics {
+  readonly registry = new Registry();
+  readonly requests = new Counter({
+    name: 'lbmeter_http_requests_total', help: 'HTTP requests answered, by route template and status',
+    labelNames: ['method', 'route', 'status'] as const, registers: [this.registry],
+  });
+  readonly requestSeconds = new Histogram({
+    name: 'lbmeter_http_request_duration_seconds', help: 'Time to answer an HTTP request',
+    labelNames: ['method', 'route'] as const, buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5], registers: [this.registry],
+  });
+  readonly polls = new Counter({
+    name: 'lbmeter_host_polls_total', help: 'Host polls by this process, by host and result (ok, failed, busy: read by another process)',
+    labelNames: ['host', 'result'] as const, registers: [this.registry],
+  });
+  readonly pollSeconds = new Histogram({
+    name: 'lbmeter_host_poll_duration_seconds', help: 'Time to read a host and store its deltas',
+    labelNames: ['host'] as const, buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry],
+  });
+  readonly samples = new Counter({
+    name: 'lbmeter_samples_ingested_total', help: 'Load balancer counter readings stored, by source (poll, push)',
+    labelNames: ['source'] as const, registers: [this.registry],
+  });
+  readonly exports = new Counter({
+    name: 'lbmeter_export_records_total', help: 'Usage records offered to the billing sink, by result (delivered, duplicate: the sink had it, failed: to be retried)',
+    labelNames: ['result'] as const, registers: [this.registry],
+  });
+
+  constructor(store: Store, now: () => number = Date.now) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'lbmeter_process_' });
+    new Gauge({
+      name: 'lbmeter_anomalies_held', help: 'Anomalies waiting for an operator, by kind', labelNames: ['kind'] as const, registers: [this.registry],
+      async collect() {
+        this.reset();
+        for (const [kind, count] of await countAnomalies(store.db, 'HELD')) this.set({ kind }, count);
+      },
+    });
+    new Gauge({
+      name: 'lbmeter_rollup_lag_seconds', help: 'Ended time not rolled up yet: from the end of the newest rolled hour to the end of the newest ended hour',
+      registers: [this.registry],
+      async collect() {
+        const last = await lastRolledHour(store.db);
+        this.set(last === undefined ? 0 : Math.max(0, floorHour(now()) - (last + HOUR_MS)) / 1000);
+      },
+    });
+    new Gauge({
+      name: 'lbmeter_export_backlog_records', help: 'Final usage records not exported yet', registers: [this.registry],
+      async collect() {
+        this.set(await exportBacklog(store.db));
+      },
+    });
+  }
+
+  observePolls(reports: HostPollReport[]): void {
+    for (const r of reports) {
+      const host = String(r.hostId);
+      this.polls.inc({ host, result: r.busy ? 'busy' : r.ok ? 'ok' : 'failed' });
+      if (r.busy) continue;
+      this.pollSeconds.observe({ host }, r.durationMs / 1000);
+      if (r.ok && !r.duplicate) this.samples.inc({ source: 'poll' }, r.loadBalancers);
+    }
+  }
+}

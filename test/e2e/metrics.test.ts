@@ -1,0 +1,91 @@
+// /metrics after real work: a poll of a real HAProxy and of a dead host, pushed samples, a held
+// anomaly, a rollup. Each series has the value the work should have given it.
+
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { engines } from '../helpers/engines.ts';
+import { startApi } from '../helpers/api.ts';
+import { cluster, createLb, ok, rollup, sample } from '../helpers/fleet.ts';
+import { startByteServer, startHaproxy, transfer } from '../helpers/haproxy.ts';
+import { exportBacklog } from '../../src/store/usageRecords.ts';
+
+const [sqlite] = await engines();
+const cleanups: (() => Promise<unknown>)[] = [];
+after(async () => {
+  for (const c of cleanups.reverse()) await c();
+});
+
+/** The samples of a Prometheus text exposition, keyed by `name{labels}` as printed. */
+async function scrape(url: string): Promise<Map<string, number>> {
+  const res = await fetch(`${url}/metrics`);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/plain; version=0\.0\.4/);
+  const series = new Map<string, number>();
+  for (const line of (await res.text()).split('\n')) {
+    if (!line || line.startsWith('#')) continue;
+    const cut = line.lastIndexOf(' ');
+    series.set(line.slice(0, cut), Number(line.slice(cut + 1)));
+  }
+  return series;
+}
+
+test('the series of requests, polls, samples, anomalies, rollup lag and export backlog', async () => {
+  const backend = await startByteServer();
+  cleanups.push(() => backend.close());
+  const haproxy = await startHaproxy(['3_30', '3_30_S', '3_31', '3_31_S'], backend.port);
+  cleanups.push(() => haproxy.stop());
+  const now = Date.parse('2026-11-20T12:00:30Z');
+  const api = await startApi(await sqlite.fixture.create(), { nowMs: now, env: { LBMETER_DELTA_CEILING: '1000000' } });
+  cleanups.push(() => api.close());
+  cleanups.push(() => sqlite.fixture.cleanup());
+
+  await cluster(api, 1);
+  await ok(api.send('PUT', '/management/hosts/1', { clusterId: 1, name: 'h1', stats: { socket: haproxy.socket } }));
+  await ok(api.send('PUT', '/management/hosts/2', { clusterId: 1, name: 'h2', stats: { socket: '/nonexistent/haproxy.sock' } }));
+  await ok(api.send('PUT', '/management/hosts/3', { clusterId: 1, name: 'agent' }));
+  for (const id of [30, 31]) await createLb(api, { accountId: 3, id, time: '2026-11-20T09:00:00Z' });
+  await transfer(haproxy.ports.get('3_30')!, 100, 100);
+  await haproxy.settle();
+
+  const polled = await ok(api.send('POST', '/management/usage/poll', {}));
+  assert.deepEqual(polled.hosts.map((h: any) => [h.hostId, h.ok]), [[1, true], [2, false]]);
+  await sample(api, 3, '2026-11-20T12:00:00Z', [{ accountId: 3, loadBalancerId: 30, bytesIn: 5 }, { accountId: 3, loadBalancerId: 31, bytesIn: 2_000_000 }], { pid: 9, startTime: '2026-11-20T11:00:00Z' });
+  assert.equal((await api.get('/no/such/route')).status, 404);
+
+  const before = await scrape(api.url);
+  assert.equal(before.get('lbmeter_host_polls_total{host="1",result="ok"}'), 1);
+  assert.equal(before.get('lbmeter_host_polls_total{host="2",result="failed"}'), 1);
+  assert.equal(before.get('lbmeter_host_poll_duration_seconds_count{host="1"}'), 1);
+  assert.equal(before.get('lbmeter_samples_ingested_total{source="poll"}'), 2, 'two load balancers read from host 1');
+  assert.equal(before.get('lbmeter_samples_ingested_total{source="push"}'), 2);
+  assert.equal(before.get('lbmeter_anomalies_held{kind="DELTA_ABOVE_CEILING"}'), 1);
+  assert.equal(before.get('lbmeter_rollup_lag_seconds'), 0, 'nothing rolled yet and nothing to compare with');
+  assert.equal(before.get('lbmeter_http_requests_total{method="POST",route="/management/usage/poll",status="200"}'), 1);
+  assert.equal(before.get('lbmeter_http_requests_total{method="GET",route="unmatched",status="404"}'), 1);
+  assert.equal(before.get('lbmeter_http_request_duration_seconds_count{method="POST",route="/management/usage/samples"}'), 1);
+
+  // Rolled up to 09:00-11:00 only (the clock says 11:30), the lag is the hour 11:00 not rolled.
+  api.clock.now = Date.parse('2026-11-20T11:30:00Z');
+  await rollup(api);
+  api.clock.now = Date.parse('2026-11-20T12:10:00Z');
+  const lagging = await scrape(api.url);
+  assert.equal(lagging.get('lbmeter_rollup_lag_seconds'), 3600);
+
+  // Two hours later everything up to 11:00 is final and waits for export.
+  api.clock.now = Date.parse('2026-11-20T14:10:00Z');
+  await rollup(api);
+  const rolled = await scrape(api.url);
+  assert.equal(rolled.get('lbmeter_rollup_lag_seconds'), 0);
+  const backlog = await exportBacklog(api.store.db);
+  assert.ok(backlog >= 6, `final records of 30 and 31 for 09:00, 10:00, 11:00: ${backlog}`);
+  assert.equal(rolled.get('lbmeter_export_backlog_records'), backlog);
+
+  const text = await (await fetch(`${api.url}/metrics`)).text();
+  for (const secret of Object.values(api.tokens)) assert.ok(!text.includes(secret), 'no token in the metrics');
+});
+
+test('LBMETER_METRICS=off removes /metrics', async () => {
+  const api = await startApi(await sqlite.fixture.create(), { env: { LBMETER_METRICS: 'off' } });
+  cleanups.push(() => api.close());
+  assert.equal((await fetch(`${api.url}/metrics`)).status, 404);
+});
