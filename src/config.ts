@@ -1,7 +1,7 @@
 // Configuration from the environment (SPEC 6). A bad value stops the start with one line that
 // names the variable, what it expected and what it got.
 
-import { isValidTimeZone } from './domain/time.ts';
+import { isValidTimeZone, HOUR_MS } from './domain/time.ts';
 
 export interface Config {
   db: string;
@@ -19,6 +19,19 @@ export interface Config {
   logLevel: string;
   /** Serve /metrics (no token). */
   metrics: boolean;
+  export: ExportConfig;
+}
+
+export interface ExportConfig {
+  /** The HTTP billing sink; export is off without one. */
+  url?: string;
+  /** CloudEvents `source`: the same on every machine, so (source, id) names a record everywhere. */
+  source: string;
+  batchSize: number;
+  timeoutMs: number;
+  maxAttempts: number;
+  baseDelayMs: number;
+  maxDelayMs: number;
 }
 
 export class ConfigError extends Error {}
@@ -68,7 +81,24 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitPerMinute: integer(env, 'LBMETER_RATE_LIMIT', 1200, 0, 10_000_000),
     logLevel: env.LBMETER_LOG_LEVEL || 'info',
     metrics: onOff(env, 'LBMETER_METRICS', true),
+    export: {
+      source: env.LBMETER_EXPORT_SOURCE || '/lbmeter/usage',
+      batchSize: integer(env, 'LBMETER_EXPORT_BATCH', 500, 1, 10_000),
+      timeoutMs: integer(env, 'LBMETER_EXPORT_TIMEOUT', 10, 1, 600) * 1000,
+      maxAttempts: integer(env, 'LBMETER_EXPORT_ATTEMPTS', 10, 1, 1000),
+      baseDelayMs: integer(env, 'LBMETER_EXPORT_BACKOFF', 30, 0, 86_400) * 1000,
+      maxDelayMs: HOUR_MS,
+    },
   };
+  if (env.LBMETER_EXPORT_URL) {
+    try {
+      const url = new URL(env.LBMETER_EXPORT_URL);
+      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
+    } catch {
+      throw new ConfigError(`LBMETER_EXPORT_URL: expected an http(s) URL of the billing receiver, got ${JSON.stringify(env.LBMETER_EXPORT_URL.slice(0, 60))}`);
+    }
+    config.export.url = env.LBMETER_EXPORT_URL;
+  }
   if (env.LBMETER_BOOTSTRAP_TOKEN) config.bootstrapToken = env.LBMETER_BOOTSTRAP_TOKEN;
   return config;
 }

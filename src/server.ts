@@ -15,6 +15,8 @@ import { purgeExpired } from './jobs/retention.ts';
 import { DAY_MS, HOUR_MS } from './domain/time.ts';
 import { startDemoFleet } from './demo/fleet.ts';
 import { Metrics } from './metrics.ts';
+import { configuredSink } from './export/sinks.ts';
+import { runExport } from './jobs/export.ts';
 
 export interface ServeOptions {
   api: boolean;
@@ -83,6 +85,13 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
   if (options.jobs) {
     schedule(interval, 'rollup', () => runRollup(store, { graceMs: config.graceMs }));
     schedule(HOUR_MS, 'retention', () => purgeExpired(store, Date.now() - config.retentionDays * DAY_MS));
+    const sink = configuredSink(config.export);
+    if (sink) {
+      schedule(interval, 'export', async () => {
+        const r = await runExport(store, sink, { ...config.export, metrics });
+        if (r.stoppedBy) logger.warn({ failed: r.failed, deadLettered: r.deadLettered, reason: r.stoppedBy }, 'export stopped; retrying later');
+      });
+    }
   }
 
   if (options.api) {

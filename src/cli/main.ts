@@ -11,6 +11,11 @@ import { pollHosts } from '../ingest/poller.ts';
 import { purgeExpired } from '../jobs/retention.ts';
 import { listAnomalies, type AnomalyStatus } from '../store/anomalies.ts';
 import { discardAnomaly, releaseAnomaly } from '../ingest/corrections.ts';
+import { listDeadLetters, replayDeadLetters } from '../store/exports.ts';
+import { configuredSink } from '../export/sinks.ts';
+import { usageEventId } from '../export/cloudEvents.ts';
+import { runExport } from '../jobs/export.ts';
+import { terminalProgress } from './progress.ts';
 import { parseTime, DAY_MS } from '../domain/time.ts';
 import { serve } from '../server.ts';
 
@@ -19,6 +24,11 @@ class UsageError extends Error {}
 function positiveInt(value: string): number {
   if (!/^[1-9][0-9]{0,14}$/.test(value)) throw new InvalidArgumentError('expected a positive whole number');
   return Number(value);
+}
+
+/** A repeatable whole-number option or argument. */
+function ids(value: string, previous: number[] = []): number[] {
+  return [...previous, positiveInt(value)];
 }
 
 function isoTime(value: string): number {
@@ -84,12 +94,11 @@ export function buildProgram(): Command {
     .description('Create or upgrade the store schema (serve also does this at start)')
     .action(() => withStore(async (store, c) => console.log(`store ${store.engine} at ${c.db.startsWith('postgres') ? 'postgres' : c.db} is up to date`)));
 
-  const hostIds = (v: string, prev: number[] = []) => [...prev, positiveInt(v)];
   program.command('poll')
     .description('Poll HAProxy hosts now and store their counters')
     .option('--once', 'poll every host once and exit (the default; the scheduled poller runs in serve)')
-    .option('--host <id...>', 'only these hosts, read now even if a poller is reading them', hostIds)
-    .option('--pre-reload <id...>', 'the same as --host: run it right before a reload so no counted byte is lost', hostIds)
+    .option('--host <id...>', 'only these hosts, read now even if a poller is reading them', ids)
+    .option('--pre-reload <id...>', 'the same as --host: run it right before a reload so no counted byte is lost', ids)
     .addHelpText('after', '\nExamples:\n  lbmeter poll --once\n  lbmeter poll --pre-reload 3 && systemctl reload haproxy')
     .action((opts: { host?: number[]; preReload?: number[] }) => withStore(async (store, c) => {
       const named = opts.host || opts.preReload ? [...(opts.host ?? []), ...(opts.preReload ?? [])] : undefined;
@@ -118,6 +127,45 @@ export function buildProgram(): Command {
       const r = await purgeExpired(store, Date.now() - c.retentionDays * DAY_MS, { waitMs: 60_000 });
       if (r.busy) throw new Error('another process is purging; try again later');
       console.log(`purged ${r.records} usage records, ${r.snapshots} account snapshots and ${r.samples} samples older than ${c.retentionDays} days (unexported records are kept)`);
+    }));
+
+  const exporting = program.command('export').description('Hand closed usage records to the billing sink (LBMETER_EXPORT_URL)');
+  exporting.command('run', { isDefault: true })
+    .description('Export every final record not exported yet, until the backlog is empty or the sink refuses')
+    .addHelpText('after', '\nExamples:\n  LBMETER_EXPORT_URL=https://billing.example.com/usage lbmeter export\n  lbmeter export run | tee export.log   # no progress line when piped')
+    .action(() => withStore(async (store, c) => {
+      const sink = configuredSink(c.export);
+      if (!sink) throw new UsageError('no billing sink: set LBMETER_EXPORT_URL');
+      const progress = terminalProgress('exported');
+      const r = await runExport(store, sink, { ...c.export, waitMs: 60_000, onProgress: progress.update });
+      progress.done();
+      if (r.busy) throw new Error('another process is exporting; try again later');
+      console.log(`exported ${r.delivered} records, ${r.duplicates} the sink had already; ${r.failed} failed, ${r.deadLettered} now dead letters`);
+      if (r.stoppedBy) {
+        process.stderr.write(`lbmeter: export stopped: ${r.stoppedBy}\n`);
+        process.exitCode = 1;
+      }
+    }));
+  exporting.command('dead-letters')
+    .description('List records the sink refused for good or too often (they are never purged)')
+    .addHelpText('after', '\nExamples:\n  lbmeter export dead-letters')
+    .action(() => withStore(async (store) => {
+      for (const d of await listDeadLetters(store.db)) {
+        const r = d.record;
+        console.log([r.id, usageEventId(r), `account=${r.accountId}`, `lb=${r.loadBalancerId}`, new Date(r.startMs).toISOString(), `attempts=${d.attempts}`, d.lastError].join('\t'));
+      }
+    }));
+  exporting.command('replay')
+    .description('Put dead letters back in line for the next export')
+    .argument('[record-id...]', 'records to replay (see dead-letters)', ids)
+    .option('--all', 'every dead letter')
+    .addHelpText('after', '\nExamples:\n  lbmeter export replay --all\n  lbmeter export replay 1042 1043')
+    .action((recordIds: number[] | undefined, opts: { all?: boolean }) => withStore(async (store) => {
+      const given = recordIds ?? [];
+      if (!opts.all && given.length === 0) throw new UsageError('give record ids or --all');
+      if (opts.all && given.length > 0) throw new UsageError('give record ids or --all, not both');
+      const n = await replayDeadLetters(store.db, opts.all ? undefined : given);
+      console.log(`${n} dead letters back in line for export`);
     }));
 
   const anomalies = program.command('anomalies').description('Data held back from billing for an operator to decide on');

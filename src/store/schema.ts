@@ -39,6 +39,7 @@ export interface Database {
   };
   hours: { hour_ms: Int; final: Int; rolled_ms: Int };
   leases: { name: string; holder: string; expires_ms: Int };
+  export_failures: { record_id: Int; attempts: Int; next_attempt_ms: Int; last_error: string; dead_ms: NullableInt };
   anomalies: {
     id: Generated<number | bigint | string>; kind: string; time_ms: Int; load_balancer_id: NullableInt; host_id: NullableInt;
     detail: string; status: string; created_ms: Int;

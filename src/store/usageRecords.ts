@@ -128,7 +128,7 @@ export async function totalBytesOf(db: Db, lbId: number): Promise<{ bytesIn: big
   return { bytesIn: big(r.i), bytesOut: big(r.o), bytesInSsl: big(r.si), bytesOutSsl: big(r.so) };
 }
 
-function toRecord(r: any): UsageRecord {
+export function toRecord(r: any): UsageRecord {
   const rec: UsageRecord = {
     id: num(r.id), accountId: num(r.account_id), loadBalancerId: num(r.load_balancer_id),
     startMs: num(r.start_ms), endMs: num(r.end_ms),

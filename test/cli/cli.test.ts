@@ -7,6 +7,10 @@ import { promisify } from 'node:util';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { openStore } from '../../src/store/store.ts';
+import { replaceHourRecords } from '../../src/store/usageRecords.ts';
 
 const run = promisify(execFile);
 const BIN = new URL('../../bin/lbmeter.js', import.meta.url).pathname;
@@ -52,6 +56,9 @@ test('bad arguments: one clear line on stderr, exit code 2', async () => {
     [['poll', '--pre-reload', '42'], 'no host with a stats source: 42'],
     [['anomalies', 'release', 'abc'], 'positive whole number'],
     [['anomalies', 'list', '--status', 'GONE'], 'GONE'],
+    [['export'], 'no billing sink: set LBMETER_EXPORT_URL'],
+    [['export', 'replay'], 'give record ids or --all'],
+    [['export', 'replay', 'abc'], 'positive whole number'],
     [['frobnicate'], 'unknown command'],
   ] as [string[], string][]) {
     const r = await lbmeter(args);
@@ -70,7 +77,7 @@ test('a bad configuration value is one line naming the variable', async () => {
 });
 
 test('--help of every command shows usage and examples', async () => {
-  for (const args of [['--help'], ['serve', '--help'], ['poll', '--help'], ['anomalies', 'release', '--help'], ['token', 'create', '--help'], ['rollup', '--help']]) {
+  for (const args of [['--help'], ['serve', '--help'], ['poll', '--help'], ['export', 'replay', '--help'], ['anomalies', 'release', '--help'], ['token', 'create', '--help'], ['rollup', '--help']]) {
     const r = await lbmeter(args);
     assert.equal(r.code, 0, args.join(' '));
     assert.match(r.stdout, /Usage: lbmeter/);
@@ -83,6 +90,35 @@ test('anomalies: an empty list, and a decision on an unknown one is one line wit
   assert.deepEqual(await lbmeter(['anomalies', 'list', '--status', 'ALL']), { code: 0, stdout: '', stderr: '' });
   const r = await lbmeter(['anomalies', 'discard', '12']);
   assert.deepEqual([r.code, r.stderr], [1, 'lbmeter: no anomaly 12\n']);
+});
+
+test('export, piped: delivers the final records, prints one summary line and no progress line', async () => {
+  const store = await openStore(env.LBMETER_DB);
+  const hour = Date.parse('2026-11-01T10:00:00Z');
+  const drafts = [1, 2, 3].map((lb) => ({
+    accountId: 4, loadBalancerId: lb, hourMs: hour, startMs: hour, endMs: hour + 3_600_000, closing: false, bytesIn: 10n, bytesOut: 20n,
+    bytesInSsl: 0n, bytesOutSsl: 0n, averageNumConnections: 0, averageNumConnectionsSsl: 0, numVips: 1, numPolls: 12, vipType: 'PUBLIC' as const, sslMode: 'OFF' as const,
+  }));
+  await replaceHourRecords(store.db, hour, [1, 2, 3], drafts, true);
+  await store.close();
+  const received: string[] = [];
+  const receiver = http.createServer((req, res) => {
+    let body = '';
+    req.on('data', (c) => (body += c));
+    req.on('end', () => { received.push(...JSON.parse(body).map((e: { id: string }) => e.id)); res.writeHead(202).end(); });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  try {
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`;
+    const r = await lbmeter(['export'], { LBMETER_EXPORT_URL: url });
+    assert.deepEqual([r.code, r.stdout, r.stderr], [0, 'exported 3 records, 0 the sink had already; 0 failed, 0 now dead letters\n', '']);
+    assert.equal(new Set(received).size, 3);
+    assert.deepEqual(await lbmeter(['export', 'dead-letters']), { code: 0, stdout: '', stderr: '' });
+    const refused = await lbmeter(['export'], { LBMETER_EXPORT_URL: 'ftp://billing' });
+    assert.match(refused.stderr, /^lbmeter: LBMETER_EXPORT_URL: expected an http\(s\) URL/);
+  } finally {
+    await new Promise((r) => receiver.close(r));
+  }
 });
 
 test('migrate, rollup and purge run against the same store as serve', async () => {

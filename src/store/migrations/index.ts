@@ -5,6 +5,7 @@ import type { Engine } from '../dialect.ts';
 import * as initial from './001_initial.ts';
 import * as leases from './002_leases.ts';
 import * as anomalyAmounts from './003_anomaly_amounts.ts';
+import * as exportState from './004_export_state.ts';
 
 type EngineMigration = { up(db: Kysely<any>, engine: Engine): Promise<void> };
 
@@ -12,6 +13,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '001_initial': initial,
   '002_leases': leases,
   '003_anomaly_amounts': anomalyAmounts,
+  '004_export_state': exportState,
 };
 
 export async function migrate(db: Kysely<any>, engine: Engine): Promise<string[]> {

@@ -1,0 +1,62 @@
+// Usage records as CloudEvents 1.0 (JSON, batch mode). The id of a record's event is derived
+// from what identifies the record (account, load balancer, UTC start, closing or not), never
+// from a row id, a clock or a zone: the same record gets the same id on any machine, so the
+// receiver can drop a redelivery.
+
+import { createHash } from 'node:crypto';
+import type { ExportableRecord } from '../store/exports.ts';
+
+export const USAGE_EVENT_TYPE = 'com.lbmeter.usage.hourly.v1';
+export const BATCH_CONTENT_TYPE = 'application/cloudevents-batch+json';
+
+/** A fixed namespace for name-based (version 5) UUIDs of usage records. */
+const NAMESPACE = Buffer.from('6c626d65-7465-5275-9361-67652d726563'.replace(/-/g, ''), 'hex');
+
+/** RFC 4122 version 5 UUID of the record's identity. */
+export function usageEventId(r: Pick<ExportableRecord, 'accountId' | 'loadBalancerId' | 'startMs' | 'closing'>): string {
+  const name = `${r.accountId}/${r.loadBalancerId}/${new Date(r.startMs).toISOString()}/${r.closing ? 'closing' : 'record'}`;
+  const b = createHash('sha1').update(NAMESPACE).update(name).digest().subarray(0, 16);
+  b[6] = (b[6]! & 0x0f) | 0x50;
+  b[8] = (b[8]! & 0x3f) | 0x80;
+  const hex = b.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
+
+const utc = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+
+export function usageEvent(r: ExportableRecord, source: string) {
+  return {
+    specversion: '1.0',
+    id: usageEventId(r),
+    source,
+    type: USAGE_EVENT_TYPE,
+    subject: `accounts/${r.accountId}/loadbalancers/${r.loadBalancerId}`,
+    time: utc(r.endMs),
+    datacontenttype: 'application/json',
+    data: {
+      recordId: r.id,
+      accountId: r.accountId,
+      loadBalancerId: r.loadBalancerId,
+      startTime: utc(r.startMs),
+      endTime: utc(r.endMs),
+      closing: r.closing,
+      incomingTransfer: r.bytesIn,
+      outgoingTransfer: r.bytesOut,
+      incomingTransferSsl: r.bytesInSsl,
+      outgoingTransferSsl: r.bytesOutSsl,
+      averageNumConnections: r.averageNumConnections,
+      averageNumConnectionsSsl: r.averageNumConnectionsSsl,
+      numVips: r.numVips,
+      numPolls: r.numPolls,
+      vipType: r.vipType,
+      sslMode: r.sslMode,
+      ...(r.eventType ? { eventType: r.eventType } : {}),
+    },
+  };
+}
+
+/** The batch as JSON; byte counts stay exact integers beyond 2^53. */
+export function usageEventBatch(records: ExportableRecord[], source: string): string {
+  const marked = JSON.stringify(records.map((r) => usageEvent(r, source)), (_key, value) => (typeof value === 'bigint' ? `\u0000${value}` : value));
+  return marked.replace(/"\\u0000(\d+)"/g, '$1');
+}

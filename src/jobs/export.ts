@@ -1,0 +1,76 @@
+// The export job (SPEC 5, Export): offers final usage records to the billing sink, oldest first,
+// in batches. A record is marked exported only once the sink has it (2xx, or 409: it had it
+// already). A refused batch is retried with exponential backoff; past the last attempt, or on
+// an answer that cannot improve, its records become dead letters for an operator to replay.
+// One process exports at a time (lease); a redelivery after a crash is only a duplicate.
+
+import type { Store } from '../store/store.ts';
+import type { BillingSink } from '../export/sink.ts';
+import type { Metrics } from '../metrics.ts';
+import { markExported, recordExportFailure, recordsDueForExport } from '../store/exports.ts';
+import { acquireLease, releaseLease } from '../store/leases.ts';
+import { PROCESS_HOLDER, waitForLease } from './leases.ts';
+
+export interface ExportOptions {
+  batchSize: number;
+  /** Attempts before a record becomes a dead letter. */
+  maxAttempts: number;
+  /** The first retry waits this long, each next one twice as long, up to maxDelayMs. */
+  baseDelayMs: number;
+  maxDelayMs: number;
+  nowMs?: () => number;
+  waitMs?: number;
+  metrics?: Metrics;
+  /** Called after each batch with the records handled so far (a terminal's progress line). */
+  onProgress?: (handled: number) => void;
+}
+
+export interface ExportResult {
+  delivered: number;
+  duplicates: number;
+  failed: number;
+  deadLettered: number;
+  /** Why the run stopped before the backlog was empty (the sink's answer). */
+  stoppedBy?: string;
+  busy?: boolean;
+}
+
+const EXPORT_LEASE = 'export';
+const EXPORT_LEASE_MS = 5 * 60_000;
+
+export function backoff(options: Pick<ExportOptions, 'maxAttempts' | 'baseDelayMs' | 'maxDelayMs'>, permanent: boolean) {
+  return (attempts: number): number | undefined =>
+    permanent || attempts >= options.maxAttempts ? undefined : Math.min(options.baseDelayMs * 2 ** (attempts - 1), options.maxDelayMs);
+}
+
+export async function runExport(store: Store, sink: BillingSink, options: ExportOptions): Promise<ExportResult> {
+  const result: ExportResult = { delivered: 0, duplicates: 0, failed: 0, deadLettered: 0 };
+  if (!(await waitForLease(store.db, EXPORT_LEASE, PROCESS_HOLDER, EXPORT_LEASE_MS, options.waitMs ?? 0))) return { ...result, busy: true };
+  const now = options.nowMs ?? Date.now;
+  try {
+    for (;;) {
+      const records = await recordsDueForExport(store.db, now(), options.batchSize);
+      if (records.length === 0) break;
+      const answer = await sink.deliver(records);
+      const ids = records.map((r) => r.id);
+      if (answer.ok) {
+        await markExported(store.db, ids, now());
+        if (answer.duplicate) result.duplicates += ids.length;
+        else result.delivered += ids.length;
+        options.metrics?.exports.inc({ result: answer.duplicate ? 'duplicate' : 'delivered' }, ids.length);
+      } else {
+        const { dead } = await recordExportFailure(store.db, ids, { nowMs: now(), error: answer.error, retryInMs: backoff(options, answer.permanent) });
+        result.failed += ids.length;
+        result.deadLettered += dead;
+        result.stoppedBy = `${sink.description}: ${answer.error}`;
+        options.metrics?.exports.inc({ result: 'failed' }, ids.length);
+        break; // the sink is unwell: what is due again is retried on a later run
+      }
+      options.onProgress?.(result.delivered + result.duplicates);
+      await acquireLease(store.db, EXPORT_LEASE, PROCESS_HOLDER, EXPORT_LEASE_MS);
+    }
+  } finally {
+    await releaseLease(store.db, EXPORT_LEASE, PROCESS_HOLDER).catch(() => {});
+  }
+  return result;
+}
