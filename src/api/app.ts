@@ -17,6 +17,8 @@ import { PARAM_RULES } from './params.ts';
 import { timePrinter, type TimePrinter } from '../domain/time.ts';
 import { registerRoutes } from './routes/index.ts';
 import { Metrics } from '../metrics.ts';
+import { registerOpenApi } from './openapi.ts';
+import { VERSION } from '../version.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -125,6 +127,7 @@ export async function buildApp(context: AppContext): Promise<{ app: FastifyInsta
     return sendFault(request, reply, notFound(`no resource at ${request.method} ${shown(path)}`));
   });
 
+  await registerOpenApi(app, VERSION);
   registerRoutes(app, api);
   return { app, api };
 }
