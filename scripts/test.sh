@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
-# Installs what the tests need on a fresh machine (HAProxy from Debian, the npm packages), then
-# runs the type check and every test. PostgreSQL is expected at 127.0.0.1:5432 (database test,
+# Installs what the tests need on a fresh machine (HAProxy and Chromium from Debian, the npm
+# packages), then runs the type check and every test. PostgreSQL is expected at 127.0.0.1:5432 (database test,
 # user postgres); without it the PostgreSQL suites are skipped with the reason printed, unless
 # REQUIRE_POSTGRES=1 (as in CI), where that fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if ! command -v haproxy >/dev/null 2>&1; then
-  echo "installing haproxy (Debian package)"
+# HAProxy is the data plane of the end-to-end tests; Chromium drives the dashboard test.
+missing=()
+command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "installing ${missing[*]} (Debian packages)"
   export DEBIAN_FRONTEND=noninteractive
   sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
   sudo_if_needed apt-get update -qq
-  sudo_if_needed apt-get install -y -qq haproxy >/dev/null
+  sudo_if_needed apt-get install -y -qq "${missing[@]}" >/dev/null
 fi
 
 npm ci --no-audit --no-fund

@@ -19,6 +19,7 @@ import { registerRoutes } from './routes/index.ts';
 import { Metrics } from '../metrics.ts';
 import { registerOpenApi } from './openapi.ts';
 import { VERSION } from '../version.ts';
+import { registerDashboard } from '../dashboard/routes.ts';
 
 declare module 'fastify' {
   interface FastifyContextConfig {
@@ -129,6 +130,7 @@ export async function buildApp(context: AppContext): Promise<{ app: FastifyInsta
 
   await registerOpenApi(app, VERSION);
   registerRoutes(app, api);
+  registerDashboard(app);
   return { app, api };
 }
 

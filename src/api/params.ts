@@ -19,6 +19,7 @@ export const PARAM_RULES: Record<string, string> = {
   limit: `expected a whole number from 1 to ${MAX_LIMIT}`,
   startTime: `expected ${ACCEPTED_TIME_FORMS}`,
   endTime: `expected ${ACCEPTED_TIME_FORMS}`,
+  top: 'expected a whole number from 1 to 100',
 };
 
 export const pathSchemas = {

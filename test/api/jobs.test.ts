@@ -54,3 +54,46 @@ forEachEngine('rollup jobs', ({ api }) => {
     assert.match(anomalies[0].detail, /SSL_OFF .* arrived after its hour was final/);
   });
 }, { nowMs: at('20T21:00') });
+
+forEachEngine('usage summary', ({ api }) => {
+  before(async () => {
+    await cluster(api(), 1);
+    await host(api(), 1, 1);
+    await ok(api().send('PUT', '/management/hosts/2', { clusterId: 1, name: 'polled', stats: { socket: '/run/haproxy/admin.sock' } }));
+    for (const [account, lb] of [[11, 110], [11, 111], [12, 120]]) await createLb(api(), { accountId: account!, id: lb!, time: at('20T08:00') });
+    api().clock.now = at('20T10:30');
+    await sample(api(), 1, at('20T10:10'), [
+      { accountId: 11, loadBalancerId: 110, bytesIn: 100, bytesOut: 1000 },
+      { accountId: 11, loadBalancerId: 111, bytesInSsl: 7, bytesOutSsl: 9 },
+      { accountId: 12, loadBalancerId: 120, bytesIn: 5000, bytesOut: 5000 },
+    ], { pid: 3, startTime: '2026-11-20T08:30:00Z' });
+    api().clock.now = at('20T12:00');
+    await rollup(api());
+  });
+
+  test('top accounts by all their bytes, hosts\' last readings and the pipeline\'s health', async () => {
+    const s = await ok(api().get('/management/usage/summary?startTime=2026-11-20T00:00:00Z&endTime=2026-11-20T12:00:00Z', { token: api().tokens.billing }));
+    assert.deepEqual(s.topAccounts, [
+      { accountId: 12, loadBalancers: 1, incomingTransfer: 5000, outgoingTransfer: 5000, incomingTransferSsl: 0, outgoingTransferSsl: 0 },
+      { accountId: 11, loadBalancers: 2, incomingTransfer: 100, outgoingTransfer: 1000, incomingTransferSsl: 7, outgoingTransferSsl: 9 },
+    ]);
+    assert.deepEqual(s.hosts, [
+      { hostId: 1, name: 'lb-1', clusterId: 1, polled: false, lastReadingTime: '2026-11-20T10:10:00Z' },
+      { hostId: 2, name: 'polled', clusterId: 1, polled: true },
+    ]);
+    assert.deepEqual([s.rollupLagSeconds, s.exportBacklog, s.deadLetters, s.anomaliesHeld], [0, 6, 0, 0]);
+    assert.deepEqual((await ok(api().get('/management/usage/summary?startTime=2026-11-20T00:00:00Z&top=1'))).topAccounts.map((a: any) => a.accountId), [12]);
+  });
+
+  test('summary parameters: top from 1 to 100, times as everywhere', async () => {
+    for (const [query, says] of [
+      ['top=0', 'top: expected a whole number from 1 to 100'], ['top=101', 'top: expected a whole number from 1 to 100'], ['top=abc', 'top: expected'],
+      ['top=%3Cx%3E', 'top: expected'], ['startTime=2026-02-30', 'startTime: '], ['startTime=2026-11-21&endTime=2026-11-20', 'must not be after endTime'],
+    ]) {
+      const res = await api().get(`/management/usage/summary?${query}`);
+      const body = await res.json();
+      assert.equal(res.status, 400, query);
+      assert.ok(body.badRequest.message.includes(says!), `${query}: ${body.badRequest.message}`);
+    }
+  });
+}, { nowMs: at('20T07:00') });

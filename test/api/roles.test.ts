@@ -33,6 +33,7 @@ const MATRIX: Row[] = [
   { method: 'GET', path: '/management/hosts', allowed: ['support', 'admin'] },
   { method: 'GET', path: '/management/hosts/1', allowed: ['support', 'admin'] },
   { method: 'GET', path: '/management/usage/anomalies', allowed: ['support', 'admin'] },
+  { method: 'GET', path: '/management/usage/summary', allowed: ALL_MGMT },
   { method: 'PUT', path: '/management/clusters/1', body: { name: 'C1', dataCenter: 'ORD' }, allowed: ['admin'] },
   { method: 'PUT', path: '/management/hosts/1', body: { clusterId: 1, name: 'lb-1' }, allowed: ['admin'] },
   { method: 'POST', path: '/management/usage/events', body: { events: [{ id: 'role-ev', type: 'SSL_OFF', time: '2026-11-20T10:00:00Z', accountId: 10, loadBalancerId: 100 }] }, allowed: ['admin'] },

@@ -1,0 +1,224 @@
+// The lbmeter dashboard: plain ES module, no build step. Every number it shows comes from the
+// same API tenants and billing use; charts are drawn with Chart.js (window.Chart).
+
+const TOKEN_KEY = 'lbmeter.token';
+const HOUR = 3_600_000;
+const charts = [];
+
+const $ = (selector) => document.querySelector(selector);
+const esc = (text) => String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+const bytes = (n) => {
+  const units = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];
+  let i = 0;
+  let v = Number(n);
+  while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+  return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+};
+const percent = (part, whole) => (whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : '–');
+const hourLabel = (ms) => new Date(ms).toISOString().slice(5, 16).replace('T', ' ') + 'Z';
+
+class Unauthorized extends Error {}
+
+async function api(path) {
+  const res = await fetch(path, { headers: { 'x-auth-token': sessionStorage.getItem(TOKEN_KEY) ?? '', accept: 'application/json' } });
+  const body = await res.json().catch(() => ({}));
+  if (res.status === 401) throw new Unauthorized(body.unauthorized?.message ?? 'not signed in');
+  if (!res.ok) {
+    const fault = Object.values(body)[0];
+    throw new Error(fault?.message ?? `${path} answered ${res.status}`);
+  }
+  return body;
+}
+
+function clearCharts() {
+  while (charts.length) charts.pop().destroy();
+}
+
+function chart(id, config) {
+  charts.push(new window.Chart(document.getElementById(id), { ...config, options: { responsive: true, maintainAspectRatio: false, animation: false, ...config.options } }));
+}
+
+const windowQuery = () => {
+  const end = Date.now();
+  return `startTime=${new Date(end - 24 * HOUR).toISOString()}&endTime=${new Date(end).toISOString()}`;
+};
+
+async function fleetView() {
+  const s = await api(`/management/usage/summary?${windowQuery()}`);
+  // ok undefined: a number to know, neither good nor bad (the backlog without a sink, say).
+  const card = (label, value, ok) => `<div class="card ${ok === undefined ? '' : ok ? 'ok' : 'bad'}"><div class="value">${esc(value)}</div><div class="label">${esc(label)}</div></div>`;
+  const staleAfter = Date.now() - 15 * 60_000;
+  $('#view').innerHTML = `
+    <h1>Fleet</h1>
+    <div class="cards" id="health">
+      ${card('rollup lag', `${Math.round(s.rollupLagSeconds / 60)} min`, s.rollupLagSeconds === 0)}
+      ${card('records waiting for export', s.exportBacklog)}
+      ${card('export dead letters', s.deadLetters, s.deadLetters === 0)}
+      ${card('anomalies held', s.anomaliesHeld, s.anomaliesHeld === 0)}
+    </div>
+    <h2>Top accounts, last 24 hours</h2>
+    <div class="chart"><canvas id="top-chart"></canvas></div>
+    <table id="top-accounts"><thead><tr><th>Account</th><th class="num">Load balancers</th><th class="num">In</th><th class="num">Out</th><th class="num">SSL share</th></tr></thead><tbody>
+      ${s.topAccounts.map((a) => {
+        const ssl = a.incomingTransferSsl + a.outgoingTransferSsl;
+        const all = a.incomingTransfer + a.outgoingTransfer + ssl;
+        return `<tr><td><a href="#/accounts/${a.accountId}">${a.accountId}</a></td><td class="num">${a.loadBalancers}</td><td class="num">${bytes(a.incomingTransfer + a.incomingTransferSsl)}</td><td class="num">${bytes(a.outgoingTransfer + a.outgoingTransferSsl)}</td><td class="num">${percent(ssl, all)}</td></tr>`;
+      }).join('')}
+    </tbody></table>
+    <h2>Hosts</h2>
+    <table id="hosts"><thead><tr><th>Host</th><th>Cluster</th><th>Stats source</th><th>Last reading</th></tr></thead><tbody>
+      ${s.hosts.map((h) => {
+        const stale = h.polled && (!h.lastReadingTime || Date.parse(h.lastReadingTime) < staleAfter);
+        return `<tr><td>${esc(h.name)} (${h.hostId})</td><td>${h.clusterId}</td><td>${h.polled ? 'polled' : 'pushed'}</td><td class="${stale ? 'stale' : ''}">${esc(h.lastReadingTime ?? 'never')}</td></tr>`;
+      }).join('')}
+    </tbody></table>`;
+  chart('top-chart', {
+    type: 'bar',
+    data: {
+      labels: s.topAccounts.map((a) => `account ${a.accountId}`),
+      datasets: [
+        { label: 'bytes in', data: s.topAccounts.map((a) => a.incomingTransfer + a.incomingTransferSsl), backgroundColor: '#2f6fde' },
+        { label: 'bytes out', data: s.topAccounts.map((a) => a.outgoingTransfer + a.outgoingTransferSsl), backgroundColor: '#f39c12' },
+      ],
+    },
+  });
+}
+
+/** Records of many load balancers summed per UTC hour of their start. */
+function hourly(records) {
+  const hours = new Map();
+  for (const r of records) {
+    const start = Date.parse(r.startTime);
+    const hour = Math.floor(start / HOUR) * HOUR;
+    const h = hours.get(hour) ?? { in: 0, out: 0, inSsl: 0, outSsl: 0, connections: 0 };
+    h.in += r.incomingTransfer;
+    h.out += r.outgoingTransfer;
+    h.inSsl += r.incomingTransferSsl;
+    h.outSsl += r.outgoingTransferSsl;
+    // Average connections weighted by the share of the hour the record covers.
+    h.connections += (r.averageNumConnections + r.averageNumConnectionsSsl) * ((Date.parse(r.endTime) - start) / HOUR);
+    hours.set(hour, h);
+  }
+  return [...hours.entries()].sort((a, b) => a[0] - b[0]);
+}
+
+function usageCharts(series) {
+  const labels = series.map(([hour]) => hourLabel(hour));
+  chart('bytes-chart', {
+    type: 'bar',
+    data: {
+      labels,
+      datasets: [
+        { label: 'bytes in', data: series.map(([, h]) => h.in), backgroundColor: '#2f6fde', stack: 'in' },
+        { label: 'bytes in (SSL)', data: series.map(([, h]) => h.inSsl), backgroundColor: '#8fb0ef', stack: 'in' },
+        { label: 'bytes out', data: series.map(([, h]) => h.out), backgroundColor: '#f39c12', stack: 'out' },
+        { label: 'bytes out (SSL)', data: series.map(([, h]) => h.outSsl), backgroundColor: '#f8c471', stack: 'out' },
+      ],
+    },
+    options: { scales: { x: { stacked: true }, y: { stacked: true } } },
+  });
+  chart('connections-chart', {
+    type: 'line',
+    data: { labels, datasets: [{ label: 'average connections', data: series.map(([, h]) => Number(h.connections.toFixed(2))), borderColor: '#1e8449' }] },
+  });
+  chart('ssl-chart', {
+    type: 'line',
+    data: {
+      labels,
+      datasets: [{
+        label: 'SSL share of bytes (%)', borderColor: '#8e44ad',
+        data: series.map(([, h]) => {
+          const all = h.in + h.out + h.inSsl + h.outSsl;
+          return all > 0 ? Number(((100 * (h.inSsl + h.outSsl)) / all).toFixed(1)) : 0;
+        }),
+      }],
+    },
+    options: { scales: { y: { min: 0, max: 100 } } },
+  });
+}
+
+const CHARTS_HTML = `
+  <div class="charts">
+    <div class="chart"><canvas id="bytes-chart"></canvas></div>
+    <div class="chart"><canvas id="connections-chart"></canvas></div>
+    <div class="chart"><canvas id="ssl-chart"></canvas></div>
+  </div>`;
+
+async function accountView(accountId) {
+  const body = await api(`/v1.0/${accountId}/loadbalancers/usage?${windowQuery()}`);
+  const usages = body.loadBalancerUsages ?? [];
+  const snapshot = body.accountUsage?.accountUsageRecords?.at(-1);
+  $('#view').innerHTML = `
+    <h1>Account ${esc(accountId)}</h1>
+    <p>${snapshot ? `${snapshot.numLoadBalancers} load balancers, ${snapshot.numPublicVips} public and ${snapshot.numServicenetVips} servicenet VIPs` : 'No account snapshot in the last 24 hours'}. Rolled-up hours of the last 24 hours, UTC.</p>
+    ${CHARTS_HTML}
+    <h2>Load balancers</h2>
+    <table id="load-balancers"><thead><tr><th>Load balancer</th><th class="num">Records</th><th class="num">In</th><th class="num">Out</th><th class="num">SSL share</th></tr></thead><tbody>
+      ${usages.map((u) => {
+        const t = u.loadBalancerUsageRecords.reduce((s, r) => ({ in: s.in + r.incomingTransfer + r.incomingTransferSsl, out: s.out + r.outgoingTransfer + r.outgoingTransferSsl, ssl: s.ssl + r.incomingTransferSsl + r.outgoingTransferSsl }), { in: 0, out: 0, ssl: 0 });
+        return `<tr><td><a href="#/accounts/${esc(accountId)}/loadbalancers/${u.loadBalancerId}">${esc(u.loadBalancerName)} (${u.loadBalancerId})</a></td><td class="num">${u.loadBalancerUsageRecords.length}</td><td class="num">${bytes(t.in)}</td><td class="num">${bytes(t.out)}</td><td class="num">${percent(t.ssl, t.in + t.out)}</td></tr>`;
+      }).join('')}
+    </tbody></table>`;
+  usageCharts(hourly(usages.flatMap((u) => u.loadBalancerUsageRecords)));
+}
+
+async function loadBalancerView(accountId, loadBalancerId) {
+  const body = await api(`/v1.0/${accountId}/loadbalancers/${loadBalancerId}/usage?${windowQuery()}`);
+  const records = body.loadBalancerUsageRecords ?? [];
+  $('#view').innerHTML = `
+    <h1><a href="#/accounts/${esc(accountId)}">Account ${esc(accountId)}</a> / load balancer ${esc(loadBalancerId)}</h1>
+    ${CHARTS_HTML}
+    <h2>Records</h2>
+    <table id="records"><thead><tr><th>Start</th><th>End</th><th>Event</th><th>SSL</th><th class="num">In</th><th class="num">Out</th><th class="num">Polls</th></tr></thead><tbody>
+      ${records.map((r) => `<tr><td>${esc(r.startTime)}</td><td>${esc(r.endTime)}</td><td>${esc(r.eventType ?? '')}</td><td>${esc(r.sslMode)}</td><td class="num">${bytes(r.incomingTransfer + r.incomingTransferSsl)}</td><td class="num">${bytes(r.outgoingTransfer + r.outgoingTransferSsl)}</td><td class="num">${r.numPolls}</td></tr>`).join('')}
+    </tbody></table>`;
+  usageCharts(hourly(records));
+}
+
+function showLogin(message = '') {
+  clearCharts();
+  $('#view').innerHTML = '';
+  $('#nav').hidden = true;
+  $('#login').hidden = false;
+  $('#login-error').textContent = message;
+}
+
+async function route() {
+  if (!sessionStorage.getItem(TOKEN_KEY)) return showLogin();
+  $('#login').hidden = true;
+  $('#nav').hidden = false;
+  delete document.body.dataset.ready;
+  clearCharts();
+  const path = location.hash.replace(/^#/, '') || '/';
+  const lb = /^\/accounts\/(\d+)\/loadbalancers\/(\d+)$/.exec(path);
+  const account = /^\/accounts\/(\d+)$/.exec(path);
+  try {
+    if (lb) await loadBalancerView(lb[1], lb[2]);
+    else if (account) await accountView(account[1]);
+    else await fleetView();
+    document.body.dataset.ready = path;
+  } catch (err) {
+    if (err instanceof Unauthorized) {
+      sessionStorage.removeItem(TOKEN_KEY);
+      return showLogin(err.message);
+    }
+    $('#view').innerHTML = `<p class="error" role="alert">${esc(err.message)}</p>`;
+  }
+}
+
+$('#login').addEventListener('submit', (event) => {
+  event.preventDefault();
+  sessionStorage.setItem(TOKEN_KEY, new FormData(event.target).get('token').trim());
+  route();
+});
+$('#logout').addEventListener('click', () => {
+  sessionStorage.removeItem(TOKEN_KEY);
+  showLogin();
+});
+$('#account-jump').addEventListener('submit', (event) => {
+  event.preventDefault();
+  const id = new FormData(event.target).get('account').trim();
+  if (/^\d+$/.test(id)) location.hash = `#/accounts/${id}`;
+});
+window.addEventListener('hashchange', route);
+route();
