@@ -2,7 +2,6 @@
 // `serve` runs on the same store. Bad arguments: one line on stderr, exit code 2.
 
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import pino from 'pino';
 import { loadConfig, ConfigError, type Config } from '../config.ts';
 import { openStore, type Store } from '../store/store.ts';
 import { createToken, listTokens, revokeToken, ROLES, type Role } from '../store/tokens.ts';
@@ -16,8 +15,10 @@ import { configuredSink } from '../export/sinks.ts';
 import { usageEventId } from '../export/cloudEvents.ts';
 import { runExport } from '../jobs/export.ts';
 import { terminalProgress } from './progress.ts';
+import { formatReport, usageReport, type ReportFormat } from './report.ts';
 import { parseTime, DAY_MS } from '../domain/time.ts';
 import { serve } from '../server.ts';
+import { createLogger } from '../logging.ts';
 
 class UsageError extends Error {}
 
@@ -67,7 +68,7 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExamples:\n  lbmeter serve --demo\n  LBMETER_DB=postgres://postgres@127.0.0.1/lbmeter lbmeter serve --no-jobs')
     .action(async (opts: { demo?: boolean; api: boolean; poller: boolean; jobs: boolean }) => {
       const c = config();
-      const logger = pino({ level: c.logLevel }, pino.destination(2));
+      const logger = createLogger(c.logLevel);
       const running = await serve(c, logger, { api: opts.api, poller: opts.poller, jobs: opts.jobs, demo: !!opts.demo, jobIntervalMs: opts.demo ? 10_000 : undefined });
       if (running.url) console.log(`lbmeter API on ${running.url} (store: ${running.store.engine} ${c.db.startsWith('postgres') ? '' : c.db})`);
       if (running.createdToken) console.log(`management token (all roles, shown once): ${running.createdToken}`);
@@ -92,6 +93,7 @@ export function buildProgram(): Command {
 
   program.command('migrate')
     .description('Create or upgrade the store schema (serve also does this at start)')
+    .addHelpText('after', '\nExamples:\n  lbmeter migrate\n  LBMETER_DB=postgres://postgres@127.0.0.1/lbmeter lbmeter migrate')
     .action(() => withStore(async (store, c) => console.log(`store ${store.engine} at ${c.db.startsWith('postgres') ? 'postgres' : c.db} is up to date`)));
 
   program.command('poll')
@@ -114,15 +116,19 @@ export function buildProgram(): Command {
 
   program.command('rollup')
     .description('Close every hour that has ended (hourly usage records, daily account snapshots)')
+    .addHelpText('after', '\nExamples:\n  lbmeter rollup\n  LBMETER_GRACE=0 lbmeter rollup   # close every ended hour at once')
     .action(() => withStore(async (store, c) => {
       // Waits for a rollup running elsewhere, then closes whatever it left.
-      const r = await runRollup(store, { graceMs: c.graceMs, waitMs: 5 * 60_000 });
+      const progress = terminalProgress('hours rolled');
+      const r = await runRollup(store, { graceMs: c.graceMs, waitMs: 5 * 60_000, onProgress: progress.update });
+      progress.done();
       if (r.busy) throw new Error('another process has been rolling up for 5 minutes; try again later');
       console.log(`rolled ${r.hoursRolled} hours (${r.hoursFinalized} final), ${r.records} records`);
     }));
 
   program.command('purge')
     .description('Delete usage older than the retention period (never an unexported record)')
+    .addHelpText('after', '\nExamples:\n  lbmeter purge\n  LBMETER_RETENTION_DAYS=400 lbmeter purge')
     .action(() => withStore(async (store, c) => {
       const r = await purgeExpired(store, Date.now() - c.retentionDays * DAY_MS, { waitMs: 60_000 });
       if (r.busy) throw new Error('another process is purging; try again later');
@@ -168,6 +174,21 @@ export function buildProgram(): Command {
       console.log(`${n} dead letters back in line for export`);
     }));
 
+  const report = program.command('report').description('Reports for billing and support');
+  report.command('usage')
+    .description('One account\'s usage per load balancer: records starting in the window, summed')
+    .requiredOption('--account <id>', 'the account', positiveInt)
+    .requiredOption('--from <time>', 'start of the window, ISO-8601 (no zone: UTC)', isoTime)
+    .requiredOption('--to <time>', 'end of the window, ISO-8601 (no zone: UTC)', isoTime)
+    .addOption(new Option('--format <format>', 'table for people, csv or json for scripts').choices(['table', 'csv', 'json']).default('table'))
+    .addHelpText('after', '\nExamples:\n  lbmeter report usage --account 406271 --from 2026-11-01 --to 2026-12-01\n  lbmeter report usage --account 406271 --from 2026-11-01 --to 2026-11-02 --format csv > usage.csv')
+    .action((opts: { account: number; from: number; to: number; format: ReportFormat }) => withStore(async (store) => {
+      if (opts.from > opts.to) throw new UsageError('--from must not be after --to');
+      const rows = await usageReport(store, opts.account, opts.from, opts.to);
+      const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+      process.stdout.write(formatReport(rows, opts.format, { accountId: opts.account, from: iso(opts.from), to: iso(opts.to) }));
+    }));
+
   const anomalies = program.command('anomalies').description('Data held back from billing for an operator to decide on');
   anomalies.command('list')
     .description('List anomalies (default: those still held)')
@@ -208,6 +229,7 @@ export function buildProgram(): Command {
     }));
   token.command('list')
     .description('List tokens (never their values)')
+    .addHelpText('after', '\nExamples:\n  lbmeter token list')
     .action(() => withStore(async (store) => {
       for (const t of await listTokens(store.db)) {
         const who = t.roles.length ? `roles=${t.roles.join(',')}` : `account=${t.accountId}`;
@@ -219,6 +241,7 @@ export function buildProgram(): Command {
   token.command('revoke')
     .description('Revoke a token by id (see `token list`)')
     .argument('<id>', 'token id', positiveInt)
+    .addHelpText('after', '\nExamples:\n  lbmeter token revoke 3')
     .action((id: number) => withStore(async (store) => {
       if (!(await revokeToken(store.db, id))) throw new UsageError(`no active token with id ${id}`);
       console.log(`token ${id} revoked`);

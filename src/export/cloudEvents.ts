@@ -5,6 +5,7 @@
 
 import { createHash } from 'node:crypto';
 import type { ExportableRecord } from '../store/exports.ts';
+import { exactJson } from '../domain/exactJson.ts';
 
 export const USAGE_EVENT_TYPE = 'com.lbmeter.usage.hourly.v1';
 export const BATCH_CONTENT_TYPE = 'application/cloudevents-batch+json';
@@ -57,6 +58,5 @@ export function usageEvent(r: ExportableRecord, source: string) {
 
 /** The batch as JSON; byte counts stay exact integers beyond 2^53. */
 export function usageEventBatch(records: ExportableRecord[], source: string): string {
-  const marked = JSON.stringify(records.map((r) => usageEvent(r, source)), (_key, value) => (typeof value === 'bigint' ? `\u0000${value}` : value));
-  return marked.replace(/"\\u0000(\d+)"/g, '$1');
+  return exactJson(records.map((r) => usageEvent(r, source)));
 }

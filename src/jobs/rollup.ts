@@ -26,6 +26,8 @@ export interface RollupOptions {
   /** How long to wait while another process rolls up (0: leave this run to it). */
   waitMs?: number;
   holder?: string;
+  /** Called after each hour with the hours rolled so far (a terminal's progress line). */
+  onProgress?: (hoursRolled: number) => void;
 }
 
 export interface RollupResult {
@@ -72,6 +74,7 @@ async function rollUpHeld(store: Store, options: RollupOptions, fence: (trx: Db)
     result.hoursRolled++;
     if (final) result.hoursFinalized++;
     result.records += records;
+    options.onProgress?.(result.hoursRolled);
   }
   await takeDailySnapshots(store, first, nowMs, fence);
   return result;

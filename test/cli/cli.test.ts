@@ -3,6 +3,8 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
+import type { Command } from 'commander';
+import { buildProgram } from '../../src/cli/main.ts';
 import { promisify } from 'node:util';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -59,6 +61,11 @@ test('bad arguments: one clear line on stderr, exit code 2', async () => {
     [['export'], 'no billing sink: set LBMETER_EXPORT_URL'],
     [['export', 'replay'], 'give record ids or --all'],
     [['export', 'replay', 'abc'], 'positive whole number'],
+    [['report', 'usage', '--from', '2026-10-01', '--to', '2026-10-02'], "required option '--account <id>'"],
+    [['report', 'usage', '--account', 'x', '--from', '2026-10-01', '--to', '2026-10-02'], 'positive whole number'],
+    [['report', 'usage', '--account', '8', '--from', '2026-13-01', '--to', '2026-10-02'], '2026-13-01'],
+    [['report', 'usage', '--account', '8', '--from', '2026-10-03', '--to', '2026-10-02'], '--from must not be after --to'],
+    [['report', 'usage', '--account', '8', '--from', '2026-10-01', '--to', '2026-10-02', '--format', 'xml'], 'xml'],
     [['frobnicate'], 'unknown command'],
   ] as [string[], string][]) {
     const r = await lbmeter(args);
@@ -76,14 +83,63 @@ test('a bad configuration value is one line naming the variable', async () => {
   assert.match(p.stderr.trim(), /^lbmeter: LBMETER_PORT: expected a whole number from 0 to 65535, got "eighty"$/);
 });
 
-test('--help of every command shows usage and examples', async () => {
-  for (const args of [['--help'], ['serve', '--help'], ['poll', '--help'], ['export', 'replay', '--help'], ['anomalies', 'release', '--help'], ['token', 'create', '--help'], ['rollup', '--help']]) {
-    const r = await lbmeter(args);
-    assert.equal(r.code, 0, args.join(' '));
-    assert.match(r.stdout, /Usage: lbmeter/);
+test('every command has a description and examples in its --help', () => {
+  const leaves = (cmd: Command, path: string[]): [Command, string][] =>
+    cmd.commands.length ? cmd.commands.flatMap((c) => leaves(c, [...path, c.name()])) : [[cmd, path.join(' ')]];
+  const all = leaves(buildProgram(), []);
+  assert.ok(all.length >= 15, `${all.length} commands`);
+  for (const [cmd, path] of all) {
+    let out = '';
+    cmd.configureOutput({ writeOut: (text) => (out += text) });
+    cmd.outputHelp();
+    assert.match(out, new RegExp(`Usage: lbmeter ${path}`), path);
+    assert.ok(cmd.description(), `${path} has a description`);
+    assert.match(out, new RegExp(`Examples:\\n  (\\S+=\\S+ )?lbmeter ${path.replace(' run', '')}`), `${path} shows an example of itself`);
   }
-  assert.match((await lbmeter(['token', 'create', '--help'])).stdout, /Examples:/);
-  assert.match((await lbmeter(['poll', '--help'])).stdout, /lbmeter poll --pre-reload 3 && systemctl reload haproxy/);
+});
+
+test('report usage: a table for people, CSV and JSON for scripts, exact bytes', async () => {
+  // A store of its own: these final records must not reach the export test's receiver.
+  const own = { LBMETER_DB: join(dir, 'report.db') };
+  const store = await openStore(own.LBMETER_DB);
+  const hour = Date.parse('2026-10-01T10:00:00Z');
+  await store.db.insertInto('load_balancers').values({ id: 81, account_id: 8, name: 'shop, "main"', protocol: 'HTTP', cluster_id: 1, status: 'ACTIVE', ssl_mode: 'OFF', created_ms: hour, updated_ms: hour }).execute();
+  const big = 2n ** 62n + 7n;
+  await replaceHourRecords(store.db, hour, [81, 82], [81, 81, 82].map((lb, i) => ({
+    accountId: 8, loadBalancerId: lb, hourMs: hour, startMs: hour + i * 60_000, endMs: hour + 3_600_000, closing: false, bytesIn: lb === 81 ? big : 5n, bytesOut: 20n,
+    bytesInSsl: 1n, bytesOutSsl: 2n, averageNumConnections: 0, averageNumConnectionsSsl: 0, numVips: 1, numPolls: 12, vipType: 'PUBLIC' as const, sslMode: 'OFF' as const,
+  })), true);
+  await store.close();
+  const window = ['--account', '8', '--from', '2026-10-01', '--to', '2026-10-02'];
+
+  const table = await lbmeter(['report', 'usage', ...window], own);
+  assert.deepEqual([table.code, table.stderr], [0, '']);
+  assert.deepEqual(table.stdout.split('\n').slice(0, 5), [
+    'usage of account 8, records starting 2026-10-01T00:00:00Z to 2026-10-02T00:00:00Z',
+    '',
+    'load balancer  name          records             bytes in  bytes out  SSL bytes in  SSL bytes out',
+    `           81  shop, "main"        2  ${2n * big}         40             2              4`,
+    '           82                      1                    5         20             1              2',
+  ]);
+
+  const csv = await lbmeter(['report', 'usage', ...window, '--format', 'csv'], own);
+  assert.equal(csv.stdout, `loadBalancerId,name,records,incomingTransfer,outgoingTransfer,incomingTransferSsl,outgoingTransferSsl\n81,"shop, ""main""",2,${2n * big},40,2,4\n82,,1,5,20,1,2\n`);
+
+  const json = await lbmeter(['report', 'usage', ...window, '--format', 'json'], own);
+  assert.match(json.stdout, new RegExp(`"incomingTransfer": ${2n * big},`), 'exact beyond 2^53');
+  assert.deepEqual(JSON.parse(json.stdout).loadBalancers.map((r: { loadBalancerId: number; records: number }) => [r.loadBalancerId, r.records]), [[81, 2], [82, 1]]);
+
+  const empty = await lbmeter(['report', 'usage', '--account', '9', '--from', '2026-10-01', '--to', '2026-10-02', '--format', 'csv'], own);
+  assert.equal(empty.stdout.split('\n').length, 2, 'a header alone');
+});
+
+test('--help from the real command: exit code 0, every command listed', async () => {
+  const top = await lbmeter(['--help']);
+  assert.equal(top.code, 0);
+  for (const name of ['serve', 'migrate', 'poll', 'rollup', 'purge', 'export', 'report', 'anomalies', 'token']) assert.match(top.stdout, new RegExp(`\\n  ${name}\\b`), name);
+  const poll = await lbmeter(['poll', '--help']);
+  assert.equal(poll.code, 0);
+  assert.match(poll.stdout, /lbmeter poll --pre-reload 3 && systemctl reload haproxy/);
 });
 
 test('anomalies: an empty list, and a decision on an unknown one is one line with exit code 1', async () => {
@@ -127,11 +183,14 @@ test('migrate, rollup and purge run against the same store as serve', async () =
   assert.match((await lbmeter(['purge'])).stdout, /^purged 0 usage records/);
 });
 
-test('serve prints where the API is and a first token, answers with it, and stops on SIGTERM', async () => {
+test('serve prints where the API is and a first token, answers with it, logs request ids but never a token, and stops on SIGTERM', async () => {
   const fresh = join(dir, 'serve.db');
-  const child = spawn(process.execPath, [BIN, 'serve', '--no-jobs'], { env: { ...env, LBMETER_DB: fresh, LBMETER_LOG_LEVEL: 'warn' } });
+  const child = spawn(process.execPath, [BIN, 'serve', '--no-jobs'], { env: { ...env, LBMETER_DB: fresh, LBMETER_LOG_LEVEL: 'info' } });
   let out = '';
+  let logs = '';
   child.stdout.on('data', (d) => (out += d));
+  child.stderr.on('data', (d) => (logs += d));
+  let token = '';
   try {
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`serve did not start: ${out}`)), 30_000);
@@ -139,13 +198,18 @@ test('serve prints where the API is and a first token, answers with it, and stop
       child.on('exit', (code) => reject(new Error(`serve exited ${code}`)));
     });
     const url = /API on (http:\/\/\S+)/.exec(out)![1];
-    const token = /management token \(all roles, shown once\): (\S+)/.exec(out)![1];
-    const res = await fetch(`${url}/management/clusters`, { headers: { 'x-auth-token': token } });
+    token = /management token \(all roles, shown once\): (\S+)/.exec(out)![1]!;
+    const res = await fetch(`${url}/management/clusters?note=${token}`, { headers: { 'x-auth-token': token, 'x-request-id': 'trace-42' } });
     assert.equal(res.status, 200);
+    assert.equal(res.headers.get('x-request-id'), 'trace-42');
     assert.deepEqual(await res.json(), { clusters: [] });
+    assert.equal((await fetch(`${url}/management/clusters`, { headers: { 'x-auth-token': `${token}x` } })).status, 401);
   } finally {
     const exited = new Promise<number | null>((resolve) => child.on('exit', resolve));
     child.kill('SIGTERM');
     assert.equal(await exited, 0, 'a clean stop on SIGTERM');
   }
+  const lines = logs.trim().split('\n').map((l) => JSON.parse(l));
+  assert.ok(lines.some((l) => l.reqId === 'trace-42' && l.res?.statusCode === 200), 'the request is logged with its id');
+  assert.ok(token && !logs.includes(token), 'no token in the logs, not even from a query string');
 });

@@ -1,5 +1,5 @@
 // /metrics after real work: a poll of a real HAProxy and of a dead host, pushed samples, a held
-// anomaly, a rollup. Each series has the value the work should have given it.
+// anomaly, a rollup, an export. Each series has the value the work should have given it.
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -7,7 +7,11 @@ import { engines } from '../helpers/engines.ts';
 import { startApi } from '../helpers/api.ts';
 import { cluster, createLb, ok, rollup, sample } from '../helpers/fleet.ts';
 import { startByteServer, startHaproxy, transfer } from '../helpers/haproxy.ts';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { exportBacklog } from '../../src/store/usageRecords.ts';
+import { runExport } from '../../src/jobs/export.ts';
+import { httpSink } from '../../src/export/httpSink.ts';
 
 const [sqlite] = await engines();
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -29,7 +33,7 @@ async function scrape(url: string): Promise<Map<string, number>> {
   return series;
 }
 
-test('the series of requests, polls, samples, anomalies, rollup lag and export backlog', async () => {
+test('the series of requests, polls, samples, anomalies, rollup lag, export backlog and deliveries', async () => {
   const backend = await startByteServer();
   cleanups.push(() => backend.close());
   const haproxy = await startHaproxy(['3_30', '3_30_S', '3_31', '3_31_S'], backend.port);
@@ -79,6 +83,16 @@ test('the series of requests, polls, samples, anomalies, rollup lag and export b
   const backlog = await exportBacklog(api.store.db);
   assert.ok(backlog >= 6, `final records of 30 and 31 for 09:00, 10:00, 11:00: ${backlog}`);
   assert.equal(rolled.get('lbmeter_export_backlog_records'), backlog);
+
+  // An export of that backlog to a receiver that takes everything.
+  const receiver = http.createServer((req, res) => req.resume().on('end', () => res.writeHead(200).end()));
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  cleanups.push(() => new Promise((r) => receiver.close(r)));
+  const sink = httpSink(`http://127.0.0.1:${(receiver.address() as AddressInfo).port}/`, { source: '/lbmeter/usage', timeoutMs: 2000 });
+  await runExport(api.store, sink, { batchSize: 4, maxAttempts: 3, baseDelayMs: 1000, maxDelayMs: 60_000, metrics: api.api.metrics });
+  const exported = await scrape(api.url);
+  assert.equal(exported.get('lbmeter_export_records_total{result="delivered"}'), backlog);
+  assert.equal(exported.get('lbmeter_export_backlog_records'), 0);
 
   const text = await (await fetch(`${api.url}/metrics`)).text();
   for (const secret of Object.values(api.tokens)) assert.ok(!text.includes(secret), 'no token in the metrics');
