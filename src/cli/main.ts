@@ -72,6 +72,7 @@ export function buildProgram(): Command {
       const running = await serve(c, logger, { api: opts.api, poller: opts.poller, jobs: opts.jobs, demo: !!opts.demo, jobIntervalMs: opts.demo ? 10_000 : undefined });
       if (running.url) console.log(`lbmeter API on ${running.url} (store: ${running.store.engine} ${c.db.startsWith('postgres') ? '' : c.db})`);
       if (running.createdToken) console.log(`management token (all roles, shown once): ${running.createdToken}`);
+      if (running.url) console.log(`dashboard: ${running.url}/dashboard   API docs: ${running.url}/docs`);
       if (running.demo && running.url) {
         const token = running.createdToken ?? '$TOKEN';
         console.log('try:');
