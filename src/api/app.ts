@@ -18,6 +18,7 @@ import { timePrinter, type TimePrinter } from '../domain/time.ts';
 import { registerRoutes } from './routes/index.ts';
 import { Metrics } from '../metrics.ts';
 import { registerOpenApi } from './openapi.ts';
+import { PageBoundaries } from './pageBoundaries.ts';
 import { VERSION } from '../version.ts';
 import { registerDashboard } from '../dashboard/routes.ts';
 
@@ -47,6 +48,7 @@ export interface AppContext {
 export interface ApiContext extends AppContext {
   now: () => number;
   metrics: Metrics;
+  pageBoundaries: PageBoundaries;
   printer: TimePrinter;
   /** Set once shutdown begins: new requests get 503. */
   closing: boolean;
@@ -57,7 +59,7 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 export async function buildApp(context: AppContext): Promise<{ app: FastifyInstance; api: ApiContext }> {
   const now = context.now ?? Date.now;
-  const api: ApiContext = { ...context, now, metrics: context.metrics ?? new Metrics(context.store, now), printer: timePrinter(context.config.timezone), closing: false };
+  const api: ApiContext = { ...context, now, metrics: context.metrics ?? new Metrics(context.store, now), pageBoundaries: new PageBoundaries(), printer: timePrinter(context.config.timezone), closing: false };
   const app = Fastify({
     ...(context.logger ? { loggerInstance: context.logger as unknown as FastifyBaseLogger } : { logger: false }),
     bodyLimit: BODY_LIMIT,

@@ -61,12 +61,28 @@ export interface RecordWindow {
   loadBalancerId?: number;
 }
 
-/** One page in (account, load balancer, start, id) order; `more` tells whether rows follow. */
-export async function usageRecordPage(db: Db, w: RecordWindow, offset: number, limit: number): Promise<{ records: UsageRecord[]; more: boolean }> {
-  const rows = await windowQuery(db, w)
-    .orderBy('account_id').orderBy('load_balancer_id').orderBy('start_ms').orderBy('id')
-    .offset(offset).limit(limit + 1).execute();
-  return { records: rows.slice(0, limit).map(toRecord), more: rows.length > limit };
+/** A record's place in page order: where the next page starts after it. */
+export interface RecordKey {
+  accountId: number;
+  loadBalancerId: number;
+  startMs: number;
+  id: number;
+}
+
+/**
+ * One page in (account, load balancer, start, id) order; `more` tells whether rows follow.
+ * Given `after` (the last key of the previous page), the page starts right after it through
+ * the index instead of skipping `offset` rows.
+ */
+export async function usageRecordPage(db: Db, w: RecordWindow, offset: number, limit: number, after?: RecordKey): Promise<{ records: UsageRecord[]; more: boolean; last?: RecordKey }> {
+  let q = windowQuery(db, w);
+  if (after) {
+    q = q.where((eb) => eb(eb.refTuple('account_id', 'load_balancer_id', 'start_ms', 'id'), '>', eb.tuple(after.accountId, after.loadBalancerId, after.startMs, after.id)));
+  } else if (offset > 0) q = q.offset(offset);
+  const rows = await q.orderBy('account_id').orderBy('load_balancer_id').orderBy('start_ms').orderBy('id').limit(limit + 1).execute();
+  const records = rows.slice(0, limit).map(toRecord);
+  const tail = records.at(-1);
+  return { records, more: rows.length > limit, ...(tail ? { last: { accountId: tail.accountId, loadBalancerId: tail.loadBalancerId, startMs: tail.startMs, id: tail.id } } : {}) };
 }
 
 export async function usageRecordsIn(db: Db, w: RecordWindow): Promise<UsageRecord[]> {

@@ -1,6 +1,7 @@
 // Management usage reports across accounts: SPEC 3.4 to 3.6.
 
 import type { RouteModule } from './index.ts';
+import { usageRecordPageFollowingLinks } from '../pageBoundaries.ts';
 import { READ_ALL } from '../auth.ts';
 import { send, responds } from '../respond.ts';
 import { RESPONSES } from '../format/shape.ts';
@@ -8,7 +9,7 @@ import { pagedWindowQuery, parsePaging, requiredWindow, windowQuery } from '../p
 import { pageLinks } from '../paging.ts';
 import { accountUsageView, usageRecordView } from '../views.ts';
 import { accountUsageIn, accountUsagePage } from '../../store/accountUsage.ts';
-import { usageRecordPage, usageRecordsIn } from '../../store/usageRecords.ts';
+import { usageRecordsIn } from '../../store/usageRecords.ts';
 import { loadBalancerUsages } from './publicUsage.ts';
 import { DAY_MS } from '../../domain/time.ts';
 
@@ -73,7 +74,7 @@ export const managementUsageRoutes: RouteModule = (api) => [
       const q = request.query as Q;
       const window = requiredWindow(q);
       const paging = parsePaging(q);
-      const page = await usageRecordPage(api.store.db, { ...window, match: 'inside' }, paging.offset, paging.limit);
+      const page = await usageRecordPageFollowingLinks(api.store.db, api.pageBoundaries, { ...window, match: 'inside' }, paging);
       return send(request, reply, RESPONSES.loadBalancerUsageRecords, {
         loadBalancerUsageRecords: page.records.map((r) => usageRecordView(r, api.printer, true)),
         links: pageLinks(api.config.baseUrl, request.originalUrl, paging, page.more),

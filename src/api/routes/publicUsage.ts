@@ -1,6 +1,7 @@
 // The public (tenant) usage API: SPEC 3.7 to 3.10.
 
 import type { RouteModule } from './index.ts';
+import { usageRecordPageFollowingLinks } from '../pageBoundaries.ts';
 import type { ApiContext } from '../app.ts';
 import { PUBLIC } from '../auth.ts';
 import { notFound } from '../faults.ts';
@@ -10,7 +11,7 @@ import { pathSchemas, pagedWindowQuery, parsePaging, optionalWindow, requiredWin
 import { pageLinks } from '../paging.ts';
 import { usageRecordView, accountUsageView, billableLoadBalancerView } from '../views.ts';
 import { accountUsagePage } from '../../store/accountUsage.ts';
-import { usageRecordPage, usageRecordsIn, draftToRecord, type UsageRecord } from '../../store/usageRecords.ts';
+import { usageRecordsIn, draftToRecord, type UsageRecord } from '../../store/usageRecords.ts';
 import { billableLoadBalancerIds, loadBalancerOwner, loadBalancerViews } from '../../store/loadBalancers.ts';
 import { lastRolledHour } from '../../store/hours.ts';
 import { rollHour } from '../../jobs/rollup.ts';
@@ -66,7 +67,7 @@ export const publicUsageRoutes: RouteModule = (api) => [
       const q = request.query as Q;
       const window = optionalWindow(q, api.now(), 90 * DAY_MS);
       const paging = parsePaging(q);
-      const page = await usageRecordPage(api.store.db, { ...window, match: 'starts', loadBalancerId: lbId }, paging.offset, paging.limit);
+      const page = await usageRecordPageFollowingLinks(api.store.db, api.pageBoundaries, { ...window, match: 'starts', loadBalancerId: lbId }, paging);
       return send(request, reply, RESPONSES.loadBalancerUsage, {
         loadBalancerUsageRecords: page.records.map((r) => usageRecordView(r, api.printer, false)),
         links: pageLinks(api.config.baseUrl, request.originalUrl, paging, page.more),
