@@ -1,7 +1,7 @@
 // The HTTP API: one Fastify app, its cross-cutting concerns registered in one place (format,
 // auth, rate limit, faults), and the routes of routes/.
 
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyError } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { Logger } from 'pino';
@@ -108,6 +108,20 @@ export async function buildApp(context: AppContext): Promise<{ app: FastifyInsta
       request.format = 'json';
       throw new ApiFault(406, 'this endpoint answers in JSON only', 'send Accept: application/json');
     }
+  });
+
+  // Answers about closed hours get a strong ETag: a hash of the very bytes sent, so it is right
+  // even after an operator's correction; If-None-Match with it gets 304 and no body.
+  app.addHook('onSend', async (request, reply, payload) => {
+    if (!request.closedWindow || reply.statusCode !== 200 || typeof payload !== 'string') return payload;
+    const etag = `"${createHash('sha256').update(payload).digest('base64url')}"`;
+    reply.header('etag', etag).header('cache-control', 'private, no-cache');
+    const asked = request.headers['if-none-match'];
+    if (asked && asked.split(',').some((t) => t.trim() === etag)) {
+      reply.code(304);
+      return '';
+    }
+    return payload;
   });
 
   // Route templates, not URLs, label the metrics: ids in paths would make a series per id.

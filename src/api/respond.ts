@@ -5,14 +5,23 @@ import { toXml } from './format/xml.ts';
 import type { ResponseType } from './format/shape.ts';
 import { responseSchema } from './format/jsonSchema.ts';
 import type { Format } from './negotiate.ts';
+import { floorHour, HOUR_MS } from '../domain/time.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     format: Format;
+    /** The answer can only change by an operator's correction: give it an ETag (app.ts). */
+    closedWindow?: boolean;
   }
 }
 
-export function send(request: FastifyRequest, reply: FastifyReply, type: ResponseType, value: Record<string, unknown>) {
+/** Every hour the window touches is final: past its end and the grace period. */
+export function isClosedWindow(window: { endMs: number }, nowMs: number, graceMs: number): boolean {
+  return floorHour(window.endMs) + HOUR_MS + graceMs <= nowMs;
+}
+
+export function send(request: FastifyRequest, reply: FastifyReply, type: ResponseType, value: Record<string, unknown>, options: { closedWindow?: boolean } = {}) {
+  if (options.closedWindow) request.closedWindow = true;
   if (request.format === 'xml') {
     return reply.type('application/xml; charset=utf-8').send(toXml(type, value));
   }

@@ -97,3 +97,40 @@ forEachEngine('usage summary', ({ api }) => {
     }
   });
 }, { nowMs: at('20T07:00') });
+
+forEachEngine('ETags for closed hours', ({ api }) => {
+  before(async () => {
+    await cluster(api(), 1);
+    await host(api(), 1, 1);
+    await createLb(api(), { accountId: 13, id: 130, time: at('20T08:00') });
+    api().clock.now = at('20T14:30');
+    await rollup(api()); // final up to 11:00 (grace 2 h), provisional 12:00 and 13:00
+  });
+
+  test('a window of final hours gets a strong ETag; If-None-Match answers 304; a correction changes it', async () => {
+    const path = '/management/loadbalancers/usage?startTime=2026-11-20T08:00:00Z&endTime=2026-11-20T11:00:00Z';
+    const first = await api().get(path);
+    const etag = first.headers.get('etag')!;
+    assert.match(etag, /^"[A-Za-z0-9_-]{43}"$/, 'strong: no W/ prefix');
+    assert.equal((await first.json()).loadBalancerUsageRecords.length, 3);
+    const again = await api().get(path, { headers: { 'if-none-match': etag } });
+    assert.deepEqual([again.status, await again.text()], [304, '']);
+    const xml = await api().get(path, { accept: 'application/xml' });
+    assert.notEqual(xml.headers.get('etag'), etag, 'each format has its own');
+    assert.equal((await api().get(path, { accept: 'application/xml', headers: { 'if-none-match': xml.headers.get('etag')! } })).status, 304);
+
+    await api().store.db.updateTable('usage_records').set({ bytes_in: 99 }).where('load_balancer_id', '=', 130).where('start_ms', '=', at('20T09:00')).execute();
+    const corrected = await api().get(path, { headers: { 'if-none-match': etag } });
+    assert.equal(corrected.status, 200);
+    assert.notEqual(corrected.headers.get('etag'), etag);
+  });
+
+  test('a window reaching a provisional hour has no ETag', async () => {
+    for (const path of ['/management/loadbalancers/usage?startTime=2026-11-20T08:00:00Z&endTime=2026-11-20T12:30:00Z', '/v1.0/13/loadbalancers/130/usage']) {
+      const res = await api().get(path);
+      assert.equal(res.status, 200);
+      assert.equal(res.headers.get('etag'), null, path);
+    }
+    assert.ok((await api().get('/v1.0/13/loadbalancers/130/usage?startTime=2026-11-20T08:00:00Z&endTime=2026-11-20T10:59:59Z')).headers.get('etag'));
+  });
+}, { nowMs: at('20T07:00') });

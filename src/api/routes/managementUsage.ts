@@ -3,7 +3,7 @@
 import type { RouteModule } from './index.ts';
 import { usageRecordPageFollowingLinks } from '../pageBoundaries.ts';
 import { READ_ALL } from '../auth.ts';
-import { send, responds } from '../respond.ts';
+import { send, responds, isClosedWindow } from '../respond.ts';
 import { RESPONSES } from '../format/shape.ts';
 import { pagedWindowQuery, parsePaging, requiredWindow, windowQuery } from '../params.ts';
 import { pageLinks } from '../paging.ts';
@@ -40,7 +40,7 @@ export const managementUsageRoutes: RouteModule = (api) => [
           loadBalancerUsages: await loadBalancerUsages(api, records.filter((r) => r.accountId === accountId)),
         });
       }
-      return send(request, reply, RESPONSES.accountBillings, { accountBillings: billings });
+      return send(request, reply, RESPONSES.accountBillings, { accountBillings: billings }, { closedWindow: isClosedWindow(window, api.now(), api.config.graceMs) });
     },
   },
   {
@@ -59,7 +59,7 @@ export const managementUsageRoutes: RouteModule = (api) => [
       return send(request, reply, RESPONSES.accountUsageRecords, {
         accountUsageRecords: page.records.map((r) => accountUsageView(r, api.printer, true)),
         links: pageLinks(api.config.baseUrl, request.originalUrl, paging, page.more),
-      });
+      }, { closedWindow: isClosedWindow(window, api.now(), api.config.graceMs) });
     },
   },
   {
@@ -78,7 +78,7 @@ export const managementUsageRoutes: RouteModule = (api) => [
       return send(request, reply, RESPONSES.loadBalancerUsageRecords, {
         loadBalancerUsageRecords: page.records.map((r) => usageRecordView(r, api.printer, true)),
         links: pageLinks(api.config.baseUrl, request.originalUrl, paging, page.more),
-      });
+      }, { closedWindow: isClosedWindow(window, api.now(), api.config.graceMs) });
     },
   },
 ];

@@ -5,7 +5,7 @@ import { usageRecordPageFollowingLinks } from '../pageBoundaries.ts';
 import type { ApiContext } from '../app.ts';
 import { PUBLIC } from '../auth.ts';
 import { notFound } from '../faults.ts';
-import { send, responds } from '../respond.ts';
+import { send, responds, isClosedWindow } from '../respond.ts';
 import { RESPONSES } from '../format/shape.ts';
 import { pathSchemas, pagedWindowQuery, parsePaging, optionalWindow, requiredWindow } from '../params.ts';
 import { pageLinks } from '../paging.ts';
@@ -51,7 +51,7 @@ export const publicUsageRoutes: RouteModule = (api) => [
           links: pageLinks(api.config.baseUrl, request.originalUrl, paging, page.more),
         },
         loadBalancerUsages: await loadBalancerUsages(api, records),
-      });
+      }, { closedWindow: isClosedWindow(window, api.now(), api.config.graceMs) });
     },
   },
   {
@@ -71,7 +71,7 @@ export const publicUsageRoutes: RouteModule = (api) => [
       return send(request, reply, RESPONSES.loadBalancerUsage, {
         loadBalancerUsageRecords: page.records.map((r) => usageRecordView(r, api.printer, false)),
         links: pageLinks(api.config.baseUrl, request.originalUrl, paging, page.more),
-      });
+      }, { closedWindow: isClosedWindow(window, api.now(), api.config.graceMs) });
     },
   },
   {
