@@ -19,6 +19,8 @@ export interface Config {
   logLevel: string;
   /** Serve /metrics (no token). */
   metrics: boolean;
+  /** API worker processes (node:cluster); 1: the API runs in the one process. */
+  workers: number;
   export: ExportConfig;
 }
 
@@ -81,6 +83,7 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitPerMinute: integer(env, 'LBMETER_RATE_LIMIT', 1200, 0, 10_000_000),
     logLevel: env.LBMETER_LOG_LEVEL || 'info',
     metrics: onOff(env, 'LBMETER_METRICS', true),
+    workers: integer(env, 'LBMETER_WORKERS', 1, 1, 64),
     export: {
       source: env.LBMETER_EXPORT_SOURCE || '/lbmeter/usage',
       batchSize: integer(env, 'LBMETER_EXPORT_BATCH', 500, 1, 10_000),

@@ -17,7 +17,7 @@ import { runExport } from '../jobs/export.ts';
 import { terminalProgress } from './progress.ts';
 import { formatReport, usageReport, type ReportFormat } from './report.ts';
 import { parseTime, DAY_MS } from '../domain/time.ts';
-import { serve } from '../server.ts';
+import { serveCommand } from './serveCommand.ts';
 import { createLogger } from '../logging.ts';
 
 class UsageError extends Error {}
@@ -65,31 +65,10 @@ export function buildProgram(): Command {
     .option('--no-api', 'do not serve HTTP')
     .option('--no-poller', 'do not poll HAProxy hosts')
     .option('--no-jobs', 'do not run scheduled jobs')
-    .addHelpText('after', '\nExamples:\n  lbmeter serve --demo\n  LBMETER_DB=postgres://postgres@127.0.0.1/lbmeter lbmeter serve --no-jobs')
+    .addHelpText('after', '\nExamples:\n  lbmeter serve --demo\n  LBMETER_DB=postgres://postgres@127.0.0.1/lbmeter lbmeter serve --no-jobs\n  LBMETER_WORKERS=2 lbmeter serve   # the API on two cores')
     .action(async (opts: { demo?: boolean; api: boolean; poller: boolean; jobs: boolean }) => {
       const c = config();
-      const logger = createLogger(c.logLevel);
-      const running = await serve(c, logger, { api: opts.api, poller: opts.poller, jobs: opts.jobs, demo: !!opts.demo, jobIntervalMs: opts.demo ? 10_000 : undefined });
-      if (running.url) console.log(`lbmeter API on ${running.url} (store: ${running.store.engine} ${c.db.startsWith('postgres') ? '' : c.db})`);
-      if (running.createdToken) console.log(`management token (all roles, shown once): ${running.createdToken}`);
-      if (running.url) console.log(`dashboard: ${running.url}/dashboard   API docs: ${running.url}/docs`);
-      if (running.demo && running.url) {
-        const token = running.createdToken ?? '$TOKEN';
-        console.log('try:');
-        console.log(`  curl -H 'X-Auth-Token: ${token}' '${running.url}/v1.0/${running.demo.accountId}/loadbalancers/usage'`);
-        console.log(`  curl -H 'X-Auth-Token: ${token}' '${running.url}/v1.0/${running.demo.accountId}/loadbalancers/${running.demo.loadBalancerId}/usage/current.xml'`);
-        console.log(`  curl -H 'X-Auth-Token: ${token}' '${running.url}/management/clusters/1/customercount'`);
-      }
-      let stopping = false;
-      const stop = async (signal: string) => {
-        if (stopping) return;
-        stopping = true;
-        logger.info({ signal }, 'draining and stopping');
-        await running.stop();
-        process.exit(0);
-      };
-      process.on('SIGTERM', () => void stop('SIGTERM'));
-      process.on('SIGINT', () => void stop('SIGINT'));
+      await serveCommand(c, createLogger(c.logLevel), { api: opts.api, poller: opts.poller, jobs: opts.jobs, demo: !!opts.demo, jobIntervalMs: opts.demo ? 10_000 : undefined });
     });
 
   program.command('migrate')

@@ -58,10 +58,27 @@ export interface TimePrinter {
   print(ms: number): string;
 }
 
+/**
+ * Usage records start and end on few distinct instants (mostly whole hours), and a page
+ * prints two a record: remember the last instants printed instead of formatting each again.
+ */
+function remembering(print: (ms: number) => string): (ms: number) => string {
+  const printed = new Map<number, string>();
+  return (ms) => {
+    let text = printed.get(ms);
+    if (text === undefined) {
+      text = print(ms);
+      if (printed.size >= 4096) printed.clear();
+      printed.set(ms, text);
+    }
+    return text;
+  };
+}
+
 export function utcPrinter(): TimePrinter {
   return {
     zone: 'UTC',
-    print: (ms) => new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19) + 'Z',
+    print: remembering((ms) => new Date(Math.floor(ms / 1000) * 1000).toISOString().slice(0, 19) + 'Z'),
   };
 }
 
@@ -90,13 +107,13 @@ export function timePrinter(zone: string): TimePrinter {
   };
   return {
     zone,
-    print(ms) {
+    print: remembering((ms) => {
       const offset = offsetAt(ms);
       const local = new Date(Math.floor(ms / 1000) * 1000 + offset * 60_000).toISOString().slice(0, 19);
       const abs = Math.abs(offset);
       const sign = offset < 0 ? '-' : '+';
       return `${local}${sign}${String(Math.floor(abs / 60)).padStart(2, '0')}:${String(abs % 60).padStart(2, '0')}`;
-    },
+    }),
   };
 }
 

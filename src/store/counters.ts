@@ -1,7 +1,7 @@
 // Counter baselines per (host, load balancer), sample idempotency keys and stored deltas.
 
 import type { Db } from './store.ts';
-import { chunks } from './store.ts';
+import { bulkInsert, idBatches, idIn, type BulkColumn } from './dialect.ts';
 import { big, num } from './rows.ts';
 import type { CounterBaseline } from '../domain/delta.ts';
 import type { UsageSample } from '../domain/rollup.ts';
@@ -15,8 +15,8 @@ export async function claimSampleKey(db: Db, hostId: number, processKey: string,
 
 export async function baselinesOf(db: Db, hostId: number, lbIds: number[]): Promise<Map<number, CounterBaseline>> {
   const out = new Map<number, CounterBaseline>();
-  for (const part of chunks(lbIds)) {
-    const rows = await db.selectFrom('counter_state').selectAll().where('host_id', '=', hostId).where('load_balancer_id', 'in', part).execute();
+  for (const part of idBatches(db, lbIds)) {
+    const rows = await db.selectFrom('counter_state').selectAll().where('host_id', '=', hostId).where(idIn(db, 'load_balancer_id', part)).execute();
     for (const r of rows) {
       out.set(num(r.load_balancer_id), {
         processKey: r.process_key, timeMs: num(r.time_ms),
@@ -27,18 +27,16 @@ export async function baselinesOf(db: Db, hostId: number, lbIds: number[]): Prom
   return out;
 }
 
+const BASELINE_COLUMNS: BulkColumn[] = [
+  { name: 'host_id', pgType: 'bigint' }, { name: 'load_balancer_id', pgType: 'bigint' }, { name: 'process_key', pgType: 'text' }, { name: 'time_ms', pgType: 'bigint' },
+  { name: 'bytes_in', pgType: 'text' }, { name: 'bytes_out', pgType: 'text' }, { name: 'bytes_in_ssl', pgType: 'text' }, { name: 'bytes_out_ssl', pgType: 'text' },
+];
+
 export async function saveBaselines(db: Db, hostId: number, baselines: Map<number, CounterBaseline>): Promise<void> {
-  const rows = [...baselines].map(([lbId, b]) => ({
-    host_id: hostId, load_balancer_id: lbId, process_key: b.processKey, time_ms: b.timeMs,
-    bytes_in: String(b.bytesIn), bytes_out: String(b.bytesOut), bytes_in_ssl: String(b.bytesInSsl), bytes_out_ssl: String(b.bytesOutSsl),
-  }));
-  for (const part of chunks(rows)) {
-    await db.insertInto('counter_state').values(part).onConflict((oc) => oc.columns(['host_id', 'load_balancer_id']).doUpdateSet((eb) => ({
-      process_key: eb.ref('excluded.process_key'), time_ms: eb.ref('excluded.time_ms'),
-      bytes_in: eb.ref('excluded.bytes_in'), bytes_out: eb.ref('excluded.bytes_out'),
-      bytes_in_ssl: eb.ref('excluded.bytes_in_ssl'), bytes_out_ssl: eb.ref('excluded.bytes_out_ssl'),
-    }))).execute();
-  }
+  const rows = [...baselines].map(([lbId, b]) => [hostId, lbId, b.processKey, b.timeMs, String(b.bytesIn), String(b.bytesOut), String(b.bytesInSsl), String(b.bytesOutSsl)]);
+  await bulkInsert(db, 'counter_state', BASELINE_COLUMNS, rows, `on conflict (host_id, load_balancer_id) do update set
+    process_key = excluded.process_key, time_ms = excluded.time_ms, bytes_in = excluded.bytes_in, bytes_out = excluded.bytes_out,
+    bytes_in_ssl = excluded.bytes_in_ssl, bytes_out_ssl = excluded.bytes_out_ssl`);
 }
 
 export interface StoredDelta extends UsageSample {
@@ -48,21 +46,23 @@ export interface StoredDelta extends UsageSample {
   held: boolean;
 }
 
+const DELTA_COLUMNS: BulkColumn[] = [
+  { name: 'load_balancer_id', pgType: 'bigint' }, { name: 'account_id', pgType: 'bigint' }, { name: 'host_id', pgType: 'bigint' }, { name: 'time_ms', pgType: 'bigint' },
+  { name: 'bytes_in', pgType: 'bigint' }, { name: 'bytes_out', pgType: 'bigint' }, { name: 'bytes_in_ssl', pgType: 'bigint' }, { name: 'bytes_out_ssl', pgType: 'bigint' },
+  { name: 'connections', pgType: 'bigint' }, { name: 'connections_ssl', pgType: 'bigint' }, { name: 'held', pgType: 'integer' },
+];
+
 export async function insertDeltas(db: Db, deltas: StoredDelta[]): Promise<void> {
-  for (const part of chunks(deltas)) {
-    await db.insertInto('usage_samples').values(part.map((d) => ({
-      load_balancer_id: d.loadBalancerId, account_id: d.accountId, host_id: d.hostId, time_ms: d.timeMs,
-      bytes_in: d.bytesIn, bytes_out: d.bytesOut, bytes_in_ssl: d.bytesInSsl, bytes_out_ssl: d.bytesOutSsl,
-      connections: d.connections, connections_ssl: d.connectionsSsl, held: d.held ? 1 : 0,
-    }))).execute();
-  }
+  await bulkInsert(db, 'usage_samples', DELTA_COLUMNS, deltas.map((d) => [
+    d.loadBalancerId, d.accountId, d.hostId, d.timeMs, d.bytesIn, d.bytesOut, d.bytesInSsl, d.bytesOutSsl, d.connections, d.connectionsSsl, d.held ? 1 : 0,
+  ]));
 }
 
 /** Deltas (held ones carry no bytes, only their poll) of the load balancers with time in (fromMs, toMs]; fromMs undefined: no lower bound. */
 export async function deltasOf(db: Db, lbIds: number[], fromMs: number | undefined, toMs: number): Promise<Map<number, UsageSample[]>> {
   const out = new Map<number, UsageSample[]>();
-  for (const part of chunks(lbIds)) {
-    let q = db.selectFrom('usage_samples').selectAll().where('load_balancer_id', 'in', part).where('time_ms', '<=', toMs);
+  for (const part of idBatches(db, lbIds)) {
+    let q = db.selectFrom('usage_samples').selectAll().where(idIn(db, 'load_balancer_id', part)).where('time_ms', '<=', toMs);
     if (fromMs !== undefined) q = q.where('time_ms', '>', fromMs);
     for (const r of await q.orderBy('time_ms').execute()) {
       const lb = num(r.load_balancer_id);

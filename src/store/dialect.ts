@@ -1,11 +1,12 @@
 // Everything that differs between the two engines lives here: how to connect, the identity
-// column, and which driver errors mean "the store is unreachable".
+// column, which driver errors mean "the store is unreachable", locks, and how many rows travel
+// in one statement (PostgreSQL takes whole arrays, SQLite a limited number of bound values).
 
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
-import { PostgresDialect, SqliteDialect, sql, type ColumnDefinitionBuilder, type Dialect, type Kysely } from 'kysely';
+import { PostgresAdapter, PostgresDialect, SqliteDialect, sql, type ColumnDefinitionBuilder, type Dialect, type ExpressionBuilder, type Kysely } from 'kysely';
 
 export type Engine = 'sqlite' | 'postgres';
 
@@ -18,6 +19,11 @@ export interface EngineConnection {
   sqlite?: SqliteDatabase.Database;
 }
 
+/** Up to 15 digits always fit a double exactly (2^53 has 16). */
+function parseInt8(text: string): number | bigint {
+  return text.length <= 15 ? Number(text) : BigInt(text);
+}
+
 export function engineOf(location: string): Engine {
   return /^postgres(ql)?:\/\//.test(location) ? 'postgres' : 'sqlite';
 }
@@ -28,8 +34,10 @@ export function connect(location: string): EngineConnection {
       connectionString: location,
       max: 10,
       connectionTimeoutMillis: 5_000,
-      // int8 columns (bytes, epoch ms) come back exact, as bigint.
-      types: { getTypeParser: (oid: number, format?: any) => (oid === 20 ? BigInt : pg.types.getTypeParser(oid, format)) } as any,
+      // int8 columns (bytes, epoch ms, ids) come back exact: a number while a double holds them
+      // exactly, a bigint beyond (readers convert with rows.ts). Most values are small, and a
+      // page of 1000 records would otherwise make 12 000 bigints.
+      types: { getTypeParser: (oid: number, format?: any) => (oid === 20 ? parseInt8 : pg.types.getTypeParser(oid, format)) } as any,
     });
     // An idle client losing its server must not crash the process; the next query reports it.
     pool.on('error', () => {});
@@ -73,4 +81,50 @@ export function isStoreUnavailable(err: unknown): boolean {
  */
 export async function lockHostCounters(db: Kysely<any>, engine: Engine, hostId: number): Promise<void> {
   if (engine === 'postgres') await sql`select pg_advisory_xact_lock(${hostId}::bigint)`.execute(db);
+}
+
+export function isPostgres(db: Kysely<any>): boolean {
+  return db.getExecutor().adapter instanceof PostgresAdapter;
+}
+
+/** SQLite binds at most 32766 values a statement; PostgreSQL takes an id list as one array. */
+const SQLITE_IDS_PER_STATEMENT = 10_000;
+
+/** The id list in as few statements as the engine allows. */
+export function idBatches(db: Kysely<any>, ids: number[]): number[][] {
+  if (isPostgres(db)) return ids.length ? [ids] : [];
+  const out: number[][] = [];
+  for (let i = 0; i < ids.length; i += SQLITE_IDS_PER_STATEMENT) out.push(ids.slice(i, i + SQLITE_IDS_PER_STATEMENT));
+  return out;
+}
+
+/** `column in (ids)`: one array parameter on PostgreSQL, a list of values on SQLite. */
+export function idIn(db: Kysely<any>, column: string, ids: number[]) {
+  return (eb: ExpressionBuilder<any, any>) => (isPostgres(db) ? eb(column, '=', sql<number>`any(${ids.map(String)}::bigint[])`) : eb(column, 'in', ids));
+}
+
+export interface BulkColumn {
+  name: string;
+  /** The column's PostgreSQL type, for its unnest array. */
+  pgType: 'bigint' | 'integer' | 'text' | 'double precision';
+}
+
+/**
+ * Inserts many rows in one statement on PostgreSQL (unnest of one array a column, about as
+ * fast as COPY and inside the caller's transaction) and in as few as SQLite allows.
+ * `conflict` is an ON CONFLICT clause; both engines read it the same way.
+ */
+export async function bulkInsert(db: Kysely<any>, table: string, columns: BulkColumn[], rows: unknown[][], conflict = ''): Promise<void> {
+  if (rows.length === 0) return;
+  const names = sql.join(columns.map((c) => sql.ref(c.name)));
+  if (isPostgres(db)) {
+    const arrays = columns.map((c, i) => sql`${rows.map((r) => (typeof r[i] === 'bigint' ? String(r[i]) : r[i]))}::${sql.raw(c.pgType)}[]`);
+    await sql`insert into ${sql.table(table)} (${names}) select * from unnest(${sql.join(arrays)}) ${sql.raw(conflict)}`.execute(db);
+    return;
+  }
+  const perStatement = Math.floor(30_000 / columns.length);
+  for (let i = 0; i < rows.length; i += perStatement) {
+    const values = sql.join(rows.slice(i, i + perStatement).map((r) => sql`(${sql.join(r)})`));
+    await sql`insert into ${sql.table(table)} (${names}) values ${values} ${sql.raw(conflict)}`.execute(db);
+  }
 }

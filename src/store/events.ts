@@ -2,6 +2,7 @@
 
 import type { Db } from './store.ts';
 import { chunks } from './store.ts';
+import { idBatches, idIn } from './dialect.ts';
 import { num } from './rows.ts';
 import type { EventType, LifecycleEvent } from '../domain/types.ts';
 
@@ -35,8 +36,8 @@ export async function insertNewEvents(db: Db, events: LifecycleEvent[], nowMs = 
 
 export async function eventsOfLoadBalancers(db: Db, ids: number[]): Promise<Map<number, LifecycleEvent[]>> {
   const out = new Map<number, LifecycleEvent[]>();
-  for (const part of chunks([...new Set(ids)])) {
-    const rows = await db.selectFrom('events').selectAll().where('load_balancer_id', 'in', part).execute();
+  for (const part of idBatches(db, [...new Set(ids)])) {
+    const rows = await db.selectFrom('events').selectAll().where(idIn(db, 'load_balancer_id', part)).execute();
     for (const r of rows) push(out, num(r.load_balancer_id), toEvent(r));
   }
   return out;

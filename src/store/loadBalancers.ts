@@ -2,6 +2,7 @@
 
 import type { Db } from './store.ts';
 import { chunks } from './store.ts';
+import { idBatches, idIn } from './dialect.ts';
 import { num, optNum } from './rows.ts';
 import type { LoadBalancerState, VirtualIp, IpVersion, VipType, LbStatus, SslMode } from '../domain/types.ts';
 import { sortVips } from '../domain/lifecycle.ts';
@@ -79,8 +80,8 @@ export async function loadBalancerOwner(db: Db, id: number): Promise<{ accountId
 
 export async function loadBalancerBasics(db: Db, ids: number[]): Promise<Map<number, { accountId: number; clusterId: number; createdMs: number; deletedMs?: number }>> {
   const out = new Map<number, { accountId: number; clusterId: number; createdMs: number; deletedMs?: number }>();
-  for (const part of chunks([...new Set(ids)])) {
-    const rows = await db.selectFrom('load_balancers').select(['id', 'account_id', 'cluster_id', 'created_ms', 'deleted_ms']).where('id', 'in', part).execute();
+  for (const part of idBatches(db, [...new Set(ids)])) {
+    const rows = await db.selectFrom('load_balancers').select(['id', 'account_id', 'cluster_id', 'created_ms', 'deleted_ms']).where(idIn(db, 'id', part)).execute();
     for (const r of rows) {
       out.set(num(r.id), { accountId: num(r.account_id), clusterId: num(r.cluster_id), createdMs: num(r.created_ms), deletedMs: optNum(r.deleted_ms) });
     }

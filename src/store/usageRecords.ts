@@ -3,7 +3,7 @@
 
 import { sql } from 'kysely';
 import type { Db } from './store.ts';
-import { chunks } from './store.ts';
+import { bulkInsert, idBatches, idIn, type BulkColumn } from './dialect.ts';
 import { big, num } from './rows.ts';
 import type { UsageRecordDraft } from '../domain/rollup.ts';
 import type { EventType, SslMode, VipType } from '../domain/types.ts';
@@ -27,28 +27,31 @@ export interface UsageRecord {
   eventType?: EventType;
 }
 
+const RECORD_COLUMNS: BulkColumn[] = [
+  { name: 'account_id', pgType: 'bigint' }, { name: 'load_balancer_id', pgType: 'bigint' }, { name: 'hour_ms', pgType: 'bigint' },
+  { name: 'start_ms', pgType: 'bigint' }, { name: 'end_ms', pgType: 'bigint' }, { name: 'closing', pgType: 'integer' },
+  { name: 'bytes_in', pgType: 'bigint' }, { name: 'bytes_out', pgType: 'bigint' }, { name: 'bytes_in_ssl', pgType: 'bigint' }, { name: 'bytes_out_ssl', pgType: 'bigint' },
+  { name: 'avg_connections', pgType: 'double precision' }, { name: 'avg_connections_ssl', pgType: 'double precision' },
+  { name: 'num_vips', pgType: 'integer' }, { name: 'num_polls', pgType: 'integer' }, { name: 'vip_type', pgType: 'text' }, { name: 'ssl_mode', pgType: 'text' },
+  { name: 'event_type', pgType: 'text' }, { name: 'final', pgType: 'integer' },
+];
+const UPDATED = RECORD_COLUMNS.slice(4).filter((c) => c.name !== 'closing').map((c) => `${c.name} = excluded.${c.name}`).join(', ');
+
 /** Replaces the records of these load balancers in one hour (those not final). */
 export async function replaceHourRecords(db: Db, hourMs: number, lbIds: number[], drafts: UsageRecordDraft[], final: boolean): Promise<void> {
-  for (const d of drafts) {
-    const values = {
-      account_id: d.accountId, hour_ms: d.hourMs, end_ms: d.endMs,
-      bytes_in: d.bytesIn, bytes_out: d.bytesOut, bytes_in_ssl: d.bytesInSsl, bytes_out_ssl: d.bytesOutSsl,
-      avg_connections: d.averageNumConnections, avg_connections_ssl: d.averageNumConnectionsSsl,
-      num_vips: d.numVips, num_polls: d.numPolls, vip_type: d.vipType, ssl_mode: d.sslMode,
-      event_type: d.eventType ?? null, final: final ? 1 : 0,
-    };
-    await db.insertInto('usage_records')
-      .values({ load_balancer_id: d.loadBalancerId, start_ms: d.startMs, closing: d.closing ? 1 : 0, ...values })
-      .onConflict((oc) => oc.columns(['load_balancer_id', 'start_ms', 'closing']).doUpdateSet(values).where('usage_records.final', '=', 0))
-      .execute();
-  }
+  // An upsert keeps the id of a record that a re-roll produces again; a final one never changes.
+  await bulkInsert(db, 'usage_records', RECORD_COLUMNS, drafts.map((d) => [
+    d.accountId, d.loadBalancerId, d.hourMs, d.startMs, d.endMs, d.closing ? 1 : 0,
+    d.bytesIn, d.bytesOut, d.bytesInSsl, d.bytesOutSsl, d.averageNumConnections, d.averageNumConnectionsSsl,
+    d.numVips, d.numPolls, d.vipType, d.sslMode, d.eventType ?? null, final ? 1 : 0,
+  ]), `on conflict (load_balancer_id, start_ms, closing) do update set ${UPDATED} where usage_records.final = 0`);
   // Records this rollup no longer produces (an event moved or vanished) go, unless final.
   const keep = new Set(drafts.map((d) => `${d.loadBalancerId}/${d.startMs}/${d.closing ? 1 : 0}`));
-  for (const part of chunks(lbIds)) {
+  for (const part of idBatches(db, lbIds)) {
     const existing = await db.selectFrom('usage_records').select(['id', 'load_balancer_id', 'start_ms', 'closing'])
-      .where('hour_ms', '=', hourMs).where('load_balancer_id', 'in', part).where('final', '=', 0).execute();
+      .where('hour_ms', '=', hourMs).where(idIn(db, 'load_balancer_id', part)).where('final', '=', 0).execute();
     const stale = existing.filter((r) => !keep.has(`${num(r.load_balancer_id)}/${num(r.start_ms)}/${num(r.closing)}`)).map((r) => num(r.id));
-    if (stale.length) await db.deleteFrom('usage_records').where('id', 'in', stale).execute();
+    for (const ids of idBatches(db, stale)) await db.deleteFrom('usage_records').where(idIn(db, 'id', ids)).execute();
   }
 }
 

@@ -1,0 +1,106 @@
+// The read targets, against lbmeter serving in a process of its own: a 1000-record page against
+// the bare SQL of that page, the last page of the whole window reached by `next` against the
+// first, JSON pages a second against bare node:http, XML against JSON, and the server's memory
+// while it serves pages and ingests a poll of every load balancer at once.
+
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Store } from '../src/store/store.ts';
+import { putHost } from '../src/store/inventory.ts';
+import { accountOf, fullWindow, type Sizes } from './fixtures.ts';
+import { get, p50, post, startCeiling, startLbmeter, throughput } from './http.ts';
+
+const PAGE = 1000;
+
+export interface PageResults {
+  pageMs: number;
+  bareSqlMs: number;
+  firstPageMs: number;
+  lastPageMs: number;
+  jsonPagesPerSecond: number;
+  ceilingPagesPerSecond: number;
+  xmlPageMs: number;
+  jsonPageMs: number;
+  peakRssMb: number;
+}
+
+/** The page query exactly as the store runs it, straight through the driver. */
+function bareSql(store: Store, startMs: number, endMs: number): () => Promise<unknown> {
+  const compiled = store.db.selectFrom('usage_records').selectAll()
+    .where('start_ms', '>=', startMs).where('start_ms', '<=', endMs).where('end_ms', '<=', endMs)
+    .orderBy('account_id').orderBy('load_balancer_id').orderBy('start_ms').orderBy('id').limit(PAGE + 1).compile();
+  if (store.connection.pool) return () => store.connection.pool!.query(compiled.sql, compiled.parameters as unknown[]);
+  const statement = store.connection.sqlite!.prepare(compiled.sql);
+  return async () => statement.all(...(compiled.parameters as unknown[]));
+}
+
+/** A stats page of every load balancer (HTTP CSV source), so the server ingests a full poll. */
+async function startStatsHost(n: number): Promise<{ url: string; close(): Promise<void> }> {
+  const lines = ['# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,'];
+  let round = 0;
+  const server = http.createServer((req, res) => {
+    if (!req.url!.includes(';csv')) return res.end('<b>pid = </b> 4242 (process #1)');
+    round++;
+    const body = [...lines];
+    for (let lb = 1; lb <= n; lb++) body.push(`${accountOf(lb)}_${lb},FRONTEND,,,1,0,0,0,${round * lb},${round * 2 * lb},`, `${accountOf(lb)}_${lb}_S,FRONTEND,,,0,0,0,0,${round},${round},`);
+    res.end(body.join('\n') + '\n');
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/stats`, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+export async function pageTargets(setup: { store: Store; location: string; token: string; adminToken: string }, sizes: Sizes, options: { samples: number; seconds: number }): Promise<PageResults> {
+  const { store, location, token } = setup;
+  const stats = await startStatsHost(sizes.loadBalancers);
+  await putHost(store.db, { id: 1, clusterId: 1, name: 'bench-stats', stats: { url: stats.url } });
+  // Pages are served on both cores (two API workers); memory is measured on one process that
+  // both serves and ingests, the worst case.
+  const env = { LBMETER_DB: location, LBMETER_POLL_TIMEOUT: '120', LBMETER_DELTA_CEILING: String(2n ** 62n) };
+  const server = await startLbmeter({ ...env, LBMETER_WORKERS: '2' });
+  let single: Awaited<ReturnType<typeof startLbmeter>> | undefined;
+  try {
+    const auth = { 'x-auth-token': token };
+    const w = fullWindow(sizes);
+    const path = (offset: number, suffix = '') => `/management/loadbalancers/usage${suffix}?startTime=${w.startTime}&endTime=${w.endTime}&limit=${PAGE}&offset=${offset}`;
+    const page = (offset: number, suffix = '') => get(server.url + path(offset, suffix), auth);
+
+    const first = await page(0);
+    if (first.status !== 200) throw new Error(`page answered ${first.status}: ${first.body.slice(0, 300)}`);
+    const pageMs = await p50(options.samples, () => page(0));
+    const bareSqlMs = await p50(options.samples, bareSql(store, Date.parse(w.startTime), Date.parse(w.endTime)));
+
+    // The last page, reached by following the next link of the page before it.
+    const lastOffset = Math.floor((sizes.records - 1) / PAGE) * PAGE;
+    const before = JSON.parse((await page(lastOffset - PAGE)).body);
+    const next = before.links.find((l: { link: { rel: string } }) => l.link.rel === 'next').link.href as string;
+    const lastPageMs = await p50(options.samples, () => get(server.url + new URL(next).pathname + new URL(next).search, auth));
+    const firstPageMs = pageMs;
+
+    const jsonPageMs = pageMs;
+    const xmlPageMs = await p50(options.samples, () => page(0, '.xml'));
+
+    const jsonPagesPerSecond = await throughput(options.seconds, 8, () => page(0));
+
+    // Memory: pages served while the same process ingests a poll of every load balancer.
+    single = await startLbmeter(env);
+    const polling = post(`${single.url}/management/usage/poll`, {}, { 'x-auth-token': setup.adminToken });
+    let polled: Awaited<typeof polling> | undefined;
+    void polling.then((r) => (polled = r));
+    while (!polled) await throughput(0.5, 4, () => get(single!.url + path(0), auth));
+    if (polled.status !== 200 || !JSON.parse(polled.body).hosts[0].ok) throw new Error(`the poll failed: ${polled.body.slice(0, 300)}`);
+    const peakRssMb = single.peakRssMb();
+
+    const ceiling = await startCeiling(first.body);
+    let ceilingPagesPerSecond: number;
+    try {
+      ceilingPagesPerSecond = await throughput(options.seconds, 8, () => get(ceiling.url));
+    } finally {
+      await ceiling.stop();
+    }
+    return { pageMs, bareSqlMs, firstPageMs, lastPageMs, jsonPagesPerSecond, ceilingPagesPerSecond, xmlPageMs, jsonPageMs, peakRssMb };
+  } finally {
+    await server.stop();
+    await single?.stop();
+    await stats.close();
+  }
+}

@@ -1,0 +1,82 @@
+// The ingest and rollup targets on PostgreSQL: a poll cycle of N load balancers on two hosts
+// (HAProxy CSV to stored deltas) against a raw COPY of the same rows, and the rollup of one
+// hour of N load balancers polled 12 times.
+
+import { openStore, type Store } from '../src/store/store.ts';
+import { parseStatCsv } from '../src/ingest/sources/haproxyCsv.ts';
+import { readingsFromFrontends } from '../src/ingest/poller.ts';
+import { ingestSample } from '../src/ingest/samples.ts';
+import { runRollup } from '../src/jobs/rollup.ts';
+import { markHour } from '../src/store/hours.ts';
+import { accountOf, copyFleet, copyInto, ensurePgDatabase, HOUR, T0 } from './fixtures.ts';
+
+const MINUTE = 60_000;
+
+async function freshStore(name: string, loadBalancers: number): Promise<Store> {
+  const store = await openStore(await ensurePgDatabase(name, true));
+  await copyFleet(store.connection.pool!, loadBalancers);
+  await store.db.insertInto('clusters').values({ id: 1, name: 'bench', data_center: 'BENCH' }).execute();
+  for (const id of [1, 2]) await store.db.insertInto('hosts').values({ id, cluster_id: 1, name: `haproxy-${id}`, stats_socket: `/run/haproxy-${id}.sock`, stats_url: null, retired_ms: null }).execute();
+  await store.connection.pool!.query('analyze');
+  return store;
+}
+
+/** What HAProxy's `show stat` prints for n load balancers (plain and SSL frontends), at a round. */
+function statCsv(n: number, host: number, round: number): string {
+  const lines = ['# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,'];
+  for (let lb = 1; lb <= n; lb++) {
+    const base = round * (1000 + lb + host);
+    lines.push(`${accountOf(lb)}_${lb},FRONTEND,,,${lb % 9},0,0,0,${base * 3},${base * 17},`);
+    lines.push(`${accountOf(lb)}_${lb}_S,FRONTEND,,,${lb % 3},0,0,0,${base},${base * 5},`);
+  }
+  return lines.join('\n') + '\n';
+}
+
+export async function pollCycle(n: number): Promise<{ pollMs: number; copyMs: number; rows: number }> {
+  const store = await freshStore('lbmeter_bench_poll', n);
+  try {
+    const csv = [1, 2].map((host) => [1, 2].map((round) => statCsv(n, host, round)));
+    const cycle = (round: number, timeMs: number) => Promise.all([1, 2].map((host) => {
+      const loadBalancers = readingsFromFrontends(parseStatCsv(csv[host - 1]![round - 1]!));
+      // The processes started before the load balancers were created: the first round is a baseline.
+      return ingestSample(store, { hostId: host, timeMs, process: { pid: 100 + host, startMs: T0 - HOUR }, loadBalancers }, { deltaCeiling: 2n ** 40n, nowMs: timeMs });
+    }));
+    await cycle(1, T0 + 5 * MINUTE);
+    const started = performance.now();
+    const results = await cycle(2, T0 + 10 * MINUTE);
+    const pollMs = performance.now() - started;
+    if (results.some((r) => r.deltas !== n)) throw new Error('the poll did not store a delta for every load balancer');
+
+    // The baseline: the same delta rows, straight into a table like usage_samples by COPY.
+    const pool = store.connection.pool!;
+    await pool.query('create table bench_copy (like usage_samples including all)');
+    const t = T0 + 10 * MINUTE;
+    const copyStarted = performance.now();
+    await copyInto(pool, 'bench_copy', ['load_balancer_id', 'account_id', 'host_id', 'time_ms', 'bytes_in', 'bytes_out', 'bytes_in_ssl', 'bytes_out_ssl', 'connections', 'connections_ssl', 'held'], (function* () {
+      for (const host of [1, 2]) for (let lb = 1; lb <= n; lb++) yield `${lb}\t${accountOf(lb)}\t${host}\t${t}\t${3000 + lb}\t${17000 + lb}\t${1000 + lb}\t${5000 + lb}\t${lb % 9}\t${lb % 3}\t0`;
+    })());
+    return { pollMs, copyMs: performance.now() - copyStarted, rows: 2 * n };
+  } finally {
+    await store.close();
+  }
+}
+
+export async function rollupOfAnHour(n: number, polls = 12): Promise<{ rollupMs: number; records: number }> {
+  const store = await freshStore('lbmeter_bench_rollup', n);
+  try {
+    // One o'clock on the second day: no midnight inside, so only the hour is rolled.
+    const hour = T0 + 25 * HOUR;
+    await markHour(store.db, hour - HOUR, true);
+    await copyInto(store.connection.pool!, 'usage_samples', ['load_balancer_id', 'account_id', 'host_id', 'time_ms', 'bytes_in', 'bytes_out', 'bytes_in_ssl', 'bytes_out_ssl', 'connections', 'connections_ssl', 'held'], (function* () {
+      for (let p = 1; p <= polls; p++) for (let lb = 1; lb <= n; lb++) yield `${lb}\t${accountOf(lb)}\t1\t${hour + p * 5 * MINUTE}\t${lb + p}\t${7 * lb + p}\t${p}\t${2 * p}\t${lb % 9}\t${p % 3}\t0`;
+    })());
+    await store.connection.pool!.query('analyze');
+    const started = performance.now();
+    const r = await runRollup(store, { nowMs: hour + HOUR + 1, graceMs: 0 });
+    const rollupMs = performance.now() - started;
+    if (r.hoursRolled !== 1 || r.records !== n) throw new Error(`expected one hour of ${n} records, rolled ${r.hoursRolled} hours and ${r.records} records`);
+    return { rollupMs, records: r.records };
+  } finally {
+    await store.close();
+  }
+}

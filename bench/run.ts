@@ -1,0 +1,70 @@
+// `npm run bench [-- --quick]`: every performance target of DESIGN.md, measured in one run
+// against its baseline from the same run, printed as one table. --quick uses small data and
+// short runs: a smoke test that the benchmarks still work, not a measurement.
+
+import { cpus, totalmem } from 'node:os';
+import { pollCycle, rollupOfAnHour } from './pipeline.ts';
+import { pageTargets } from './pages.ts';
+import { usageStore, type Sizes } from './fixtures.ts';
+
+const quick = process.argv.includes('--quick');
+const sizes: Sizes = quick ? { loadBalancers: 2_000, records: 40_000 } : { loadBalancers: 100_000, records: 10_000_000 };
+const log = (line: string) => process.stderr.write(`${line}\n`);
+
+interface Row {
+  target: string;
+  goal: string;
+  measured: string;
+  baseline: string;
+  ratio: string;
+  pass: boolean;
+}
+const rows: Row[] = [];
+const ms = (v: number) => `${v.toFixed(v < 10 ? 2 : 0)} ms`;
+const x = (v: number) => `${v.toFixed(2)}x`;
+
+log(`lbmeter bench${quick ? ' --quick' : ''}: ${sizes.loadBalancers} load balancers, ${sizes.records} usage records; ${cpus().length} cores, ${Math.round(totalmem() / 2 ** 30)} GiB`);
+
+log('poll cycle (PostgreSQL)');
+const poll = await pollCycle(sizes.loadBalancers);
+rows.push({
+  target: `poll cycle: ${sizes.loadBalancers} LBs x 2 hosts, CSV to stored deltas [pg]`,
+  goal: 'under 3 s; throughput >= 1/2 of COPY (ratio <= 2)',
+  measured: ms(poll.pollMs), baseline: `COPY ${poll.rows} rows ${ms(poll.copyMs)}`, ratio: x(poll.pollMs / poll.copyMs),
+  pass: poll.pollMs < 3000 && poll.pollMs / poll.copyMs <= 2,
+});
+
+log('rollup of one hour (PostgreSQL)');
+const rollup = await rollupOfAnHour(sizes.loadBalancers);
+rows.push({
+  target: `rollup of one hour: ${sizes.loadBalancers} LBs x 12 polls [pg]`, goal: 'under 10 s',
+  measured: ms(rollup.rollupMs), baseline: '-', ratio: '-', pass: rollup.rollupMs < 10_000,
+});
+
+for (const engine of ['postgres', 'sqlite'] as const) {
+  const tag = engine === 'postgres' ? 'pg' : 'sqlite';
+  log(`pages (${engine})`);
+  const setup = await usageStore(engine, sizes, log);
+  try {
+    const r = await pageTargets(setup, sizes, { samples: quick ? 10 : 50, seconds: quick ? 1 : 5 });
+    rows.push(
+      { target: `1000-record page, p50 [${tag}]`, goal: '<= 1.5x bare SQL', measured: ms(r.pageMs), baseline: `bare SQL ${ms(r.bareSqlMs)}`, ratio: x(r.pageMs / r.bareSqlMs), pass: r.pageMs / r.bareSqlMs <= 1.5 },
+      { target: `last page of ${sizes.records} records by next [${tag}]`, goal: '<= 1.5x first page', measured: ms(r.lastPageMs), baseline: `first ${ms(r.firstPageMs)}`, ratio: x(r.lastPageMs / r.firstPageMs), pass: r.lastPageMs / r.firstPageMs <= 1.5 },
+      { target: `JSON 1000-record pages a second [${tag}]`, goal: '>= 400/s', measured: `${Math.round(r.jsonPagesPerSecond)}/s`, baseline: `bare node:http ${Math.round(r.ceilingPagesPerSecond)}/s`, ratio: x(r.jsonPagesPerSecond / r.ceilingPagesPerSecond), pass: r.jsonPagesPerSecond >= 400 },
+      { target: `XML page, p50 [${tag}]`, goal: '<= 1.5x JSON page', measured: ms(r.xmlPageMs), baseline: `JSON ${ms(r.jsonPageMs)}`, ratio: x(r.xmlPageMs / r.jsonPageMs), pass: r.xmlPageMs / r.jsonPageMs <= 1.5 },
+      { target: `RSS serving pages while ingesting ${sizes.loadBalancers} LBs [${tag}]`, goal: 'under 200 MB', measured: `${Math.round(r.peakRssMb)} MB`, baseline: '-', ratio: '-', pass: r.peakRssMb < 200 },
+    );
+  } finally {
+    await setup.store.close();
+  }
+}
+
+const header: Row = { target: 'target', goal: 'goal', measured: 'measured', baseline: 'baseline', ratio: 'ratio', pass: true };
+const keys = ['target', 'goal', 'measured', 'baseline', 'ratio'] as const;
+const widths = keys.map((k) => Math.max(...[header, ...rows].map((r) => r[k].length)));
+const line = (r: Row, verdict: string) => `| ${keys.map((k, i) => r[k].padEnd(widths[i]!)).join(' | ')} | ${verdict.padEnd(6)} |`;
+console.log(`\nlbmeter bench ${new Date().toISOString().slice(0, 10)}${quick ? ' (--quick: a smoke run, not a measurement)' : ''}`);
+console.log(line(header, 'result'));
+console.log(`|${widths.map((w) => '-'.repeat(w + 2)).join('|')}|--------|`);
+for (const r of rows) console.log(line(r, r.pass ? 'pass' : 'short'));
+process.exit(0);
