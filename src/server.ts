@@ -65,10 +65,10 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
     schedule(interval, 'demo', () => fleet.tick(Date.now()));
   }
   if (options.poller) {
-    // The membership beats more often than polls run, so a dead poller's hosts move on within
-    // about one interval.
-    const beatMs = Math.min(Math.max(Math.round(config.pollIntervalMs / 3), 1000), 10_000);
-    const beat = () => keepMembership(store.db, PROCESS_HOLDER, 3 * beatMs).catch((err) => logger.warn({ err }, 'poller membership not renewed'));
+    // The membership beats four times an interval (at most every 10 s) and lapses after two
+    // missed beats, so a dead poller's hosts are dealt to the others within about one interval.
+    const beatMs = Math.min(Math.max(Math.round(config.pollIntervalMs / 4), 250), 10_000);
+    const beat = () => keepMembership(store.db, PROCESS_HOLDER, 2 * beatMs).catch((err) => logger.warn({ err }, 'poller membership not renewed'));
     await beat();
     timers.push(setInterval(beat, beatMs));
     // Leaving at stop hands this process's hosts to the others at once.
@@ -76,6 +76,7 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
     schedule(config.pollIntervalMs, 'poll', async () => {
       const reports = await pollHosts(store, { timeoutMs: config.pollTimeoutMs, deltaCeiling: config.deltaCeiling, shareWithPollers: true });
       metrics.observePolls(reports);
+      logger.debug({ polled: reports.filter((r) => r.ok && !r.busy).map((r) => r.hostId) }, 'poll cycle');
       for (const r of reports) {
         if (!r.ok) logger.warn({ hostId: r.hostId, host: r.name, error: r.error }, 'host poll failed');
       }

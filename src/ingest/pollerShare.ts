@@ -1,10 +1,9 @@
 // Several pollers on one store split the hosts (DESIGN, Scale). Each poller keeps a member
-// lease alive; every cycle it polls the hosts that rendezvous hashing over the live members
-// gives it. When a member stops or dies its lease ends and its hosts fall to the others at
-// their next cycle; while members disagree for a moment, the per-host read lease keeps two
-// pollers from reading one host at once.
+// lease alive; every cycle it polls its share: the hosts in id order dealt to the live members
+// in name order, so shares differ by one host at most. When a member stops or dies its lease
+// ends and its hosts are dealt to the others at their next cycle; while members disagree for a
+// moment, the per-host read lease keeps two pollers from reading one host at once.
 
-import { createHash } from 'node:crypto';
 import type { Db } from '../store/store.ts';
 import { acquireLease, liveHolders, releaseLease } from '../store/leases.ts';
 
@@ -22,16 +21,9 @@ export async function livePollers(db: Db): Promise<string[]> {
   return liveHolders(db, MEMBER_PREFIX);
 }
 
-/** The hosts of `me` among `members`: each host goes to the member with the highest score. */
+/** The hosts of `me` among `members`: host i (in id order) to member i mod n (in name order). */
 export function shareOf(hostIds: number[], members: string[], me: string): number[] {
-  const all = members.includes(me) ? members : [...members, me];
-  return hostIds.filter((hostId) => {
-    let best = '';
-    let bestScore = '';
-    for (const member of all) {
-      const score = createHash('sha1').update(`${member}\n${hostId}`).digest('hex');
-      if (score > bestScore) [best, bestScore] = [member, score];
-    }
-    return best === me;
-  });
+  const all = [...new Set([...members, me])].sort();
+  const mine = all.indexOf(me);
+  return [...hostIds].sort((a, b) => a - b).filter((_, i) => i % all.length === mine);
 }
