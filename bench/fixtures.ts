@@ -8,6 +8,7 @@ import pg from 'pg';
 import copyStreams from 'pg-copy-streams';
 import { openStore, type Store } from '../src/store/store.ts';
 import { createToken } from '../src/store/tokens.ts';
+import { ensureDayPartitions } from '../src/store/partitions.ts';
 
 export const PG_ADMIN = process.env.LBMETER_TEST_POSTGRES ?? 'postgres://postgres@127.0.0.1:5432/test';
 export const HOUR = 3_600_000;
@@ -108,9 +109,9 @@ export async function usageStore(engine: 'postgres' | 'sqlite', sizes: Sizes, lo
     if (engine === 'postgres') {
       const pool = store.connection.pool!;
       await copyInto(pool, 'load_balancers', LB_COLUMNS, [...lbRows(sizes.loadBalancers)].map(tsv));
-      await pool.query('alter table usage_records set unlogged');
+      await ensureDayPartitions(store.db, 'usage_records', T0, T0 + Math.ceil(sizes.records / sizes.loadBalancers) * HOUR);
       await copyInto(pool, 'usage_records', RECORD_COLUMNS, (function* () { for (const r of recordRows(sizes)) yield tsv(r); })());
-      await pool.query('alter table usage_records set logged');
+      await pool.query(`select setval(pg_get_serial_sequence('usage_records', 'id'), ${sizes.records + 1}, false)`);
       await pool.query('analyze');
     } else {
       const db = store.connection.sqlite!;

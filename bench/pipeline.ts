@@ -8,6 +8,7 @@ import { readingsFromFrontends } from '../src/ingest/poller.ts';
 import { ingestSample } from '../src/ingest/samples.ts';
 import { runRollup } from '../src/jobs/rollup.ts';
 import { markHour } from '../src/store/hours.ts';
+import { ensureDayPartitions } from '../src/store/partitions.ts';
 import { accountOf, copyFleet, copyInto, ensurePgDatabase, HOUR, T0 } from './fixtures.ts';
 
 const MINUTE = 60_000;
@@ -49,6 +50,7 @@ export async function pollCycle(n: number): Promise<{ pollMs: number; copyMs: nu
 
     // The baseline: the same delta rows, straight into a table like usage_samples by COPY.
     const pool = store.connection.pool!;
+    // A plain table shaped like one day of usage_samples: its columns, defaults and indexes.
     await pool.query('create table bench_copy (like usage_samples including all)');
     const t = T0 + 10 * MINUTE;
     const copyStarted = performance.now();
@@ -67,6 +69,7 @@ export async function rollupOfAnHour(n: number, polls = 12): Promise<{ rollupMs:
     // One o'clock on the second day: no midnight inside, so only the hour is rolled.
     const hour = T0 + 25 * HOUR;
     await markHour(store.db, hour - HOUR, true);
+    await ensureDayPartitions(store.db, 'usage_samples', hour, hour + HOUR);
     await copyInto(store.connection.pool!, 'usage_samples', ['load_balancer_id', 'account_id', 'host_id', 'time_ms', 'bytes_in', 'bytes_out', 'bytes_in_ssl', 'bytes_out_ssl', 'connections', 'connections_ssl', 'held'], (function* () {
       for (let p = 1; p <= polls; p++) for (let lb = 1; lb <= n; lb++) yield `${lb}\t${accountOf(lb)}\t1\t${hour + p * 5 * MINUTE}\t${lb + p}\t${7 * lb + p}\t${p}\t${2 * p}\t${lb % 9}\t${p % 3}\t0`;
     })());

@@ -10,6 +10,7 @@ import { isHourFinal } from '../store/hours.ts';
 import { computeDelta, exceedsCeiling, type CounterBaseline } from '../domain/delta.ts';
 import { floorHour } from '../domain/time.ts';
 import { lockHostCounters } from '../store/dialect.ts';
+import { ensureDayPartitions } from '../store/partitions.ts';
 import { processKey, type CounterReading, type ProcessIdentity } from '../domain/types.ts';
 
 export interface LoadBalancerReading extends CounterReading {
@@ -43,6 +44,8 @@ export interface SampleIntakeOptions {
 export async function ingestSample(store: Store, sample: HostSample, options: SampleIntakeOptions): Promise<SampleIntakeResult> {
   const key = processKey(sample.process);
   const result: SampleIntakeResult = { duplicate: false, deltas: 0, held: 0, bytes: { in: 0n, out: 0n, inSsl: 0n, outSsl: 0n } };
+  // A new day's partition is made before the transaction: making one locks the table.
+  await ensureDayPartitions(store.db, 'usage_samples', sample.timeMs, sample.timeMs);
   return store.transaction(async (trx) => {
     if (!(await claimSampleKey(trx, sample.hostId, key, sample.timeMs))) return { ...result, duplicate: true };
     // Two pollers reading one host must not both compute deltas from the same baseline.

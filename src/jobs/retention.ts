@@ -1,11 +1,13 @@
 // Retention (SPEC 5): usage older than the retention period goes, except a usage record not yet
-// exported, and the samples behind it (they are its audit trail). One process at a time.
+// exported, and the samples behind it (they are its audit trail). One process at a time. On
+// PostgreSQL a whole day goes by dropping its partition.
 
 import type { Store } from '../store/store.ts';
 import { purgeUsageRecordsBefore, oldestUnexportedStart } from '../store/usageRecords.ts';
 import { purgeAccountUsageBefore } from '../store/accountUsage.ts';
 import { purgeSamplesBefore } from '../store/counters.ts';
 import { releaseLease } from '../store/leases.ts';
+import { dropDayPartitionsBefore } from '../store/partitions.ts';
 import { PROCESS_HOLDER, waitForLease } from './leases.ts';
 
 export interface PurgeResult {
@@ -22,12 +24,16 @@ export async function purgeExpired(store: Store, cutoffMs: number, options: { wa
     return { records: 0, snapshots: 0, samples: 0, busy: true };
   }
   try {
+    // Whole days first (PostgreSQL drops their partitions), then the rows of partial days.
+    const keepSamplesFrom = Math.min(cutoffMs, (await oldestUnexportedStart(store.db)) ?? Infinity);
+    const droppedRecords = await dropDayPartitionsBefore(store.db, 'usage_records', cutoffMs, 'exported_ms is null');
+    const droppedSamples = await dropDayPartitionsBefore(store.db, 'usage_samples', keepSamplesFrom);
     return await store.transaction(async (trx) => {
-      const records = await purgeUsageRecordsBefore(trx, cutoffMs);
+      const records = droppedRecords + (await purgeUsageRecordsBefore(trx, cutoffMs));
       const snapshots = await purgeAccountUsageBefore(trx, cutoffMs);
       // Samples are kept from the oldest unexported record on (its hour's samples made it).
       const keepFrom = await oldestUnexportedStart(trx);
-      const samples = await purgeSamplesBefore(trx, Math.min(cutoffMs, keepFrom ?? Infinity));
+      const samples = droppedSamples + (await purgeSamplesBefore(trx, Math.min(cutoffMs, keepFrom ?? Infinity)));
       return { records, snapshots, samples };
     });
   } finally {

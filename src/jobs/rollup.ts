@@ -17,6 +17,7 @@ import { countAccountAt } from '../domain/snapshot.ts';
 import { DAY_MS, floorDay, floorHour, HOUR_MS } from '../domain/time.ts';
 import { num } from '../store/rows.ts';
 import { extendLease, releaseLease } from '../store/leases.ts';
+import { ensureDayPartitions } from '../store/partitions.ts';
 import { LeaseLost, PROCESS_HOLDER, waitForLease } from './leases.ts';
 
 export interface RollupOptions {
@@ -63,6 +64,7 @@ async function rollUpHeld(store: Store, options: RollupOptions, fence: (trx: Db)
   const lastEnded = floorHour(nowMs);
   for (let hour = first; hour < lastEnded; hour += HOUR_MS) {
     const final = hour + HOUR_MS + options.graceMs <= nowMs;
+    await ensureDayPartitions(store.db, 'usage_records', hour, hour + HOUR_MS - 1); // outside: it locks the table
     const records = await store.transaction(async (trx) => {
       await fence(trx);
       const drafts = await rollHour(trx, hour, hour + HOUR_MS);

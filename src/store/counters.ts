@@ -2,6 +2,7 @@
 
 import type { Db } from './store.ts';
 import { bulkInsert, idBatches, idIn, type BulkColumn } from './dialect.ts';
+import { ensureDayPartitions } from './partitions.ts';
 import { big, num } from './rows.ts';
 import type { CounterBaseline } from '../domain/delta.ts';
 import type { UsageSample } from '../domain/rollup.ts';
@@ -53,6 +54,8 @@ const DELTA_COLUMNS: BulkColumn[] = [
 ];
 
 export async function insertDeltas(db: Db, deltas: StoredDelta[]): Promise<void> {
+  if (deltas.length === 0) return;
+  await ensureDayPartitions(db, 'usage_samples', Math.min(...deltas.map((d) => d.timeMs)), Math.max(...deltas.map((d) => d.timeMs)));
   await bulkInsert(db, 'usage_samples', DELTA_COLUMNS, deltas.map((d) => [
     d.loadBalancerId, d.accountId, d.hostId, d.timeMs, d.bytesIn, d.bytesOut, d.bytesInSsl, d.bytesOutSsl, d.connections, d.connectionsSsl, d.held ? 1 : 0,
   ]));

@@ -4,6 +4,8 @@
 import { sql } from 'kysely';
 import type { Db } from './store.ts';
 import { bulkInsert, idBatches, idIn, type BulkColumn } from './dialect.ts';
+import { ensureDayPartitions } from './partitions.ts';
+import { HOUR_MS } from '../domain/time.ts';
 import { big, num } from './rows.ts';
 import type { UsageRecordDraft } from '../domain/rollup.ts';
 import type { EventType, SslMode, VipType } from '../domain/types.ts';
@@ -39,6 +41,7 @@ const UPDATED = RECORD_COLUMNS.slice(4).filter((c) => c.name !== 'closing').map(
 
 /** Replaces the records of these load balancers in one hour (those not final). */
 export async function replaceHourRecords(db: Db, hourMs: number, lbIds: number[], drafts: UsageRecordDraft[], final: boolean): Promise<void> {
+  await ensureDayPartitions(db, 'usage_records', hourMs, hourMs + HOUR_MS - 1);
   // An upsert keeps the id of a record that a re-roll produces again; a final one never changes.
   await bulkInsert(db, 'usage_records', RECORD_COLUMNS, drafts.map((d) => [
     d.accountId, d.loadBalancerId, d.hourMs, d.startMs, d.endMs, d.closing ? 1 : 0,

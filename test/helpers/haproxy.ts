@@ -145,13 +145,17 @@ export async function startHaproxy(frontends: string[], backendPort: number): Pr
       return new Map(parseStatCsv(await stats(socket, 'show stat')).map((f) => [f.name, { bytesIn: f.bytesIn, bytesOut: f.bytesOut }]));
     },
     async settle() {
+      // No session open and the counters unchanged over three reads 50 ms apart: HAProxy adds a
+      // session's bytes when it ends, and a loaded machine can take a moment to get there.
       let last = '';
-      for (let i = 0; i < 100; i++) {
+      let still = 0;
+      for (let i = 0; i < 200; i++) {
         const csv = await stats(socket, 'show stat');
         const busy = parseStatCsv(csv).some((f) => f.sessions > 0);
-        if (!busy && csv === last) return;
+        still = !busy && csv === last ? still + 1 : 0;
+        if (still === 2) return;
         last = csv;
-        await new Promise((r) => setTimeout(r, 20));
+        await new Promise((r) => setTimeout(r, 50));
       }
       throw new Error('haproxy did not settle');
     },

@@ -4,9 +4,10 @@
 import { describe, test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { engines } from '../helpers/engines.ts';
+import { sql } from 'kysely';
 import { openStore, type Store } from '../../src/store/store.ts';
 import { acquireLease, extendLease, liveHolders, releaseLease } from '../../src/store/leases.ts';
-import { baselinesOf, claimSampleKey, saveBaselines } from '../../src/store/counters.ts';
+import { baselinesOf, claimSampleKey, insertDeltas, saveBaselines } from '../../src/store/counters.ts';
 import { insertNewEvents } from '../../src/store/events.ts';
 import { replaceHourRecords, usageRecordsIn } from '../../src/store/usageRecords.ts';
 import { putSnapshots } from '../../src/store/accountUsage.ts';
@@ -42,7 +43,7 @@ for (const { fixture, skip } of await engines()) {
       const again = await openStore(location);
       try {
         const rows = await again.db.selectFrom('kysely_migration' as any).select('name' as any).execute();
-        assert.deepEqual(rows.map((r: any) => r.name), ['001_initial', '002_leases', '003_anomaly_amounts', '004_export_state']);
+        assert.deepEqual(rows.map((r: any) => r.name), ['001_initial', '002_leases', '003_anomaly_amounts', '004_export_state', '005_day_partitions']);
       } finally {
         await again.close();
       }
@@ -125,15 +126,32 @@ for (const { fixture, skip } of await engines()) {
       assert.deepEqual(third.map((r) => r.bytesIn), [5n], 'final: neither changed nor removed');
     });
 
+    test('retention takes whole old days at once (PostgreSQL drops their partitions), never a day with an unexported record', async () => {
+      const day = (n: number) => Date.parse('2025-06-01T00:00:00Z') + n * DAY_MS;
+      await replaceHourRecords(store.db, day(0) + HOUR_MS, [90], [draft(90, day(0) + HOUR_MS)], true);
+      await replaceHourRecords(store.db, day(1) + HOUR_MS, [90], [draft(90, day(1) + HOUR_MS)], true);
+      await replaceHourRecords(store.db, day(2) + HOUR_MS, [91], [draft(91, day(2) + HOUR_MS)], true);
+      await store.db.updateTable('usage_records').set({ exported_ms: day(3) }).where('load_balancer_id', '=', 90).execute();
+      const partitions = async () => (await sql<{ name: string }>`select relname as name from pg_class where relkind = 'r' and relname like 'usage_records_2025060%' order by relname`.execute(store.db)).rows.map((r) => r.name);
+      if (fixture.name === 'postgres') assert.deepEqual(await partitions(), ['usage_records_20250601', 'usage_records_20250602', 'usage_records_20250603']);
+      const r = await purgeExpired(store, day(3));
+      assert.equal(r.records, 2);
+      const left = await store.db.selectFrom('usage_records').select('load_balancer_id').where('start_ms', '<', day(3)).where('start_ms', '>=', day(0)).execute();
+      assert.deepEqual(left.map((x) => Number(x.load_balancer_id)), [91]);
+      if (fixture.name === 'postgres') assert.deepEqual(await partitions(), ['usage_records_20250603'], 'the days with only exported records are gone');
+      // Leave no unexported old record behind: it would hold back the next test's samples.
+      await store.db.deleteFrom('usage_records').where('load_balancer_id', '=', 91).execute();
+    });
+
     test('retention purges old exported usage, never an unexported record or the samples behind it', async () => {
       const old = H - 100 * DAY_MS;
       await replaceHourRecords(store.db, old, [80, 81], [draft(80, old), draft(81, old)], true);
       await replaceHourRecords(store.db, old + HOUR_MS, [82], [draft(82, old + HOUR_MS)], true);
       await store.db.updateTable('usage_records').set({ exported_ms: H }).where('load_balancer_id', 'in', [80, 82]).execute();
       const sample = (lb: number, t: number) => ({
-        load_balancer_id: lb, account_id: 7, host_id: 1, time_ms: t, bytes_in: 1, bytes_out: 1, bytes_in_ssl: 0, bytes_out_ssl: 0, connections: 0, connections_ssl: 0, held: 0,
+        loadBalancerId: lb, accountId: 7, hostId: 1, timeMs: t, bytesIn: 1n, bytesOut: 1n, bytesInSsl: 0n, bytesOutSsl: 0n, connections: 0, connectionsSsl: 0, held: false,
       });
-      await store.db.insertInto('usage_samples').values([sample(80, old - HOUR_MS), sample(81, old + 60_000), sample(82, old + HOUR_MS + 60_000)]).execute();
+      for (const s of [sample(80, old - HOUR_MS), sample(81, old + 60_000), sample(82, old + HOUR_MS + 60_000)]) await insertDeltas(store.db, [s]);
       await putSnapshots(store.db, [{ accountId: 7, timeMs: old, source: 'DAILY', counts: { numLoadBalancers: 3, numPublicVips: 3, numServicenetVips: 0 } }]);
 
       const r = await purgeExpired(store, H - 90 * DAY_MS);

@@ -6,6 +6,7 @@ import * as initial from './001_initial.ts';
 import * as leases from './002_leases.ts';
 import * as anomalyAmounts from './003_anomaly_amounts.ts';
 import * as exportState from './004_export_state.ts';
+import * as dayPartitions from './005_day_partitions.ts';
 
 type EngineMigration = { up(db: Kysely<any>, engine: Engine): Promise<void> };
 
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '002_leases': leases,
   '003_anomaly_amounts': anomalyAmounts,
   '004_export_state': exportState,
+  '005_day_partitions': dayPartitions,
 };
 
 export async function migrate(db: Kysely<any>, engine: Engine): Promise<string[]> {
