@@ -19,6 +19,18 @@ export interface UsageSample {
   connectionsSsl: number;
 }
 
+/** What a record makes of the samples it takes. */
+export interface SampleTotals {
+  bytesIn: bigint;
+  bytesOut: bigint;
+  bytesInSsl: bigint;
+  bytesOutSsl: bigint;
+  connections: number;
+  connectionsSsl: number;
+  /** Distinct poll instants: samples of several hosts at one instant are one poll. */
+  polls: number;
+}
+
 export interface UsageRecordDraft {
   accountId: number;
   loadBalancerId: number;
@@ -72,9 +84,40 @@ export function rollupHour(steps: TimelineStep[], hourMs: number, samples: Usage
   }
   const records = segments.map((segment) => {
     const i = open.indexOf(segment);
-    return toRecord(segment, hourMs, i < 0 ? [] : buckets[i]);
+    return toRecord(segment, hourMs, totalsOf(i < 0 ? [] : buckets[i]));
   });
   return { records, unattributed };
+}
+
+/**
+ * A quiet hour: the load balancer existed before it and no event falls in it, so it has one
+ * record, which takes every sample of the hour. Its records can be made from the samples'
+ * totals alone (summed by the store), which is how the rollup treats most of a fleet.
+ */
+export function isQuietHour(steps: TimelineStep[], hourMs: number, hourEndMs = hourMs + HOUR_MS): boolean {
+  return steps.length > 0 && steps[0].event.timeMs < hourMs && !steps.some((s) => s.event.timeMs >= hourMs && s.event.timeMs < hourEndMs);
+}
+
+/** The records of a quiet hour (see isQuietHour) from the totals of its samples. */
+export function rollupQuietHour(steps: TimelineStep[], hourMs: number, totals: SampleTotals, hourEndMs = hourMs + HOUR_MS): UsageRecordDraft[] {
+  if (!isQuietHour(steps, hourMs, hourEndMs)) throw new Error('rollupQuietHour needs an hour without events');
+  return segmentsOfHour(steps, hourMs, hourEndMs).map((segment) => toRecord(segment, hourMs, totals));
+}
+
+export function totalsOf(samples: UsageSample[]): SampleTotals {
+  const t: SampleTotals = { bytesIn: 0n, bytesOut: 0n, bytesInSsl: 0n, bytesOutSsl: 0n, connections: 0, connectionsSsl: 0, polls: 0 };
+  const polls = new Set<number>();
+  for (const s of samples) {
+    t.bytesIn += s.bytesIn;
+    t.bytesOut += s.bytesOut;
+    t.bytesInSsl += s.bytesInSsl;
+    t.bytesOutSsl += s.bytesOutSsl;
+    t.connections += s.connections;
+    t.connectionsSsl += s.connectionsSsl;
+    polls.add(s.timeMs);
+  }
+  t.polls = polls.size;
+  return t;
 }
 
 function segmentsOfHour(steps: TimelineStep[], hourMs: number, hourEndMs: number): Segment[] {
@@ -113,20 +156,9 @@ function carriedType(state: LoadBalancerState): EventType | undefined {
   return state.status === 'SUSPENDED' ? 'SUSPENDED_LOADBALANCER' : undefined;
 }
 
-function toRecord(segment: Segment, hourMs: number, samples: UsageSample[]): UsageRecordDraft {
+function toRecord(segment: Segment, hourMs: number, totals: SampleTotals): UsageRecordDraft {
   const { state } = segment;
-  let bytesIn = 0n, bytesOut = 0n, bytesInSsl = 0n, bytesOutSsl = 0n, connections = 0, connectionsSsl = 0;
-  const polls = new Set<number>();
-  for (const s of samples) {
-    bytesIn += s.bytesIn;
-    bytesOut += s.bytesOut;
-    bytesInSsl += s.bytesInSsl;
-    bytesOutSsl += s.bytesOutSsl;
-    connections += s.connections;
-    connectionsSsl += s.connectionsSsl;
-    polls.add(s.timeMs);
-  }
-  const numPolls = polls.size;
+  const { bytesIn, bytesOut, bytesInSsl, bytesOutSsl, connections, connectionsSsl, polls: numPolls } = totals;
   const record: UsageRecordDraft = {
     accountId: state.accountId,
     loadBalancerId: state.id,

@@ -7,12 +7,12 @@
 import type { Store, Db } from '../store/store.ts';
 import { eventsOfLoadBalancers, eventsOfAccount } from '../store/events.ts';
 import { accountsWithLiveLoadBalancerAt, loadBalancerIdsAliveIn } from '../store/loadBalancers.ts';
-import { deltasOf } from '../store/counters.ts';
+import { deltasOf, deltaTotalsOf } from '../store/counters.ts';
 import { replaceHourRecords } from '../store/usageRecords.ts';
 import { lastFinalHour, markHour } from '../store/hours.ts';
 import { hasDailySnapshot, putSnapshots } from '../store/accountUsage.ts';
 import { timeline, type TimelineStep } from '../domain/lifecycle.ts';
-import { rollupHour, type UsageRecordDraft } from '../domain/rollup.ts';
+import { isQuietHour, rollupHour, rollupQuietHour, totalsOf, type UsageRecordDraft } from '../domain/rollup.ts';
 import { countAccountAt } from '../domain/snapshot.ts';
 import { DAY_MS, floorDay, floorHour, HOUR_MS } from '../domain/time.ts';
 import { num } from '../store/rows.ts';
@@ -102,20 +102,25 @@ export async function rollHour(db: Db, hourMs: number, endMs: number, filter: { 
   if (ids.length === 0) return [];
   const steps = new Map<number, TimelineStep[]>();
   for (const [id, events] of await eventsOfLoadBalancers(db, ids)) steps.set(id, timeline(events));
-  const createdThisHour = ids.filter((id) => floorHour(steps.get(id)?.[0]?.state.createdMs ?? 0) === hourMs);
-  const olderIds = ids.filter((id) => !createdThisHour.includes(id));
+  // Most load balancers have a quiet hour: their records come from totals the store sums. The
+  // others (an event in the hour) get their samples, to split them at the events.
+  const quiet = ids.filter((id) => isQuietHour(steps.get(id) ?? [], hourMs, endMs));
+  const eventful = ids.filter((id) => steps.get(id)?.length && !isQuietHour(steps.get(id)!, hourMs, endMs));
+  const createdThisHour = eventful.filter((id) => floorHour(steps.get(id)![0]!.state.createdMs) === hourMs);
+  const olderEventful = eventful.filter((id) => !createdThisHour.includes(id));
+  const filtered = filter.loadBalancerIds !== undefined || filter.accountId !== undefined;
+  const totals = await deltaTotalsOf(db, filtered ? quiet : undefined, hourMs, endMs);
   const samples = new Map([
-    ...(await deltasOf(db, olderIds, hourMs, endMs)),
+    ...(await deltasOf(db, olderEventful, hourMs, endMs)),
     ...(await deltasOf(db, createdThisHour, undefined, endMs)),
   ]);
   const drafts: UsageRecordDraft[] = [];
-  for (const id of ids) {
-    const lbSteps = steps.get(id);
-    if (!lbSteps?.length) continue;
-    drafts.push(...rollupHour(lbSteps, hourMs, samples.get(id) ?? [], endMs).records);
-  }
+  for (const id of quiet) drafts.push(...rollupQuietHour(steps.get(id)!, hourMs, totals.get(id) ?? NO_SAMPLES, endMs));
+  for (const id of eventful) drafts.push(...rollupHour(steps.get(id)!, hourMs, samples.get(id) ?? [], endMs).records);
   return drafts;
 }
+
+const NO_SAMPLES = totalsOf([]);
 
 /** A snapshot at every midnight UTC for every account with a live load balancer then. */
 async function takeDailySnapshots(store: Store, fromMs: number, nowMs: number, fence: (trx: Db) => Promise<void>): Promise<void> {

@@ -5,7 +5,7 @@ import { bulkInsert, idBatches, idIn, type BulkColumn } from './dialect.ts';
 import { ensureDayPartitions } from './partitions.ts';
 import { big, num } from './rows.ts';
 import type { CounterBaseline } from '../domain/delta.ts';
-import type { UsageSample } from '../domain/rollup.ts';
+import type { SampleTotals, UsageSample } from '../domain/rollup.ts';
 
 /** Records a sample key; false when it was stored before (the sample is a retry). */
 export async function claimSampleKey(db: Db, hostId: number, processKey: string, timeMs: number): Promise<boolean> {
@@ -75,6 +75,35 @@ export async function deltasOf(db: Db, lbIds: number[], fromMs: number | undefin
         bytesOutSsl: big(r.bytes_out_ssl), connections: num(r.connections), connectionsSsl: num(r.connections_ssl),
       });
       out.set(lb, list);
+    }
+  }
+  return out;
+}
+
+/**
+ * Per load balancer, the totals of its deltas with time in (fromMs, toMs]: one grouped query,
+ * so the rollup of a fleet's quiet hours moves one row a load balancer, not one a poll.
+ * `lbIds` undefined: every load balancer with deltas then.
+ */
+export async function deltaTotalsOf(db: Db, lbIds: number[] | undefined, fromMs: number, toMs: number): Promise<Map<number, SampleTotals>> {
+  const out = new Map<number, SampleTotals>();
+  for (const part of lbIds ? idBatches(db, lbIds) : [undefined]) {
+    let q = db.selectFrom('usage_samples').where('time_ms', '>', fromMs).where('time_ms', '<=', toMs);
+    if (part) q = q.where(idIn(db, 'load_balancer_id', part));
+    // account_id is the load balancer's own: grouping by it too changes nothing here, and lets
+    // each shard of a Citus cluster distributed by account compute its groups alone.
+    const rows = await q.groupBy(['account_id', 'load_balancer_id']).select((eb) => [
+      'load_balancer_id',
+      eb.fn.sum<string | bigint>('bytes_in').as('bytes_in'), eb.fn.sum<string | bigint>('bytes_out').as('bytes_out'),
+      eb.fn.sum<string | bigint>('bytes_in_ssl').as('bytes_in_ssl'), eb.fn.sum<string | bigint>('bytes_out_ssl').as('bytes_out_ssl'),
+      eb.fn.sum<string | bigint>('connections').as('connections'), eb.fn.sum<string | bigint>('connections_ssl').as('connections_ssl'),
+      eb.fn.count<number | bigint>('time_ms').distinct().as('polls'),
+    ]).execute();
+    for (const r of rows) {
+      out.set(num(r.load_balancer_id), {
+        bytesIn: big(r.bytes_in), bytesOut: big(r.bytes_out), bytesInSsl: big(r.bytes_in_ssl), bytesOutSsl: big(r.bytes_out_ssl),
+        connections: num(r.connections), connectionsSsl: num(r.connections_ssl), polls: num(r.polls),
+      });
     }
   }
   return out;

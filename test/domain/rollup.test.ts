@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { timeline } from '../../src/domain/lifecycle.ts';
-import { rollupHour, liveHours, type UsageSample } from '../../src/domain/rollup.ts';
+import { isQuietHour, rollupHour, rollupQuietHour, totalsOf, liveHours, type UsageSample } from '../../src/domain/rollup.ts';
 import type { EventType, LifecycleEvent, LoadBalancerPatch } from '../../src/domain/types.ts';
 import { timePrinter } from '../../src/domain/time.ts';
 
@@ -157,4 +157,27 @@ test('DST in the display zone: hours stay UTC hours; the repeated local hour pri
   assert.deepEqual(starts, [
     '2026-11-01T00:00:00-05:00 60m', '2026-11-01T01:00:00-05:00 60m', '2026-11-01T01:00:00-06:00 60m', '2026-11-01T02:00:00-06:00 60m',
   ]);
+});
+
+test('a quiet hour made from sample totals is the record made from the samples, and an hour with an event is not quiet', () => {
+  const types: EventType[] = ['SSL_ONLY_ON', 'SUSPEND_LOADBALANCER', 'UNSUSPEND_LOADBALANCER', 'DELETE_LOADBALANCER'];
+  fc.assert(fc.property(
+    fc.array(fc.record({ type: fc.constantFrom(...types), hoursBefore: fc.integer({ min: 1, max: 5 }) }), { maxLength: 4 }),
+    fc.array(fc.record({ minute: fc.integer({ min: 1, max: 60 }), bytes: fc.bigInt({ min: 0n, max: 2n ** 62n }), connections: fc.nat(500) }), { maxLength: 24 }),
+    (evs, samples) => {
+      const steps = timeline([create(H - 6 * 3_600_000), ...evs.map((e, i) => ({ ...ev(e.type, H - e.hoursBefore * 3_600_000 + i), id: `q${i}` }))]);
+      assert.equal(isQuietHour(steps, H), true);
+      const s = samples.map((x) => sample(min(x.minute), x.bytes, x.bytes / 3n, { connections: x.connections }));
+      assert.deepEqual(rollupQuietHour(steps, H, totalsOf(s)), rollupHour(steps, H, s).records);
+    },
+  ), { numRuns: 200 });
+  assert.equal(isQuietHour(timeline([create(min(0))]), H), false, 'created at the first instant of the hour');
+  assert.equal(isQuietHour(timeline([create(H - 3_600_000), ev('SSL_OFF', min(59))]), H), false);
+  assert.equal(isQuietHour(timeline([create(H - 3_600_000), ev('SSL_OFF', min(60))]), H), true, 'an event at the hour\'s end belongs to the next hour');
+  assert.throws(() => rollupQuietHour(timeline([create(min(5))]), H, totalsOf([])));
+});
+
+test('totals count one poll per instant, whatever the number of hosts that reported it', () => {
+  const t = totalsOf([sample(min(5), 1n, 0n, { connections: 2 }), sample(min(5), 2n, 0n, { connections: 3 }), sample(min(10), 4n)]);
+  assert.deepEqual(t, { bytesIn: 7n, bytesOut: 0n, bytesInSsl: 0n, bytesOutSsl: 0n, connections: 5, connectionsSsl: 0, polls: 2 });
 });

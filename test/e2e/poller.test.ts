@@ -83,6 +83,13 @@ test('stats CSV: frontends to readings, exact 64-bit counters, other rows ignore
     bytesInSsl: 10n, bytesOutSsl: 20n, connections: 3, connectionsSsl: 1,
   }]);
   assert.throws(() => parseStatCsv('no header'), /header/);
+  assert.throws(() => parseStatCsv('# pxname,svname,scur,bin\n'), /bout column/);
+  // A header after other lines, a last line without newline, a short line, an empty line.
+  assert.deepEqual(parseStatCsv('junk\n# pxname,svname,scur,bin,bout\n\n1_2,FRONTEND,4,5,6\n1_3,FRONTEND\n1_4,FRONTEND,0,7,8'), [
+    { name: '1_2', bytesIn: 5n, bytesOut: 6n, sessions: 4 },
+    { name: '1_3', bytesIn: 0n, bytesOut: 0n, sessions: 0 },
+    { name: '1_4', bytesIn: 7n, bytesOut: 8n, sessions: 0 },
+  ]);
   assert.throws(() => parseStatCsv('# pxname,svname,scur,bin,bout\nx,FRONTEND,0,1.5e3,0'), /whole number/);
 });
 

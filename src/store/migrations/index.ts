@@ -7,6 +7,7 @@ import * as leases from './002_leases.ts';
 import * as anomalyAmounts from './003_anomaly_amounts.ts';
 import * as exportState from './004_export_state.ts';
 import * as dayPartitions from './005_day_partitions.ts';
+import * as baselineFillfactor from './006_baseline_fillfactor.ts';
 
 type EngineMigration = { up(db: Kysely<any>, engine: Engine): Promise<void> };
 
@@ -16,6 +17,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '003_anomaly_amounts': anomalyAmounts,
   '004_export_state': exportState,
   '005_day_partitions': dayPartitions,
+  '006_baseline_fillfactor': baselineFillfactor,
 };
 
 export async function migrate(db: Kysely<any>, engine: Engine): Promise<string[]> {
