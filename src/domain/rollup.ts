@@ -7,26 +7,15 @@
 
 import { HOUR_MS } from './time.ts';
 import { vipTypeOf, type TimelineStep } from './lifecycle.ts';
-import type { EventType, LoadBalancerState, SslMode, VipType } from './types.ts';
+import type { CounterReading, EventType, LoadBalancerState, SslMode, VipType } from './types.ts';
 
-export interface UsageSample {
+/** A stored delta: what one host counted for a load balancer up to timeMs since its last reading. */
+export interface UsageSample extends CounterReading {
   timeMs: number;
-  bytesIn: bigint;
-  bytesOut: bigint;
-  bytesInSsl: bigint;
-  bytesOutSsl: bigint;
-  connections: number;
-  connectionsSsl: number;
 }
 
-/** What a record makes of the samples it takes. */
-export interface SampleTotals {
-  bytesIn: bigint;
-  bytesOut: bigint;
-  bytesInSsl: bigint;
-  bytesOutSsl: bigint;
-  connections: number;
-  connectionsSsl: number;
+/** What a record makes of the samples it takes: their sums, and how many polls they were. */
+export interface SampleTotals extends Omit<UsageSample, 'timeMs'> {
   /** Distinct poll instants: samples of several hosts at one instant are one poll. */
   polls: number;
 }
