@@ -1,17 +1,13 @@
 // Counter snapshots to exact byte deltas (SPEC 5, Deltas). One load balancer on one host has
 // two counter groups, plain and SSL (two HAProxy frontends); each resets on its own.
 
-import type { CounterReading } from './types.ts';
+import type { CounterReading, Transfers } from './types.ts';
 
 /** The last counters seen for (load balancer, host), or a zero baseline set by an event. */
-export interface CounterBaseline {
+export interface CounterBaseline extends Transfers {
   /** Process identity the counters belong to; ZERO_BASELINE accepts any process. */
   processKey: string;
   timeMs: number;
-  bytesIn: bigint;
-  bytesOut: bigint;
-  bytesInSsl: bigint;
-  bytesOutSsl: bigint;
 }
 
 export const ZERO_BASELINE = '*';
@@ -25,11 +21,7 @@ export interface DeltaInput {
   createdMs: number | undefined;
 }
 
-export interface Delta {
-  bytesIn: bigint;
-  bytesOut: bigint;
-  bytesInSsl: bigint;
-  bytesOutSsl: bigint;
+export interface Delta extends Transfers {
   /** Which groups restarted counting (for logs and metrics). */
   reset: boolean;
 }

@@ -7,7 +7,7 @@
 
 import { HOUR_MS } from './time.ts';
 import { vipTypeOf, type TimelineStep } from './lifecycle.ts';
-import type { CounterReading, EventType, LoadBalancerState, SslMode, VipType } from './types.ts';
+import type { CounterReading, EventType, LoadBalancerState, SslMode, Transfers, VipType } from './types.ts';
 
 /** A stored delta: what one host counted for a load balancer up to timeMs since its last reading. */
 export interface UsageSample extends CounterReading {
@@ -20,7 +20,7 @@ export interface SampleTotals extends Omit<UsageSample, 'timeMs'> {
   polls: number;
 }
 
-export interface UsageRecordDraft {
+export interface UsageRecordDraft extends Transfers {
   accountId: number;
   loadBalancerId: number;
   hourMs: number;
@@ -28,10 +28,6 @@ export interface UsageRecordDraft {
   endMs: number;
   /** The zero-length record a DELETE leaves behind. */
   closing: boolean;
-  bytesIn: bigint;
-  bytesOut: bigint;
-  bytesInSsl: bigint;
-  bytesOutSsl: bigint;
   averageNumConnections: number;
   averageNumConnectionsSsl: number;
   numVips: number;

@@ -68,12 +68,16 @@ export interface LoadBalancerState {
   deletedMs?: number;
 }
 
-/** Counters of one load balancer on one host at one instant (SPEC 4, samples). */
-export interface CounterReading {
+/** Bytes in and out, plain and SSL: what a counter, a delta or a correction carries. */
+export interface Transfers {
   bytesIn: bigint;
   bytesOut: bigint;
   bytesInSsl: bigint;
   bytesOutSsl: bigint;
+}
+
+/** Counters of one load balancer on one host at one instant (SPEC 4, samples). */
+export interface CounterReading extends Transfers {
   connections: number;
   connectionsSsl: number;
 }

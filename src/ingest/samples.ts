@@ -11,7 +11,7 @@ import { computeDelta, exceedsCeiling, type CounterBaseline } from '../domain/de
 import { floorHour } from '../domain/time.ts';
 import { lockHostCounters } from '../store/dialect.ts';
 import { ensureDayPartitions } from '../store/partitions.ts';
-import { processKey, type CounterReading, type ProcessIdentity } from '../domain/types.ts';
+import { processKey, type CounterReading, type ProcessIdentity, type Transfers } from '../domain/types.ts';
 
 export interface LoadBalancerReading extends CounterReading {
   accountId: number;
@@ -117,10 +117,10 @@ async function ingestSlice(trx: Db, sample: HostSample, key: string, readings: L
   result.deltas += deltas.length;
 }
 
-function amounts(d: { bytesIn: bigint; bytesOut: bigint; bytesInSsl: bigint; bytesOutSsl: bigint }): string {
+function amounts(d: Transfers): string {
   return `in=${d.bytesIn} out=${d.bytesOut} inSsl=${d.bytesInSsl} outSsl=${d.bytesOutSsl}`;
 }
 
-function hasBytes(d: { bytesIn: bigint; bytesOut: bigint; bytesInSsl: bigint; bytesOutSsl: bigint }): boolean {
+function hasBytes(d: Transfers): boolean {
   return d.bytesIn + d.bytesOut + d.bytesInSsl + d.bytesOutSsl > 0n;
 }

@@ -104,10 +104,19 @@ export async function rollHour(db: Db, hourMs: number, endMs: number, filter: { 
   for (const [id, events] of await eventsOfLoadBalancers(db, ids)) steps.set(id, timeline(events));
   // Most load balancers have a quiet hour: their records come from totals the store sums. The
   // others (an event in the hour) get their samples, to split them at the events.
-  const quiet = ids.filter((id) => isQuietHour(steps.get(id) ?? [], hourMs, endMs));
-  const eventful = ids.filter((id) => steps.get(id)?.length && !isQuietHour(steps.get(id)!, hourMs, endMs));
-  const createdThisHour = eventful.filter((id) => floorHour(steps.get(id)![0]!.state.createdMs) === hourMs);
-  const olderEventful = eventful.filter((id) => !createdThisHour.includes(id));
+  const quiet: number[] = [];
+  const eventful: number[] = [];
+  const createdThisHour: number[] = [];
+  const olderEventful: number[] = [];
+  for (const id of ids) {
+    const lbSteps = steps.get(id);
+    if (!lbSteps?.length) continue;
+    if (isQuietHour(lbSteps, hourMs, endMs)) quiet.push(id);
+    else {
+      eventful.push(id);
+      (floorHour(lbSteps[0]!.state.createdMs) === hourMs ? createdThisHour : olderEventful).push(id);
+    }
+  }
   const filtered = filter.loadBalancerIds !== undefined || filter.accountId !== undefined;
   const totals = await deltaTotalsOf(db, filtered ? quiet : undefined, hourMs, endMs);
   const samples = new Map([

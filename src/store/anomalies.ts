@@ -3,16 +3,10 @@
 
 import type { Db } from './store.ts';
 import { big, num, optNum } from './rows.ts';
+import type { Transfers } from '../domain/types.ts';
 
 export type AnomalyKind = 'DELTA_ABOVE_CEILING' | 'LATE_SAMPLE' | 'LATE_EVENT' | 'SAMPLE_AFTER_DELETE' | 'STALE_SAMPLE';
 export type AnomalyStatus = 'HELD' | 'RELEASED' | 'DISCARDED';
-
-export interface HeldBytes {
-  bytesIn: bigint;
-  bytesOut: bigint;
-  bytesInSsl: bigint;
-  bytesOutSsl: bigint;
-}
 
 export interface Anomaly {
   id: number;
@@ -24,7 +18,7 @@ export interface Anomaly {
   status: AnomalyStatus;
   createdMs: number;
   /** The delta held back from billing, when the anomaly holds one. */
-  held?: HeldBytes;
+  held?: Transfers;
   resolvedMs?: number;
 }
 

@@ -5,6 +5,7 @@ import { bulkInsert, idBatches, idIn, type BulkColumn } from './dialect.ts';
 import { ensureDayPartitions } from './partitions.ts';
 import { big, num } from './rows.ts';
 import type { CounterBaseline } from '../domain/delta.ts';
+import type { Transfers } from '../domain/types.ts';
 import type { SampleTotals, UsageSample } from '../domain/rollup.ts';
 
 /** Records a sample key; false when it was stored before (the sample is a retry). */
@@ -110,7 +111,7 @@ export async function deltaTotalsOf(db: Db, lbIds: number[] | undefined, fromMs:
 }
 
 /** Bills a held delta: its stored sample gets the bytes. False when no held sample is there. */
-export async function billHeldSample(db: Db, at: { loadBalancerId: number; hostId: number; timeMs: number }, bytes: { bytesIn: bigint; bytesOut: bigint; bytesInSsl: bigint; bytesOutSsl: bigint }): Promise<boolean> {
+export async function billHeldSample(db: Db, at: { loadBalancerId: number; hostId: number; timeMs: number }, bytes: Transfers): Promise<boolean> {
   const r = await db.updateTable('usage_samples')
     .set({ bytes_in: bytes.bytesIn, bytes_out: bytes.bytesOut, bytes_in_ssl: bytes.bytesInSsl, bytes_out_ssl: bytes.bytesOutSsl, held: 0 })
     .where('load_balancer_id', '=', at.loadBalancerId).where('host_id', '=', at.hostId).where('time_ms', '=', at.timeMs).where('held', '=', 1)

@@ -3,14 +3,11 @@
 import { sql } from 'kysely';
 import type { Db } from './store.ts';
 import { big, num, optNum } from './rows.ts';
+import type { Transfers } from '../domain/types.ts';
 
-export interface AccountTraffic {
+export interface AccountTraffic extends Transfers {
   accountId: number;
   loadBalancers: number;
-  bytesIn: bigint;
-  bytesOut: bigint;
-  bytesInSsl: bigint;
-  bytesOutSsl: bigint;
 }
 
 /** Accounts by all bytes of their records starting in [startMs, endMs), most first. */

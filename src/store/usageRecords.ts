@@ -8,18 +8,14 @@ import { ensureDayPartitions } from './partitions.ts';
 import { HOUR_MS } from '../domain/time.ts';
 import { big, num } from './rows.ts';
 import type { UsageRecordDraft } from '../domain/rollup.ts';
-import type { EventType, SslMode, VipType } from '../domain/types.ts';
+import type { EventType, SslMode, Transfers, VipType } from '../domain/types.ts';
 
-export interface UsageRecord {
+export interface UsageRecord extends Transfers {
   id: number;
   accountId: number;
   loadBalancerId: number;
   startMs: number;
   endMs: number;
-  bytesIn: bigint;
-  bytesOut: bigint;
-  bytesInSsl: bigint;
-  bytesOutSsl: bigint;
   averageNumConnections: number;
   averageNumConnectionsSsl: number;
   numVips: number;
@@ -135,14 +131,14 @@ export async function recordBillingAt(db: Db, lbId: number, t: number): Promise<
 }
 
 /** An operator's correction of a final record. */
-export async function addToRecord(db: Db, id: number, bytes: { bytesIn: bigint; bytesOut: bigint; bytesInSsl: bigint; bytesOutSsl: bigint }): Promise<void> {
+export async function addToRecord(db: Db, id: number, bytes: Transfers): Promise<void> {
   await db.updateTable('usage_records').set({
     bytes_in: sql<bigint>`bytes_in + ${bytes.bytesIn}`, bytes_out: sql<bigint>`bytes_out + ${bytes.bytesOut}`,
     bytes_in_ssl: sql<bigint>`bytes_in_ssl + ${bytes.bytesInSsl}`, bytes_out_ssl: sql<bigint>`bytes_out_ssl + ${bytes.bytesOutSsl}`,
   }).where('id', '=', id).execute();
 }
 
-export async function totalBytesOf(db: Db, lbId: number): Promise<{ bytesIn: bigint; bytesOut: bigint; bytesInSsl: bigint; bytesOutSsl: bigint }> {
+export async function totalBytesOf(db: Db, lbId: number): Promise<Transfers> {
   const r = await db.selectFrom('usage_records').where('load_balancer_id', '=', lbId).select([
     sql<string>`coalesce(sum(bytes_in), 0)`.as('i'), sql<string>`coalesce(sum(bytes_out), 0)`.as('o'),
     sql<string>`coalesce(sum(bytes_in_ssl), 0)`.as('si'), sql<string>`coalesce(sum(bytes_out_ssl), 0)`.as('so'),
