@@ -64,6 +64,19 @@ export async function copyInto(pool: pg.Pool, table: string, columns: string[], 
 /** The account of a load balancer: 20 load balancers an account. */
 export const accountOf = (lb: number) => 100_000 + Math.floor((lb - 1) / 20);
 
+/**
+ * What HAProxy's `show stat` (or `;csv`) prints for load balancers 1..n, a plain and an SSL
+ * frontend each: `counters(lb)` gives [sessions, bin, bout] of the plain one, then of the SSL one.
+ */
+export function statCsv(n: number, counters: (lb: number) => [number, number, number, number, number, number]): string {
+  const lines = ['# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,'];
+  for (let lb = 1; lb <= n; lb++) {
+    const [scur, bin, bout, scurSsl, binSsl, boutSsl] = counters(lb);
+    lines.push(`${accountOf(lb)}_${lb},FRONTEND,,,${scur},0,0,0,${bin},${bout},`, `${accountOf(lb)}_${lb}_S,FRONTEND,,,${scurSsl},0,0,0,${binSsl},${boutSsl},`);
+  }
+  return lines.join('\n') + '\n';
+}
+
 function* lbRows(n: number) {
   for (let lb = 1; lb <= n; lb++) yield [lb, accountOf(lb), `bench-${lb}`, 'HTTP', 1, 'ACTIVE', 'OFF', T0, T0];
 }

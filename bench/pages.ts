@@ -7,7 +7,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Store } from '../src/store/store.ts';
 import { putHost } from '../src/store/inventory.ts';
-import { accountOf, fullWindow, type Sizes } from './fixtures.ts';
+import { fullWindow, statCsv, type Sizes } from './fixtures.ts';
 import { get, p50, post, startCeiling, startLbmeter, throughput } from './http.ts';
 
 const PAGE = 1000;
@@ -36,14 +36,11 @@ function bareSql(store: Store, startMs: number, endMs: number): () => Promise<un
 
 /** A stats page of every load balancer (HTTP CSV source), so the server ingests a full poll. */
 async function startStatsHost(n: number): Promise<{ url: string; close(): Promise<void> }> {
-  const lines = ['# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,'];
   let round = 0;
   const server = http.createServer((req, res) => {
     if (!req.url!.includes(';csv')) return res.end('<b>pid = </b> 4242 (process #1)');
     round++;
-    const body = [...lines];
-    for (let lb = 1; lb <= n; lb++) body.push(`${accountOf(lb)}_${lb},FRONTEND,,,1,0,0,0,${round * lb},${round * 2 * lb},`, `${accountOf(lb)}_${lb}_S,FRONTEND,,,0,0,0,0,${round},${round},`);
-    res.end(body.join('\n') + '\n');
+    res.end(statCsv(n, (lb) => [1, round * lb, round * 2 * lb, 0, round, round]));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/stats`, close: () => new Promise((r) => server.close(() => r())) };

@@ -9,7 +9,7 @@ import { ingestSample } from '../src/ingest/samples.ts';
 import { runRollup } from '../src/jobs/rollup.ts';
 import { markHour } from '../src/store/hours.ts';
 import { ensureDayPartitions } from '../src/store/partitions.ts';
-import { accountOf, copyFleet, copyInto, ensurePgDatabase, HOUR, T0 } from './fixtures.ts';
+import { accountOf, copyFleet, copyInto, ensurePgDatabase, HOUR, statCsv, T0 } from './fixtures.ts';
 
 const MINUTE = 60_000;
 
@@ -22,21 +22,18 @@ async function freshStore(name: string, loadBalancers: number): Promise<Store> {
   return store;
 }
 
-/** What HAProxy's `show stat` prints for n load balancers (plain and SSL frontends), at a round. */
-function statCsv(n: number, host: number, round: number): string {
-  const lines = ['# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,'];
-  for (let lb = 1; lb <= n; lb++) {
+/** A host's stats for n load balancers at a round of polls: counters grow with the round. */
+function hostStatCsv(n: number, host: number, round: number): string {
+  return statCsv(n, (lb) => {
     const base = round * (1000 + lb + host);
-    lines.push(`${accountOf(lb)}_${lb},FRONTEND,,,${lb % 9},0,0,0,${base * 3},${base * 17},`);
-    lines.push(`${accountOf(lb)}_${lb}_S,FRONTEND,,,${lb % 3},0,0,0,${base},${base * 5},`);
-  }
-  return lines.join('\n') + '\n';
+    return [lb % 9, base * 3, base * 17, lb % 3, base, base * 5];
+  });
 }
 
 export async function pollCycle(n: number): Promise<{ pollMs: number; copyMs: number; rows: number }> {
   const store = await freshStore('lbmeter_bench_poll', n);
   try {
-    const csv = [1, 2].map((host) => [1, 2].map((round) => statCsv(n, host, round)));
+    const csv = [1, 2].map((host) => [1, 2].map((round) => hostStatCsv(n, host, round)));
     const cycle = (round: number, timeMs: number) => Promise.all([1, 2].map((host) => {
       const loadBalancers = readingsFromFrontends(parseStatCsv(csv[host - 1]![round - 1]!));
       // The processes started before the load balancers were created: the first round is a baseline.

@@ -19,6 +19,7 @@ import { formatReport, usageReport, type ReportFormat } from './report.ts';
 import { parseTime, DAY_MS } from '../domain/time.ts';
 import { serveCommand } from './serveCommand.ts';
 import { createLogger } from '../logging.ts';
+import { describeTransfers } from '../domain/types.ts';
 
 class UsageError extends Error {}
 
@@ -176,7 +177,7 @@ export function buildProgram(): Command {
     .addHelpText('after', '\nExamples:\n  lbmeter anomalies list\n  lbmeter anomalies list --status ALL')
     .action((opts: { status: AnomalyStatus | 'ALL' }) => withStore(async (store) => {
       for (const a of await listAnomalies(store.db, opts.status === 'ALL' ? undefined : opts.status)) {
-        const held = a.held ? `in=${a.held.bytesIn} out=${a.held.bytesOut} inSsl=${a.held.bytesInSsl} outSsl=${a.held.bytesOutSsl}` : '-';
+        const held = a.held ? describeTransfers(a.held) : '-';
         console.log([a.id, a.status, a.kind, new Date(a.timeMs).toISOString(), `lb=${a.loadBalancerId ?? '-'}`, `host=${a.hostId ?? '-'}`, held, a.detail].join('\t'));
       }
     }));

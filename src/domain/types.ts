@@ -76,6 +76,11 @@ export interface Transfers {
   bytesOutSsl: bigint;
 }
 
+/** Transfers as operators read them in anomaly details and the CLI. */
+export function describeTransfers(t: Transfers): string {
+  return `in=${t.bytesIn} out=${t.bytesOut} inSsl=${t.bytesInSsl} outSsl=${t.bytesOutSsl}`;
+}
+
 /** Counters of one load balancer on one host at one instant (SPEC 4, samples). */
 export interface CounterReading extends Transfers {
   connections: number;

@@ -11,7 +11,7 @@ import { computeDelta, exceedsCeiling, type CounterBaseline } from '../domain/de
 import { floorHour } from '../domain/time.ts';
 import { lockHostCounters } from '../store/dialect.ts';
 import { ensureDayPartitions } from '../store/partitions.ts';
-import { processKey, type CounterReading, type ProcessIdentity, type Transfers } from '../domain/types.ts';
+import { describeTransfers, processKey, type CounterReading, type ProcessIdentity, type Transfers } from '../domain/types.ts';
 
 export interface LoadBalancerReading extends CounterReading {
   accountId: number;
@@ -84,13 +84,13 @@ async function ingestSlice(trx: Db, sample: HostSample, key: string, readings: L
     let held = false;
     if (exceedsCeiling(delta, options.deltaCeiling < MAX_STORED_DELTA ? options.deltaCeiling : MAX_STORED_DELTA)) {
       held = true;
-      anomalies.push({ kind: 'DELTA_ABOVE_CEILING', ...where, held: delta, detail: `${amounts(delta)} above ceiling ${options.deltaCeiling}` });
+      anomalies.push({ kind: 'DELTA_ABOVE_CEILING', ...where, held: delta, detail: `${describeTransfers(delta)} above ceiling ${options.deltaCeiling}` });
     } else if (lb?.deletedMs !== undefined && sample.timeMs > lb.deletedMs && hasBytes(delta)) {
       held = true;
-      anomalies.push({ kind: 'SAMPLE_AFTER_DELETE', ...where, held: delta, detail: `${amounts(delta)} after deletion at ${lb.deletedMs}` });
+      anomalies.push({ kind: 'SAMPLE_AFTER_DELETE', ...where, held: delta, detail: `${describeTransfers(delta)} after deletion at ${lb.deletedMs}` });
     } else if (lateHour && hasBytes(delta)) {
       held = true;
-      anomalies.push({ kind: 'LATE_SAMPLE', ...where, held: delta, detail: `${amounts(delta)} for an hour already final` });
+      anomalies.push({ kind: 'LATE_SAMPLE', ...where, held: delta, detail: `${describeTransfers(delta)} for an hour already final` });
     }
     // A held delta keeps its poll (connections) but no bytes; its amounts live in the anomaly.
     const billed = held ? { bytesIn: 0n, bytesOut: 0n, bytesInSsl: 0n, bytesOutSsl: 0n } : delta;
@@ -115,10 +115,6 @@ async function ingestSlice(trx: Db, sample: HostSample, key: string, readings: L
   await insertDeltas(trx, deltas);
   await saveBaselines(trx, sample.hostId, nextBaselines);
   result.deltas += deltas.length;
-}
-
-function amounts(d: Transfers): string {
-  return `in=${d.bytesIn} out=${d.bytesOut} inSsl=${d.bytesInSsl} outSsl=${d.bytesOutSsl}`;
 }
 
 function hasBytes(d: Transfers): boolean {
