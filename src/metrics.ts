@@ -6,9 +6,8 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 import type { Store } from './store/store.ts';
 import type { HostPollReport } from './ingest/poller.ts';
 import { countAnomalies } from './store/anomalies.ts';
-import { lastRolledHour } from './store/hours.ts';
+import { rollupLagMs } from './store/hours.ts';
 import { exportBacklog } from './store/usageRecords.ts';
-import { floorHour, HOUR_MS } from './domain/time.ts';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -50,8 +49,7 @@ export class Metrics {
       name: 'lbmeter_rollup_lag_seconds', help: 'Ended time not rolled up yet: from the end of the newest rolled hour to the end of the newest ended hour',
       registers: [this.registry],
       async collect() {
-        const last = await lastRolledHour(store.db);
-        this.set(last === undefined ? 0 : Math.max(0, floorHour(now()) - (last + HOUR_MS)) / 1000);
+        this.set((await rollupLagMs(store.db, now())) / 1000);
       },
     });
     new Gauge({

@@ -66,6 +66,11 @@ export async function listDeadLetters(db: Db): Promise<DeadLetter[]> {
   return rows.map((r) => ({ record: toExportable(r), attempts: num(r.attempts), lastError: r.last_error, deadMs: optNum(r.dead_ms)! }));
 }
 
+export async function countDeadLetters(db: Db): Promise<number> {
+  const r = await db.selectFrom('export_failures').select((eb) => eb.fn.countAll<number>().as('n')).where('dead_ms', 'is not', null).executeTakeFirstOrThrow();
+  return num(r.n);
+}
+
 /** Puts dead letters (these, or all) back in line for the next export; returns how many. */
 export async function replayDeadLetters(db: Db, recordIds?: number[]): Promise<number> {
   let q = db.deleteFrom('export_failures').where('dead_ms', 'is not', null);

@@ -6,11 +6,11 @@ import { READ_ALL } from '../auth.ts';
 import { optionalWindow, querySchemas } from '../params.ts';
 import { listHosts } from '../../store/inventory.ts';
 import { topAccounts, lastReadingPerHost } from '../../store/reports.ts';
-import { lastRolledHour } from '../../store/hours.ts';
+import { rollupLagMs } from '../../store/hours.ts';
 import { exportBacklog } from '../../store/usageRecords.ts';
-import { listDeadLetters } from '../../store/exports.ts';
+import { countDeadLetters } from '../../store/exports.ts';
 import { countAnomalies } from '../../store/anomalies.ts';
-import { floorHour, HOUR_MS } from '../../domain/time.ts';
+import { HOUR_MS } from '../../domain/time.ts';
 
 const exact = { type: 'integer' };
 
@@ -56,9 +56,9 @@ export const summaryRoutes: RouteModule = (api) => [{
     const nowMs = api.now();
     const window = optionalWindow(q, nowMs, 24 * HOUR_MS);
     const db = api.store.db;
-    const [top, hosts, readings, lastRolled, backlog, dead, anomalies] = await Promise.all([
+    const [top, hosts, readings, rollupLag, backlog, deadLetters, anomalies] = await Promise.all([
       topAccounts(db, window.startMs, window.endMs, Number(q.top ?? 10)),
-      listHosts(db), lastReadingPerHost(db), lastRolledHour(db), exportBacklog(db), listDeadLetters(db), countAnomalies(db, 'HELD'),
+      listHosts(db), lastReadingPerHost(db), rollupLagMs(db, nowMs), exportBacklog(db), countDeadLetters(db), countAnomalies(db, 'HELD'),
     ]);
     return {
       startTime: api.printer.print(window.startMs),
@@ -71,9 +71,9 @@ export const summaryRoutes: RouteModule = (api) => [{
         const last = readings.get(h.id);
         return { hostId: h.id, name: h.name, clusterId: h.clusterId, polled: h.stats !== undefined, ...(last !== undefined ? { lastReadingTime: api.printer.print(last) } : {}) };
       }),
-      rollupLagSeconds: lastRolled === undefined ? 0 : Math.max(0, floorHour(nowMs) - (lastRolled + HOUR_MS)) / 1000,
+      rollupLagSeconds: rollupLag / 1000,
       exportBacklog: backlog,
-      deadLetters: dead.length,
+      deadLetters,
       anomaliesHeld: [...anomalies.values()].reduce((a, b) => a + b, 0),
     };
   },
