@@ -3,6 +3,7 @@
 
 import type { Db } from './store.ts';
 import { big, num, optNum } from './rows.ts';
+import { bulkInsert, type BulkColumn } from './dialect.ts';
 import type { Transfers } from '../domain/types.ts';
 
 export type AnomalyKind = 'DELTA_ABOVE_CEILING' | 'LATE_SAMPLE' | 'LATE_EVENT' | 'SAMPLE_AFTER_DELETE' | 'STALE_SAMPLE';
@@ -24,14 +25,19 @@ export interface Anomaly {
 
 export type NewAnomaly = Omit<Anomaly, 'id' | 'status' | 'createdMs' | 'resolvedMs'>;
 
+const ANOMALY_COLUMNS: BulkColumn[] = [
+  { name: 'kind', pgType: 'text' }, { name: 'time_ms', pgType: 'bigint' }, { name: 'load_balancer_id', pgType: 'bigint' }, { name: 'host_id', pgType: 'bigint' },
+  { name: 'detail', pgType: 'text' }, { name: 'status', pgType: 'text' }, { name: 'created_ms', pgType: 'bigint' },
+  { name: 'bytes_in', pgType: 'text' }, { name: 'bytes_out', pgType: 'text' }, { name: 'bytes_in_ssl', pgType: 'text' }, { name: 'bytes_out_ssl', pgType: 'text' },
+];
+
+/** Many at once (a whole host's readings can be held, say after its clock went back): in bulk. */
 export async function holdAnomalies(db: Db, items: NewAnomaly[], nowMs = Date.now()): Promise<void> {
-  if (items.length === 0) return;
-  await db.insertInto('anomalies').values(items.map((a) => ({
-    kind: a.kind, time_ms: a.timeMs, load_balancer_id: a.loadBalancerId ?? null, host_id: a.hostId ?? null,
-    detail: a.detail, status: 'HELD', created_ms: nowMs,
-    bytes_in: a.held ? String(a.held.bytesIn) : null, bytes_out: a.held ? String(a.held.bytesOut) : null,
-    bytes_in_ssl: a.held ? String(a.held.bytesInSsl) : null, bytes_out_ssl: a.held ? String(a.held.bytesOutSsl) : null,
-  }))).execute();
+  await bulkInsert(db, 'anomalies', ANOMALY_COLUMNS, items.map((a) => [
+    a.kind, a.timeMs, a.loadBalancerId ?? null, a.hostId ?? null, a.detail, 'HELD', nowMs,
+    a.held ? String(a.held.bytesIn) : null, a.held ? String(a.held.bytesOut) : null,
+    a.held ? String(a.held.bytesInSsl) : null, a.held ? String(a.held.bytesOutSsl) : null,
+  ]));
 }
 
 export async function listAnomalies(db: Db, status?: AnomalyStatus): Promise<Anomaly[]> {

@@ -12,6 +12,7 @@ import { insertNewEvents } from '../../src/store/events.ts';
 import { replaceHourRecords, usageRecordsIn } from '../../src/store/usageRecords.ts';
 import { putSnapshots } from '../../src/store/accountUsage.ts';
 import { purgeExpired } from '../../src/jobs/retention.ts';
+import { holdAnomalies, listAnomalies, type NewAnomaly } from '../../src/store/anomalies.ts';
 import type { UsageRecordDraft } from '../../src/domain/rollup.ts';
 import { DAY_MS, HOUR_MS } from '../../src/domain/time.ts';
 
@@ -102,6 +103,24 @@ for (const { fixture, skip } of await engines()) {
       await saveBaselines(store.db, 1, new Map([[70, { processKey: 'p', timeMs: H, bytesIn: U64_MAX, bytesOut: U64_MAX - 1n, bytesInSsl: 2n ** 63n, bytesOutSsl: 0n }]]));
       const b = (await baselinesOf(store.db, 1, [70])).get(70)!;
       assert.deepEqual([b.bytesIn, b.bytesOut, b.bytesInSsl, b.bytesOutSsl, b.timeMs], [U64_MAX, U64_MAX - 1n, 2n ** 63n, 0n, H]);
+    });
+
+    test('a whole host of held readings is stored at once, text and amounts exactly', async () => {
+      // More than one statement's worth of parameters (PostgreSQL: 65535), as when a host's
+      // clock went back and every reading of it is stale.
+      const details = ['plain', 'a "quoted", {braced} \\ back\\slashed, comma', 'NULL', '', 'ünïcødé ✓', "it's; drop table anomalies; --"];
+      const items: NewAnomaly[] = Array.from({ length: 12_000 }, (_, i) => ({
+        kind: i % 2 ? 'STALE_SAMPLE' : 'DELTA_ABOVE_CEILING', timeMs: H + i, loadBalancerId: i + 1, hostId: i % 3 ? 9 : undefined,
+        detail: details[i % details.length]!,
+        held: i % 2 ? undefined : { bytesIn: U64_MAX + BigInt(i), bytesOut: BigInt(i), bytesInSsl: 0n, bytesOutSsl: 2n ** 63n },
+      }));
+      await holdAnomalies(store.db, items, H);
+      const stored = (await listAnomalies(store.db, 'HELD')).filter((a) => a.timeMs >= H && a.timeMs < H + items.length);
+      assert.equal(stored.length, items.length);
+      stored.forEach((a, i) => {
+        const { held, ...rest } = items[i]!;
+        assert.deepEqual(a, { id: a.id, ...rest, status: 'HELD', createdMs: H, ...(held ? { held } : {}) });
+      });
     });
 
     test('a sample key and an event id are claimed once, even by concurrent writers', async () => {
