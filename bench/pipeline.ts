@@ -3,8 +3,7 @@
 // hour of N load balancers polled 12 times.
 
 import { openStore, type Store } from '../src/store/store.ts';
-import { parseStatCsv } from '../src/ingest/sources/haproxyCsv.ts';
-import { readingsFromFrontends } from '../src/ingest/poller.ts';
+import { readingsFromStatCsv } from '../src/ingest/frontendReadings.ts';
 import { ingestSample } from '../src/ingest/samples.ts';
 import { runRollup } from '../src/jobs/rollup.ts';
 import { markHour } from '../src/store/hours.ts';
@@ -35,7 +34,7 @@ export async function pollCycle(n: number): Promise<{ pollMs: number; copyMs: nu
   try {
     const csv = [1, 2].map((host) => [1, 2].map((round) => hostStatCsv(n, host, round)));
     const cycle = (round: number, timeMs: number) => Promise.all([1, 2].map((host) => {
-      const loadBalancers = readingsFromFrontends(parseStatCsv(csv[host - 1]![round - 1]!));
+      const loadBalancers = readingsFromStatCsv(csv[host - 1]![round - 1]!);
       // The processes started before the load balancers were created: the first round is a baseline.
       return ingestSample(store, { hostId: host, timeMs, process: { pid: 100 + host, startMs: T0 - HOUR }, loadBalancers }, { deltaCeiling: 2n ** 40n, nowMs: timeMs });
     }));

@@ -5,10 +5,10 @@
 
 import type { Store } from '../store/store.ts';
 import { listHosts, type Host } from '../store/inventory.ts';
-import { ingestSample, type LoadBalancerReading } from './samples.ts';
+import { ingestSample } from './samples.ts';
 import { socketSource } from './sources/haproxySocket.ts';
 import { httpSource } from './sources/haproxyHttp.ts';
-import type { FrontendCounters, StatsSource } from './sources/source.ts';
+import type { StatsSource } from './sources/source.ts';
 import { acquireLease, releaseLease } from '../store/leases.ts';
 import { PROCESS_HOLDER, waitForLease } from '../jobs/leases.ts';
 import { livePollers, shareOf } from './pollerShare.ts';
@@ -50,32 +50,6 @@ export function sourceFor(host: Host): StatsSource | undefined {
   return 'socket' in host.stats ? socketSource(host.stats.socket) : httpSource(host.stats.url);
 }
 
-/** Frontend `{account}_{lb}` is plain traffic, `{account}_{lb}_S` its SSL traffic. */
-const FRONTEND_NAME = /^(\d{1,15})_(\d{1,15})(_S)?$/;
-
-export function readingsFromFrontends(frontends: FrontendCounters[]): LoadBalancerReading[] {
-  const byLb = new Map<number, LoadBalancerReading>();
-  for (const f of frontends) {
-    const m = FRONTEND_NAME.exec(f.name);
-    if (!m) continue;
-    const loadBalancerId = Number(m[2]);
-    const r = byLb.get(loadBalancerId) ?? {
-      accountId: Number(m[1]), loadBalancerId, bytesIn: 0n, bytesOut: 0n, bytesInSsl: 0n, bytesOutSsl: 0n, connections: 0, connectionsSsl: 0,
-    };
-    if (m[3]) {
-      r.bytesInSsl = f.bytesIn;
-      r.bytesOutSsl = f.bytesOut;
-      r.connectionsSsl = f.sessions;
-    } else {
-      r.bytesIn = f.bytesIn;
-      r.bytesOut = f.bytesOut;
-      r.connections = f.sessions;
-    }
-    byLb.set(loadBalancerId, r);
-  }
-  return [...byLb.values()];
-}
-
 export async function pollHosts(store: Store, options: PollOptions): Promise<HostPollReport[]> {
   const nowMs = options.nowMs ?? Date.now();
   let hosts = (await listHosts(store.db)).filter((h) => h.stats);
@@ -111,9 +85,8 @@ async function pollOne(store: Store, host: Host, cycleMs: number, options: PollO
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), options.timeoutMs);
   try {
-    const reading = await sourceFor(host)!.read(controller.signal);
-    const loadBalancers = readingsFromFrontends(reading.frontends);
-    const result = await ingestSample(store, { hostId: host.id, timeMs: nowMs, process: reading.process, loadBalancers }, { deltaCeiling: options.deltaCeiling, nowMs });
+    const { process, loadBalancers } = await sourceFor(host)!.read(controller.signal);
+    const result = await ingestSample(store, { hostId: host.id, timeMs: nowMs, process, loadBalancers }, { deltaCeiling: options.deltaCeiling, nowMs });
     report.ok = true;
     report.loadBalancers = loadBalancers.length;
     if (result.duplicate) report.duplicate = true;

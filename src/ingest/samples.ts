@@ -5,7 +5,7 @@
 import type { Db, Store } from '../store/store.ts';
 import { baselinesOf, claimSampleKey, insertDeltas, saveBaselines, type StoredDelta } from '../store/counters.ts';
 import { loadBalancerBasics } from '../store/loadBalancers.ts';
-import { holdAnomalies, type NewAnomaly } from '../store/anomalies.ts';
+import { holdAnomalies, type AnomalyKind, type NewAnomaly } from '../store/anomalies.ts';
 import { isHourFinal } from '../store/hours.ts';
 import { computeDelta, exceedsCeiling, type CounterBaseline } from '../domain/delta.ts';
 import { floorHour } from '../domain/time.ts';
@@ -18,11 +18,17 @@ export interface LoadBalancerReading extends CounterReading {
   loadBalancerId: number;
 }
 
+/** Readings taken out a slice at a time: an array, or a big host's readings kept in columns. */
+export interface ReadingBatch {
+  readonly length: number;
+  slice(from: number, to: number): LoadBalancerReading[];
+}
+
 export interface HostSample {
   hostId: number;
   timeMs: number;
   process: ProcessIdentity;
-  loadBalancers: LoadBalancerReading[];
+  loadBalancers: ReadingBatch;
 }
 
 export interface SampleIntakeResult {
@@ -75,22 +81,21 @@ async function ingestSlice(trx: Db, sample: HostSample, key: string, readings: L
   for (const reading of readings) {
     const lb = basics.get(reading.loadBalancerId);
     const previous = baselines.get(reading.loadBalancerId);
-    const where = { timeMs: sample.timeMs, loadBalancerId: reading.loadBalancerId, hostId: sample.hostId };
     if (previous && previous.timeMs > sample.timeMs) {
-      anomalies.push({ kind: 'STALE_SAMPLE', ...where, detail: `reading older than the last one (${previous.timeMs})` });
+      anomalies.push(anomalyOf(sample, reading, 'STALE_SAMPLE', `reading older than the last one (${previous.timeMs})`));
       continue;
     }
     const delta = computeDelta({ previous, current: reading, processKey: key, processStartMs: sample.process.startMs, createdMs: lb?.createdMs });
     let held = false;
     if (exceedsCeiling(delta, options.deltaCeiling < MAX_STORED_DELTA ? options.deltaCeiling : MAX_STORED_DELTA)) {
       held = true;
-      anomalies.push({ kind: 'DELTA_ABOVE_CEILING', ...where, held: delta, detail: `${describeTransfers(delta)} above ceiling ${options.deltaCeiling}` });
+      anomalies.push(anomalyOf(sample, reading, 'DELTA_ABOVE_CEILING', `${describeTransfers(delta)} above ceiling ${options.deltaCeiling}`, delta));
     } else if (lb?.deletedMs !== undefined && sample.timeMs > lb.deletedMs && hasBytes(delta)) {
       held = true;
-      anomalies.push({ kind: 'SAMPLE_AFTER_DELETE', ...where, held: delta, detail: `${describeTransfers(delta)} after deletion at ${lb.deletedMs}` });
+      anomalies.push(anomalyOf(sample, reading, 'SAMPLE_AFTER_DELETE', `${describeTransfers(delta)} after deletion at ${lb.deletedMs}`, delta));
     } else if (lateHour && hasBytes(delta)) {
       held = true;
-      anomalies.push({ kind: 'LATE_SAMPLE', ...where, held: delta, detail: `${describeTransfers(delta)} for an hour already final` });
+      anomalies.push(anomalyOf(sample, reading, 'LATE_SAMPLE', `${describeTransfers(delta)} for an hour already final`, delta));
     }
     // A held delta keeps its poll (connections) but no bytes; its amounts live in the anomaly.
     const billed = held ? { bytesIn: 0n, bytesOut: 0n, bytesInSsl: 0n, bytesOutSsl: 0n } : delta;
@@ -115,6 +120,12 @@ async function ingestSlice(trx: Db, sample: HostSample, key: string, readings: L
   await insertDeltas(trx, deltas);
   await saveBaselines(trx, sample.hostId, nextBaselines);
   result.deltas += deltas.length;
+}
+
+function anomalyOf(sample: HostSample, reading: LoadBalancerReading, kind: AnomalyKind, detail: string, held?: Transfers): NewAnomaly {
+  const anomaly: NewAnomaly = { kind, timeMs: sample.timeMs, loadBalancerId: reading.loadBalancerId, hostId: sample.hostId, detail };
+  if (held) anomaly.held = held;
+  return anomaly;
 }
 
 function hasBytes(d: Transfers): boolean {

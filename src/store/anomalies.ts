@@ -25,19 +25,18 @@ export interface Anomaly {
 
 export type NewAnomaly = Omit<Anomaly, 'id' | 'status' | 'createdMs' | 'resolvedMs'>;
 
-const ANOMALY_COLUMNS: BulkColumn[] = [
-  { name: 'kind', pgType: 'text' }, { name: 'time_ms', pgType: 'bigint' }, { name: 'load_balancer_id', pgType: 'bigint' }, { name: 'host_id', pgType: 'bigint' },
-  { name: 'detail', pgType: 'text' }, { name: 'status', pgType: 'text' }, { name: 'created_ms', pgType: 'bigint' },
-  { name: 'bytes_in', pgType: 'text' }, { name: 'bytes_out', pgType: 'text' }, { name: 'bytes_in_ssl', pgType: 'text' }, { name: 'bytes_out_ssl', pgType: 'text' },
+const amount = (key: keyof Transfers) => (a: NewAnomaly) => (a.held ? String(a.held[key]) : null);
+const ANOMALY_COLUMNS: BulkColumn<NewAnomaly>[] = [
+  { name: 'kind', pgType: 'text', value: (a) => a.kind }, { name: 'time_ms', pgType: 'bigint', value: (a) => a.timeMs },
+  { name: 'load_balancer_id', pgType: 'bigint', value: (a) => a.loadBalancerId ?? null }, { name: 'host_id', pgType: 'bigint', value: (a) => a.hostId ?? null },
+  { name: 'detail', pgType: 'text', value: (a) => a.detail }, { name: 'status', pgType: 'text', value: () => 'HELD' },
+  { name: 'bytes_in', pgType: 'text', value: amount('bytesIn') }, { name: 'bytes_out', pgType: 'text', value: amount('bytesOut') },
+  { name: 'bytes_in_ssl', pgType: 'text', value: amount('bytesInSsl') }, { name: 'bytes_out_ssl', pgType: 'text', value: amount('bytesOutSsl') },
 ];
 
 /** Many at once (a whole host's readings can be held, say after its clock went back): in bulk. */
 export async function holdAnomalies(db: Db, items: NewAnomaly[], nowMs = Date.now()): Promise<void> {
-  await bulkInsert(db, 'anomalies', ANOMALY_COLUMNS, items.map((a) => [
-    a.kind, a.timeMs, a.loadBalancerId ?? null, a.hostId ?? null, a.detail, 'HELD', nowMs,
-    a.held ? String(a.held.bytesIn) : null, a.held ? String(a.held.bytesOut) : null,
-    a.held ? String(a.held.bytesInSsl) : null, a.held ? String(a.held.bytesOutSsl) : null,
-  ]));
+  await bulkInsert(db, 'anomalies', [...ANOMALY_COLUMNS, { name: 'created_ms', pgType: 'bigint', value: () => nowMs }], items);
 }
 
 export async function listAnomalies(db: Db, status?: AnomalyStatus): Promise<Anomaly[]> {

@@ -29,14 +29,17 @@ export async function baselinesOf(db: Db, hostId: number, lbIds: number[]): Prom
   return out;
 }
 
-const BASELINE_COLUMNS: BulkColumn[] = [
-  { name: 'host_id', pgType: 'bigint' }, { name: 'load_balancer_id', pgType: 'bigint' }, { name: 'process_key', pgType: 'text' }, { name: 'time_ms', pgType: 'bigint' },
-  { name: 'bytes_in', pgType: 'text' }, { name: 'bytes_out', pgType: 'text' }, { name: 'bytes_in_ssl', pgType: 'text' }, { name: 'bytes_out_ssl', pgType: 'text' },
+type HostBaseline = [loadBalancerId: number, baseline: CounterBaseline];
+const BASELINE_COLUMNS: BulkColumn<HostBaseline>[] = [
+  { name: 'load_balancer_id', pgType: 'bigint', value: ([lbId]) => lbId }, { name: 'process_key', pgType: 'text', value: ([, b]) => b.processKey },
+  { name: 'time_ms', pgType: 'bigint', value: ([, b]) => b.timeMs },
+  // Text: an unsigned 64-bit counter does not fit a bigint.
+  { name: 'bytes_in', pgType: 'text', value: ([, b]) => String(b.bytesIn) }, { name: 'bytes_out', pgType: 'text', value: ([, b]) => String(b.bytesOut) },
+  { name: 'bytes_in_ssl', pgType: 'text', value: ([, b]) => String(b.bytesInSsl) }, { name: 'bytes_out_ssl', pgType: 'text', value: ([, b]) => String(b.bytesOutSsl) },
 ];
 
 export async function saveBaselines(db: Db, hostId: number, baselines: Map<number, CounterBaseline>): Promise<void> {
-  const rows = [...baselines].map(([lbId, b]) => [hostId, lbId, b.processKey, b.timeMs, String(b.bytesIn), String(b.bytesOut), String(b.bytesInSsl), String(b.bytesOutSsl)]);
-  await bulkInsert(db, 'counter_state', BASELINE_COLUMNS, rows, `on conflict (host_id, load_balancer_id) do update set
+  await bulkInsert(db, 'counter_state', [{ name: 'host_id', pgType: 'bigint', value: () => hostId }, ...BASELINE_COLUMNS], [...baselines], `on conflict (host_id, load_balancer_id) do update set
     process_key = excluded.process_key, time_ms = excluded.time_ms, bytes_in = excluded.bytes_in, bytes_out = excluded.bytes_out,
     bytes_in_ssl = excluded.bytes_in_ssl, bytes_out_ssl = excluded.bytes_out_ssl`);
 }
@@ -48,18 +51,25 @@ export interface StoredDelta extends UsageSample {
   held: boolean;
 }
 
-const DELTA_COLUMNS: BulkColumn[] = [
-  { name: 'load_balancer_id', pgType: 'bigint' }, { name: 'account_id', pgType: 'bigint' }, { name: 'host_id', pgType: 'bigint' }, { name: 'time_ms', pgType: 'bigint' },
-  { name: 'bytes_in', pgType: 'bigint' }, { name: 'bytes_out', pgType: 'bigint' }, { name: 'bytes_in_ssl', pgType: 'bigint' }, { name: 'bytes_out_ssl', pgType: 'bigint' },
-  { name: 'connections', pgType: 'bigint' }, { name: 'connections_ssl', pgType: 'bigint' }, { name: 'held', pgType: 'integer' },
+const DELTA_COLUMNS: BulkColumn<StoredDelta>[] = [
+  { name: 'load_balancer_id', pgType: 'bigint', value: (d) => d.loadBalancerId }, { name: 'account_id', pgType: 'bigint', value: (d) => d.accountId },
+  { name: 'host_id', pgType: 'bigint', value: (d) => d.hostId }, { name: 'time_ms', pgType: 'bigint', value: (d) => d.timeMs },
+  { name: 'bytes_in', pgType: 'bigint', value: (d) => d.bytesIn }, { name: 'bytes_out', pgType: 'bigint', value: (d) => d.bytesOut },
+  { name: 'bytes_in_ssl', pgType: 'bigint', value: (d) => d.bytesInSsl }, { name: 'bytes_out_ssl', pgType: 'bigint', value: (d) => d.bytesOutSsl },
+  { name: 'connections', pgType: 'bigint', value: (d) => d.connections }, { name: 'connections_ssl', pgType: 'bigint', value: (d) => d.connectionsSsl },
+  { name: 'held', pgType: 'integer', value: (d) => (d.held ? 1 : 0) },
 ];
 
 export async function insertDeltas(db: Db, deltas: StoredDelta[]): Promise<void> {
   if (deltas.length === 0) return;
-  await ensureDayPartitions(db, 'usage_samples', Math.min(...deltas.map((d) => d.timeMs)), Math.max(...deltas.map((d) => d.timeMs)));
-  await bulkInsert(db, 'usage_samples', DELTA_COLUMNS, deltas.map((d) => [
-    d.loadBalancerId, d.accountId, d.hostId, d.timeMs, d.bytesIn, d.bytesOut, d.bytesInSsl, d.bytesOutSsl, d.connections, d.connectionsSsl, d.held ? 1 : 0,
-  ]));
+  let first = deltas[0]!.timeMs;
+  let last = first;
+  for (const d of deltas) {
+    if (d.timeMs < first) first = d.timeMs;
+    if (d.timeMs > last) last = d.timeMs;
+  }
+  await ensureDayPartitions(db, 'usage_samples', first, last);
+  await bulkInsert(db, 'usage_samples', DELTA_COLUMNS, deltas);
 }
 
 /** Deltas (held ones carry no bytes, only their poll) of the load balancers with time in (fromMs, toMs]; fromMs undefined: no lower bound. */

@@ -25,25 +25,25 @@ export interface UsageRecord extends Transfers {
   eventType?: EventType;
 }
 
-const RECORD_COLUMNS: BulkColumn[] = [
-  { name: 'account_id', pgType: 'bigint' }, { name: 'load_balancer_id', pgType: 'bigint' }, { name: 'hour_ms', pgType: 'bigint' },
-  { name: 'start_ms', pgType: 'bigint' }, { name: 'end_ms', pgType: 'bigint' }, { name: 'closing', pgType: 'integer' },
-  { name: 'bytes_in', pgType: 'bigint' }, { name: 'bytes_out', pgType: 'bigint' }, { name: 'bytes_in_ssl', pgType: 'bigint' }, { name: 'bytes_out_ssl', pgType: 'bigint' },
-  { name: 'avg_connections', pgType: 'double precision' }, { name: 'avg_connections_ssl', pgType: 'double precision' },
-  { name: 'num_vips', pgType: 'integer' }, { name: 'num_polls', pgType: 'integer' }, { name: 'vip_type', pgType: 'text' }, { name: 'ssl_mode', pgType: 'text' },
-  { name: 'event_type', pgType: 'text' }, { name: 'final', pgType: 'integer' },
+const RECORD_COLUMNS: BulkColumn<UsageRecordDraft>[] = [
+  { name: 'account_id', pgType: 'bigint', value: (d) => d.accountId }, { name: 'load_balancer_id', pgType: 'bigint', value: (d) => d.loadBalancerId },
+  { name: 'hour_ms', pgType: 'bigint', value: (d) => d.hourMs }, { name: 'start_ms', pgType: 'bigint', value: (d) => d.startMs },
+  { name: 'end_ms', pgType: 'bigint', value: (d) => d.endMs }, { name: 'closing', pgType: 'integer', value: (d) => (d.closing ? 1 : 0) },
+  { name: 'bytes_in', pgType: 'bigint', value: (d) => d.bytesIn }, { name: 'bytes_out', pgType: 'bigint', value: (d) => d.bytesOut },
+  { name: 'bytes_in_ssl', pgType: 'bigint', value: (d) => d.bytesInSsl }, { name: 'bytes_out_ssl', pgType: 'bigint', value: (d) => d.bytesOutSsl },
+  { name: 'avg_connections', pgType: 'double precision', value: (d) => d.averageNumConnections },
+  { name: 'avg_connections_ssl', pgType: 'double precision', value: (d) => d.averageNumConnectionsSsl },
+  { name: 'num_vips', pgType: 'integer', value: (d) => d.numVips }, { name: 'num_polls', pgType: 'integer', value: (d) => d.numPolls },
+  { name: 'vip_type', pgType: 'text', value: (d) => d.vipType }, { name: 'ssl_mode', pgType: 'text', value: (d) => d.sslMode },
+  { name: 'event_type', pgType: 'text', value: (d) => d.eventType ?? null },
 ];
-const UPDATED = RECORD_COLUMNS.slice(4).filter((c) => c.name !== 'closing').map((c) => `${c.name} = excluded.${c.name}`).join(', ');
+const UPDATED = [...RECORD_COLUMNS.slice(4).map((c) => c.name).filter((name) => name !== 'closing'), 'final'].map((name) => `${name} = excluded.${name}`).join(', ');
 
 /** Replaces the records of these load balancers in one hour (those not final). */
 export async function replaceHourRecords(db: Db, hourMs: number, lbIds: number[], drafts: UsageRecordDraft[], final: boolean): Promise<void> {
   await ensureDayPartitions(db, 'usage_records', hourMs, hourMs + HOUR_MS - 1);
   // An upsert keeps the id of a record that a re-roll produces again; a final one never changes.
-  await bulkInsert(db, 'usage_records', RECORD_COLUMNS, drafts.map((d) => [
-    d.accountId, d.loadBalancerId, d.hourMs, d.startMs, d.endMs, d.closing ? 1 : 0,
-    d.bytesIn, d.bytesOut, d.bytesInSsl, d.bytesOutSsl, d.averageNumConnections, d.averageNumConnectionsSsl,
-    d.numVips, d.numPolls, d.vipType, d.sslMode, d.eventType ?? null, final ? 1 : 0,
-  ]), `on conflict (load_balancer_id, start_ms, closing) do update set ${UPDATED} where usage_records.final = 0`);
+  await bulkInsert(db, 'usage_records', [...RECORD_COLUMNS, { name: 'final', pgType: 'integer', value: () => (final ? 1 : 0) }], drafts, `on conflict (load_balancer_id, start_ms, closing) do update set ${UPDATED} where usage_records.final = 0`);
   // Records this rollup no longer produces (an event moved or vanished) go, unless final.
   const keep = new Set(drafts.map((d) => `${d.loadBalancerId}/${d.startMs}/${d.closing ? 1 : 0}`));
   for (const part of idBatches(db, lbIds)) {

@@ -8,8 +8,7 @@ import { engines } from '../helpers/engines.ts';
 import { startApi } from '../helpers/api.ts';
 import { cluster, createLb, ok } from '../helpers/fleet.ts';
 import { startByteServer, startHaproxy, transfer } from '../helpers/haproxy.ts';
-import { parseStatCsv } from '../../src/ingest/sources/haproxyCsv.ts';
-import { pollHosts, readingsFromFrontends } from '../../src/ingest/poller.ts';
+import { pollHosts } from '../../src/ingest/poller.ts';
 import { openStore } from '../../src/store/store.ts';
 import { listAnomalies } from '../../src/store/anomalies.ts';
 import { rollHour } from '../../src/jobs/rollup.ts';
@@ -64,33 +63,6 @@ test('a dead and a silent host are reported and never hold up the others', async
   const current = await ok(api.get('/v1.0/7/loadbalancers/70/usage/current'));
   const rec = current.loadBalancerUsageRecords.at(-1);
   assert.deepEqual([rec.incomingTransfer, rec.outgoingTransfer, rec.incomingTransferSsl, rec.outgoingTransferSsl], [200, 400, 60, 80]);
-});
-
-test('stats CSV: frontends to readings, exact 64-bit counters, other rows ignored', () => {
-  const csv = [
-    '# pxname,svname,qcur,qmax,scur,smax,slim,stot,bin,bout,dreq',
-    '406271_33,FRONTEND,,,3,9,100,50,18446744073709551615,12345678901234567890,0',
-    '406271_33_S,FRONTEND,,,1,2,100,5,10,20,0',
-    '406271_33,BACKEND,,,0,0,0,0,999,999,0',
-    'stats,FRONTEND,,,0,0,0,0,5,5,0',
-    'abc_33,FRONTEND,,,0,0,0,0,5,5,0',
-    '',
-  ].join('\n');
-  const frontends = parseStatCsv(csv);
-  assert.equal(frontends.length, 4);
-  assert.deepEqual(readingsFromFrontends(frontends), [{
-    accountId: 406271, loadBalancerId: 33, bytesIn: 18446744073709551615n, bytesOut: 12345678901234567890n,
-    bytesInSsl: 10n, bytesOutSsl: 20n, connections: 3, connectionsSsl: 1,
-  }]);
-  assert.throws(() => parseStatCsv('no header'), /header/);
-  assert.throws(() => parseStatCsv('# pxname,svname,scur,bin\n'), /bout column/);
-  // A header after other lines, a last line without newline, a short line, an empty line.
-  assert.deepEqual(parseStatCsv('junk\n# pxname,svname,scur,bin,bout\n\n1_2,FRONTEND,4,5,6\n1_3,FRONTEND\n1_4,FRONTEND,0,7,8'), [
-    { name: '1_2', bytesIn: 5n, bytesOut: 6n, sessions: 4 },
-    { name: '1_3', bytesIn: 0n, bytesOut: 0n, sessions: 0 },
-    { name: '1_4', bytesIn: 7n, bytesOut: 8n, sessions: 0 },
-  ]);
-  assert.throws(() => parseStatCsv('# pxname,svname,scur,bin,bout\nx,FRONTEND,0,1.5e3,0'), /whole number/);
 });
 
 test('two pollers reading one host at once: one reads it, and no byte counts twice', { skip: postgres.skip }, async () => {

@@ -2,6 +2,7 @@
 // host's process identity and frontend counters.
 
 import type { ProcessIdentity } from '../../domain/types.ts';
+import type { FrontendReadings } from '../frontendReadings.ts';
 
 export interface FrontendCounters {
   name: string;
@@ -13,7 +14,7 @@ export interface FrontendCounters {
 
 export interface StatsReading {
   process: ProcessIdentity;
-  frontends: FrontendCounters[];
+  loadBalancers: FrontendReadings;
 }
 
 export interface StatsSource {
