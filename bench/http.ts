@@ -108,7 +108,8 @@ function server(child: ChildProcess, url: string): Server {
 }
 
 export async function startLbmeter(env: Record<string, string>): Promise<Server> {
-  const child = spawn(process.execPath, ['bin/lbmeter.js', 'serve', '--no-jobs', '--no-poller'], {
+  // Started as operators start it: the bin with its own Node.js flags.
+  const child = spawn(new URL('../bin/lbmeter.js', import.meta.url).pathname, ['serve', '--no-jobs', '--no-poller'], {
     env: { ...process.env, LBMETER_PORT: '0', LBMETER_RATE_LIMIT: '0', LBMETER_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -21,6 +21,8 @@ export interface Config {
   metrics: boolean;
   /** API worker processes (node:cluster); 1: the API runs in the one process. */
   workers: number;
+  /** How far past its live objects V8 lets the heap grow before collecting, in percent; 0: V8's own. */
+  heapGrowthPercent: number;
   export: ExportConfig;
 }
 
@@ -84,6 +86,7 @@ export function loadConfig(env: Env = process.env): Config {
     logLevel: env.LBMETER_LOG_LEVEL || 'info',
     metrics: onOff(env, 'LBMETER_METRICS', true),
     workers: integer(env, 'LBMETER_WORKERS', 1, 1, 64),
+    heapGrowthPercent: integer(env, 'LBMETER_HEAP_GROWTH', 20, 0, 300),
     export: {
       source: env.LBMETER_EXPORT_SOURCE || '/lbmeter/usage',
       batchSize: integer(env, 'LBMETER_EXPORT_BATCH', 500, 1, 10_000),

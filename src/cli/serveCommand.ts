@@ -6,8 +6,10 @@ import cluster from 'node:cluster';
 import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { serve, type RunningServer, type ServeOptions } from '../server.ts';
+import { limitHeapGrowth } from '../memory.ts';
 
 export async function serveCommand(config: Config, logger: Logger, options: ServeOptions): Promise<void> {
+  limitHeapGrowth(config.heapGrowthPercent);
   const workers = options.api ? config.workers : 1;
   if (cluster.isWorker) {
     // A worker serves the API only; the primary made the first token and does everything else.
