@@ -81,6 +81,11 @@ test('a bad configuration value is one line naming the variable', async () => {
   assert.match(r.stderr.trim(), /^lbmeter: LBMETER_TIMEZONE: expected an IANA zone name/);
   const p = await lbmeter(['migrate'], { LBMETER_PORT: 'eighty' });
   assert.match(p.stderr.trim(), /^lbmeter: LBMETER_PORT: expected a whole number from 0 to 65535, got "eighty"$/);
+  for (const growth of ['lots', '301', '-1', '2e1']) {
+    const g = await lbmeter(['migrate'], { LBMETER_HEAP_GROWTH: growth });
+    assert.equal(g.code, 2);
+    assert.equal(g.stderr.trim(), `lbmeter: LBMETER_HEAP_GROWTH: expected a whole number from 0 to 300, got "${growth}"`);
+  }
 });
 
 test('every command has a description and examples in its --help', () => {
