@@ -66,10 +66,10 @@ function writeElement(out: string[], name: string, shape: Shape, value: Record<s
     return c.many ? v?.length > 0 || c.xmlWrapper : v !== undefined;
   });
   if (!hasBody) {
-    out.push(open + '/>');
+    out.push(flat(open + '/>'));
     return;
   }
-  out.push(open + '>');
+  out.push(flat(open + '>'));
   for (const child of shape.children) {
     const v = value[child.json];
     if (v === undefined || v === null) continue;
@@ -91,6 +91,16 @@ function writeElement(out: string[], name: string, shape: Shape, value: Record<s
   }
   for (const { link } of links) out.push(`<atom:link href="${escapeXml(link.href)}" rel="${link.rel}"/>`);
   out.push(`</${name}>`);
+}
+
+/**
+ * The element as one flat string instead of the chain of some forty pieces `+=` made (V8 joins
+ * them on first read of a character): a page's elements then live until the final join as 1000
+ * strings, not 40 000 objects that a small young generation would move to the old one.
+ */
+function flat(text: string): string {
+  text.charCodeAt(0);
+  return text;
 }
 
 /** A fault body (SPEC 2.4): root named by the kind, in the public namespace. */
