@@ -1,7 +1,7 @@
 #!/usr/bin/env -S node --max-semi-space-size=4
 // --max-semi-space-size=4: a young generation of 4 MB instead of 16, 30 MB less memory for
-// `serve` at no measurable cost (see src/memory.ts); V8 takes it only on the command line, so
-// `node bin/lbmeter.js` runs without it.
+// `serve` (see src/memory.ts and the README's Performance section for what it costs). V8 takes
+// it only on the command line, so `node bin/lbmeter.js` runs without it.
 // Runs the compiled build (npm run build) while it is newer than every source file; otherwise
 // the TypeScript sources directly through tsx, so a checkout needs no build step.
 import { existsSync, readdirSync, statSync } from 'node:fs';
