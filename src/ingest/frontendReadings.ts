@@ -9,7 +9,7 @@ import { StatCsvParser } from './sources/haproxyCsv.ts';
 const FIRST_CAPACITY = 1024;
 
 export class FrontendReadings implements ReadingBatch {
-  length = 0;
+  private count = 0;
   private readonly slotOf = new Map<number, number>();
   private accountIds = new Float64Array(FIRST_CAPACITY);
   private loadBalancerIds = new Float64Array(FIRST_CAPACITY);
@@ -25,7 +25,7 @@ export class FrontendReadings implements ReadingBatch {
     const { accountId, loadBalancerId, ssl } = parsed;
     let slot = this.slotOf.get(loadBalancerId);
     if (slot === undefined) {
-      slot = this.length++;
+      slot = this.count++;
       if (slot === this.accountIds.length) this.grow();
       this.slotOf.set(loadBalancerId, slot);
       this.accountIds[slot] = accountId;
@@ -37,9 +37,13 @@ export class FrontendReadings implements ReadingBatch {
     this.connections[2 * slot + group] = sessions;
   };
 
+  get length(): number {
+    return this.count;
+  }
+
   slice(from: number, to: number): LoadBalancerReading[] {
     const out: LoadBalancerReading[] = [];
-    for (let i = from; i < Math.min(to, this.length); i++) {
+    for (let i = from; i < Math.min(to, this.count); i++) {
       out.push({
         accountId: this.accountIds[i]!, loadBalancerId: this.loadBalancerIds[i]!,
         bytesIn: this.bytes[4 * i]!, bytesOut: this.bytes[4 * i + 1]!, bytesInSsl: this.bytes[4 * i + 2]!, bytesOutSsl: this.bytes[4 * i + 3]!,
