@@ -50,8 +50,12 @@ export async function pollCycle(n: number): Promise<{ pollMs: number; copyMs: nu
     await pool.query('create table bench_copy (like usage_samples including all)');
     const t = T0 + 10 * MINUTE;
     const copyStarted = performance.now();
-    await copyInto(pool, 'bench_copy', ['load_balancer_id', 'account_id', 'host_id', 'time_ms', 'bytes_in', 'bytes_out', 'bytes_in_ssl', 'bytes_out_ssl', 'connections', 'connections_ssl', 'held'], (function* () {
-      for (const host of [1, 2]) for (let lb = 1; lb <= n; lb++) yield `${lb}\t${accountOf(lb)}\t${host}\t${t}\t${3000 + lb}\t${17000 + lb}\t${1000 + lb}\t${5000 + lb}\t${lb % 9}\t${lb % 3}\t0`;
+    // Every column a poll stores: the delta, the raw counters and process, the reset rule's kind.
+    await copyInto(pool, 'bench_copy', ['load_balancer_id', 'account_id', 'host_id', 'time_ms', 'bytes_in', 'bytes_out', 'bytes_in_ssl', 'bytes_out_ssl', 'connections', 'connections_ssl',
+      'pid', 'process_start_ms', 'counter_in', 'counter_out', 'counter_in_ssl', 'counter_out_ssl', 'kind', 'hold'], (function* () {
+      for (const host of [1, 2]) for (let lb = 1; lb <= n; lb++) {
+        yield `${lb}\t${accountOf(lb)}\t${host}\t${t}\t${3000 + lb}\t${17000 + lb}\t${1000 + lb}\t${5000 + lb}\t${lb % 9}\t${lb % 3}\t${100 + host}\t${T0 - HOUR}\t${30000 + lb}\t${170000 + lb}\t${10000 + lb}\t${50000 + lb}\t0\t0`;
+      }
     })());
     return { pollMs, copyMs: performance.now() - copyStarted, rows: 2 * n };
   } finally {
@@ -66,8 +70,8 @@ export async function rollupOfAnHour(n: number, polls = 12): Promise<{ rollupMs:
     const hour = T0 + 25 * HOUR;
     await markHour(store.db, hour - HOUR, true);
     await ensureDayPartitions(store.db, 'usage_samples', hour, hour + HOUR);
-    await copyInto(store.connection.pool!, 'usage_samples', ['load_balancer_id', 'account_id', 'host_id', 'time_ms', 'bytes_in', 'bytes_out', 'bytes_in_ssl', 'bytes_out_ssl', 'connections', 'connections_ssl', 'held'], (function* () {
-      for (let p = 1; p <= polls; p++) for (let lb = 1; lb <= n; lb++) yield `${lb}\t${accountOf(lb)}\t1\t${hour + p * 5 * MINUTE}\t${lb + p}\t${7 * lb + p}\t${p}\t${2 * p}\t${lb % 9}\t${p % 3}\t0`;
+    await copyInto(store.connection.pool!, 'usage_samples', ['load_balancer_id', 'account_id', 'host_id', 'time_ms', 'bytes_in', 'bytes_out', 'bytes_in_ssl', 'bytes_out_ssl', 'connections', 'connections_ssl'], (function* () {
+      for (let p = 1; p <= polls; p++) for (let lb = 1; lb <= n; lb++) yield `${lb}\t${accountOf(lb)}\t1\t${hour + p * 5 * MINUTE}\t${lb + p}\t${7 * lb + p}\t${p}\t${2 * p}\t${lb % 9}\t${p % 3}`;
     })());
     await store.connection.pool!.query('analyze');
     const started = performance.now();

@@ -15,6 +15,8 @@ export const PARAM_RULES: Record<string, string> = {
   loadBalancerId: 'expected a positive whole number',
   clusterId: 'expected a positive whole number',
   hostId: 'expected a positive whole number',
+  recordId: 'expected a positive whole number',
+  anomalyId: 'expected a positive whole number',
   offset: 'expected a whole number of at least 0',
   limit: `expected a whole number from 1 to ${MAX_LIMIT}`,
   startTime: `expected ${ACCEPTED_TIME_FORMS}`,
@@ -28,6 +30,7 @@ export const pathSchemas = {
   clusterId: positiveId('Cluster id'),
   hostId: positiveId('Host id'),
   anomalyId: positiveId('Anomaly id'),
+  recordId: positiveId('Usage record id'),
 };
 
 const timeParam = (description: string) => ({ type: 'string', maxLength: 64, description });

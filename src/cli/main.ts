@@ -9,19 +9,26 @@ import { runRollup } from '../jobs/rollup.ts';
 import { pollHosts } from '../ingest/poller.ts';
 import { purgeExpired } from '../jobs/retention.ts';
 import { listAnomalies, type AnomalyStatus } from '../store/anomalies.ts';
-import { discardAnomaly, releaseAnomaly } from '../ingest/corrections.ts';
+import { discardAnomaly, releaseAnomaly } from '../usage/corrections.ts';
 import { listDeadLetters, replayDeadLetters } from '../store/exports.ts';
 import { configuredSink } from '../export/sinks.ts';
 import { usageEventId } from '../export/cloudEvents.ts';
 import { runExport } from '../jobs/export.ts';
 import { terminalProgress } from './progress.ts';
 import { formatReport, usageReport, type ReportFormat } from './report.ts';
-import { parseTime, DAY_MS } from '../domain/time.ts';
+import { parseTime, DAY_MS, utcPrinter } from '../domain/time.ts';
 import { serveCommand } from './serveCommand.ts';
 import { createLogger } from '../logging.ts';
 import { describeTransfers } from '../domain/types.ts';
+import { recordSources } from '../query/recordSources.ts';
+import { reconcile } from '../query/reconciliation.ts';
+import { recordSourcesView, reconciliationView } from '../api/views.ts';
+import { formatReconciliation, formatRecordSources } from './audit.ts';
+import { exactJson } from '../domain/exactJson.ts';
 
 class UsageError extends Error {}
+/** What the command was asked about does not exist: one line, exit code 1. */
+class NotFound extends Error {}
 
 function positiveInt(value: string): number {
   if (!/^[1-9][0-9]{0,14}$/.test(value)) throw new InvalidArgumentError('expected a positive whole number');
@@ -170,6 +177,31 @@ export function buildProgram(): Command {
       process.stdout.write(formatReport(rows, opts.format, { accountId: opts.account, from: iso(opts.from), to: iso(opts.to) }));
     }));
 
+  const audit = program.command('audit').description('Trace billed bytes back to the readings and events that made them');
+  audit.command('record')
+    .argument('<id>', 'usage record id (as the API shows it)', positiveInt)
+    .description('The readings (per host: counters, delta, and why it billed what it did), events and anomalies behind one usage record')
+    .addOption(new Option('--format <format>', 'text for people, json for scripts').choices(['text', 'json']).default('text'))
+    .addHelpText('after', '\nExamples:\n  lbmeter audit record 1042\n  lbmeter audit record 1042 --format json')
+    .action((id: number, opts: { format: 'text' | 'json' }) => withStore(async (store) => {
+      const sources = await recordSources(store.db, id);
+      if (!sources) throw new NotFound(`no usage record ${id}`);
+      process.stdout.write(opts.format === 'json' ? exactJson(recordSourcesView(sources, utcPrinter())) + '\n' : formatRecordSources(sources));
+      if (!sources.matches) process.exitCode = 1;
+    }));
+  audit.command('reconcile')
+    .description('Per load balancer over the final hours of the window: bytes in records + held + discarded = bytes of the deltas taken; exits 1 on any difference')
+    .requiredOption('--from <time>', 'start of the window, ISO-8601 (no zone: UTC)', isoTime)
+    .requiredOption('--to <time>', 'end of the window, ISO-8601 (no zone: UTC)', isoTime)
+    .addOption(new Option('--format <format>', 'text for people, json for scripts').choices(['text', 'json']).default('text'))
+    .addHelpText('after', '\nExamples:\n  lbmeter audit reconcile --from 2026-11-22 --to 2026-11-23\n  lbmeter audit reconcile --from 2026-11-22T10:00 --to 2026-11-22T11:00 --format json')
+    .action((opts: { from: number; to: number; format: 'text' | 'json' }) => withStore(async (store) => {
+      if (opts.from > opts.to) throw new UsageError('--from must not be after --to');
+      const r = await reconcile(store.db, opts.from, opts.to);
+      process.stdout.write(opts.format === 'json' ? exactJson(reconciliationView(r, utcPrinter())) + '\n' : formatReconciliation(r));
+      if (r.differences.length) process.exitCode = 1;
+    }));
+
   const anomalies = program.command('anomalies').description('Data held back from billing for an operator to decide on');
   anomalies.command('list')
     .description('List anomalies (default: those still held)')
@@ -185,12 +217,13 @@ export function buildProgram(): Command {
     anomalies.command(decision)
       .argument('<id>', 'anomaly id (see `anomalies list`)', positiveInt)
       .description(decision === 'release'
-        ? 'Bill a held delta in the record of its reading (corrects a final record not exported yet)'
+        ? 'Apply held data as if it had come on time (a final record it changes is exported again as a new revision)'
         : 'Leave held data unbilled, recording the decision')
       .addHelpText('after', `\nExamples:\n  lbmeter anomalies ${decision} 17`)
       .action((id: number) => withStore(async (store) => {
-        const a = decision === 'release' ? await releaseAnomaly(store, id) : await discardAnomaly(store, id);
-        console.log(`anomaly ${a.id} ${a.status.toLowerCase()}`);
+        const { anomaly: a, revised } = decision === 'release' ? await releaseAnomaly(store, id) : await discardAnomaly(store, id);
+        createLogger(config().logLevel).info({ anomaly: a.id, kind: a.kind, decision: a.status, revisedRecords: revised }, `anomaly ${decision}d`);
+        console.log(`anomaly ${a.id} ${a.status.toLowerCase()}${revised ? ` (${revised} final record${revised > 1 ? 's' : ''} revised, to be exported again)` : ''}`);
       }));
   }
 

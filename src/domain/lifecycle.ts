@@ -87,7 +87,7 @@ export function stateAt(steps: TimelineStep[], ms: number): LoadBalancerState | 
   return state;
 }
 
-/** The vipType of a usage record: SERVICENET when the load balancer has a servicenet VIP. */
+/** The vipType of a usage record (SPEC 5, Record attributes): PUBLIC when any VIP is public. */
 export function vipTypeOf(state: LoadBalancerState): 'PUBLIC' | 'SERVICENET' {
-  return state.virtualIps.some((v) => v.type === 'SERVICENET') ? 'SERVICENET' : 'PUBLIC';
+  return state.virtualIps.some((v) => v.type === 'PUBLIC') ? 'PUBLIC' : 'SERVICENET';
 }

@@ -3,6 +3,7 @@
 
 import { stateAt, type TimelineStep } from './lifecycle.ts';
 import type { EventType } from './types.ts';
+import { DAY_MS } from './time.ts';
 
 export interface AccountCounts {
   numLoadBalancers: number;
@@ -36,4 +37,31 @@ export function countAccountAt(timelines: TimelineStep[][], ms: number): Account
     }
   }
   return { numLoadBalancers, numPublicVips: publicVips.size, numServicenetVips: servicenetVips.size };
+}
+
+export type SnapshotSource = 'EVENT' | 'DAILY';
+
+export interface AccountSnapshot {
+  timeMs: number;
+  source: SnapshotSource;
+  counts: AccountCounts;
+}
+
+/**
+ * Every snapshot of one account from fromMs on (SPEC 5, Account snapshots), as a function of its
+ * load balancers' histories: one after each creation or deletion of a load balancer or VIP, and
+ * one at each midnight UTC up to dailyUntilMs (the days the rollup has passed) while it has a
+ * live load balancer. Whatever order the events came in, the same history gives the same list.
+ */
+export function accountSnapshotsFrom(timelines: TimelineStep[][], fromMs: number, dailyUntilMs: number): AccountSnapshot[] {
+  const eventTimes = new Set<number>();
+  for (const steps of timelines) {
+    for (const { event } of steps) if (event.timeMs >= fromMs && SNAPSHOT_EVENTS.has(event.type)) eventTimes.add(event.timeMs);
+  }
+  const out: AccountSnapshot[] = [...eventTimes].sort((a, b) => a - b).map((timeMs) => ({ timeMs, source: 'EVENT', counts: countAccountAt(timelines, timeMs) }));
+  for (let day = Math.ceil(fromMs / DAY_MS) * DAY_MS; day <= dailyUntilMs; day += DAY_MS) {
+    const counts = countAccountAt(timelines, day);
+    if (counts.numLoadBalancers > 0) out.push({ timeMs: day, source: 'DAILY', counts });
+  }
+  return out;
 }

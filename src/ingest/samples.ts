@@ -1,15 +1,20 @@
-// Counter samples to stored deltas (SPEC 5, Deltas), the one path for pushed and polled counters.
-// The sample key is claimed in the same transaction that stores the deltas, so a retry can
-// neither count twice nor be dropped.
+// Counter samples to stored readings (SPEC 5, Deltas), the one path for pushed and polled
+// counters. Ingest stores facts only: each reading with its process and raw counters, and its
+// delta by the reset rule from the reading before it on the same host, in time. What a reading
+// bills depends on lifecycle events and is decided at rollup (domain/reading.ts).
+//
+// The sample key is claimed in the same transaction that stores the readings, so a retry can
+// neither count twice nor be dropped; the sample's hour is locked shared, so it cannot become
+// final between the check below and the commit.
 
 import type { Db, Store } from '../store/store.ts';
-import { baselinesOf, claimSampleKey, insertDeltas, saveBaselines, type StoredDelta } from '../store/counters.ts';
-import { loadBalancerBasics } from '../store/loadBalancers.ts';
+import { baselinesOf, claimSampleKey, saveBaselines } from '../store/counters.ts';
+import { chainNeighbours, insertReadings, linkOf, setReadingDelta, type NewReading } from '../store/readings.ts';
 import { holdAnomalies, type AnomalyKind, type NewAnomaly } from '../store/anomalies.ts';
 import { isHourFinal } from '../store/hours.ts';
-import { computeDelta, exceedsCeiling, type CounterBaseline } from '../domain/delta.ts';
+import { chainDelta, exceedsCeiling, NO_BYTES, type ChainDelta, type ChainLink } from '../domain/delta.ts';
 import { floorHour } from '../domain/time.ts';
-import { lockHostCounters } from '../store/dialect.ts';
+import { lockHostCounters, lockHours } from '../store/dialect.ts';
 import { ensureDayPartitions } from '../store/partitions.ts';
 import { describeTransfers, processKey, type CounterReading, type ProcessIdentity, type Transfers } from '../domain/types.ts';
 
@@ -33,8 +38,11 @@ export interface HostSample {
 
 export interface SampleIntakeResult {
   duplicate: boolean;
+  /** Readings stored. */
   deltas: number;
+  /** Readings held for an operator. */
   held: number;
+  /** Bytes of the deltas taken (what the rollup may bill, events permitting). */
   bytes: { in: bigint; out: bigint; inSsl: bigint; outSsl: bigint };
 }
 
@@ -54,80 +62,122 @@ export async function ingestSample(store: Store, sample: HostSample, options: Sa
   await ensureDayPartitions(store.db, 'usage_samples', sample.timeMs, sample.timeMs);
   return store.transaction(async (trx) => {
     if (!(await claimSampleKey(trx, sample.hostId, key, sample.timeMs))) return { ...result, duplicate: true };
-    // Two pollers reading one host must not both compute deltas from the same baseline.
-    await lockHostCounters(trx, store.engine, sample.hostId);
-    // The sample bills the hour it closes: (H, H+1h] (see domain/rollup.ts).
-    const lateHour = await isHourFinal(trx, floorHour(sample.timeMs - 1));
-    const anomalies: NewAnomaly[] = [];
+    // Two pollers reading one host must not both take deltas from the same baseline.
+    await lockHostCounters(trx, sample.hostId);
+    // The sample reports the hour it closes: (H, H+1h] (see domain/rollup.ts).
+    const hour = floorHour(sample.timeMs - 1);
+    await lockHours(trx, [hour], 'shared');
+    const intake: SliceIntake = { trx, sample, key, late: await isHourFinal(trx, hour), ceiling: minBig(options.deltaCeiling, MAX_STORED_DELTA), anomalies: [], result };
     // A big host goes in slices: a poll of 100k load balancers holds one slice's rows and
     // statements at a time, not the whole host's (peak memory in the bench: 562 MB -> 396 MB).
     for (let from = 0; from < sample.loadBalancers.length; from += READINGS_PER_SLICE) {
-      const slice = sample.loadBalancers.slice(from, from + READINGS_PER_SLICE);
-      await ingestSlice(trx, sample, key, slice, lateHour, options, anomalies, result);
+      await ingestSlice(intake, sample.loadBalancers.slice(from, from + READINGS_PER_SLICE));
     }
-    await holdAnomalies(trx, anomalies, options.nowMs);
+    await holdAnomalies(trx, intake.anomalies, options.nowMs);
     return result;
   });
 }
 
 const READINGS_PER_SLICE = 5_000;
 
-async function ingestSlice(trx: Db, sample: HostSample, key: string, readings: LoadBalancerReading[], lateHour: boolean, options: SampleIntakeOptions, anomalies: NewAnomaly[], result: SampleIntakeResult): Promise<void> {
-  const ids = readings.map((r) => r.loadBalancerId);
-  const basics = await loadBalancerBasics(trx, ids);
-  const baselines = await baselinesOf(trx, sample.hostId, ids);
-  const deltas: StoredDelta[] = [];
-  const nextBaselines = new Map<number, CounterBaseline>();
+interface SliceIntake {
+  trx: Db;
+  sample: HostSample;
+  key: string;
+  /** The sample's hour is final: its readings wait outside the chain for an operator. */
+  late: boolean;
+  ceiling: bigint;
+  anomalies: NewAnomaly[];
+  result: SampleIntakeResult;
+}
+
+async function ingestSlice(intake: SliceIntake, readings: LoadBalancerReading[]): Promise<void> {
+  const { trx, sample, key } = intake;
+  const baselines = await baselinesOf(trx, sample.hostId, readings.map((r) => r.loadBalancerId));
+  const rows: NewReading[] = [];
+  const nextBaselines = new Map<number, ChainLink>();
   for (const reading of readings) {
-    const lb = basics.get(reading.loadBalancerId);
-    const previous = baselines.get(reading.loadBalancerId);
-    if (previous && previous.timeMs > sample.timeMs) {
-      anomalies.push(anomalyOf(sample, reading, 'STALE_SAMPLE', `reading older than the last one (${previous.timeMs})`));
-      continue;
+    const counters = { bytesIn: reading.bytesIn, bytesOut: reading.bytesOut, bytesInSsl: reading.bytesInSsl, bytesOutSsl: reading.bytesOutSsl };
+    const newest = baselines.get(reading.loadBalancerId);
+    const link: ChainLink = { ...counters, processKey: key, timeMs: sample.timeMs };
+    let delta: ChainDelta;
+    let hold: NewReading['hold'] = 'NONE';
+    if (newest && newest.timeMs >= sample.timeMs) {
+      // Older than the newest reading of this host: it arrived out of order.
+      const placed = intake.late ? undefined : await placeInChain(trx, sample.hostId, reading.loadBalancerId, link, newest);
+      if (!placed) {
+        intake.anomalies.push(anomalyOf(sample, reading, 'STALE_SAMPLE', `reading older than the newest one (${newest.timeMs}) that cannot take its place before it; its bytes are counted by the newer readings`));
+        intake.result.held++;
+        continue;
+      }
+      delta = placed;
+    } else {
+      delta = chainDelta(newest, counters, key);
+      if (intake.late) {
+        // Its hour is final: the reading stays outside the chain (the next one counts from the
+        // baseline before it) until an operator releases it into that hour or discards it.
+        hold = 'LATE';
+        intake.anomalies.push(anomalyOf(sample, reading, 'LATE_SAMPLE', `${describeTransfers(delta)} for an hour already final`, delta));
+      } else nextBaselines.set(reading.loadBalancerId, link);
     }
-    const delta = computeDelta({ previous, current: reading, processKey: key, processStartMs: sample.process.startMs, createdMs: lb?.createdMs });
-    let held = false;
-    if (exceedsCeiling(delta, options.deltaCeiling < MAX_STORED_DELTA ? options.deltaCeiling : MAX_STORED_DELTA)) {
-      held = true;
-      anomalies.push(anomalyOf(sample, reading, 'DELTA_ABOVE_CEILING', `${describeTransfers(delta)} above ceiling ${options.deltaCeiling}`, delta));
-    } else if (lb?.deletedMs !== undefined && sample.timeMs > lb.deletedMs && hasBytes(delta)) {
-      held = true;
-      anomalies.push(anomalyOf(sample, reading, 'SAMPLE_AFTER_DELETE', `${describeTransfers(delta)} after deletion at ${lb.deletedMs}`, delta));
-    } else if (lateHour && hasBytes(delta)) {
-      held = true;
-      anomalies.push(anomalyOf(sample, reading, 'LATE_SAMPLE', `${describeTransfers(delta)} for an hour already final`, delta));
+    if (hold === 'NONE' && exceedsCeiling(delta, intake.ceiling)) {
+      hold = 'CEILING';
+      intake.anomalies.push(anomalyOf(sample, reading, 'DELTA_ABOVE_CEILING', `${describeTransfers(delta)} above ceiling ${intake.ceiling}`, delta));
     }
-    // A held delta keeps its poll (connections) but no bytes; its amounts live in the anomaly.
-    const billed = held ? { bytesIn: 0n, bytesOut: 0n, bytesInSsl: 0n, bytesOutSsl: 0n } : delta;
-    deltas.push({
+    if (hold !== 'NONE') intake.result.held++;
+    else {
+      intake.result.bytes.in += delta.bytesIn;
+      intake.result.bytes.out += delta.bytesOut;
+      intake.result.bytes.inSsl += delta.bytesInSsl;
+      intake.result.bytes.outSsl += delta.bytesOutSsl;
+    }
+    // A delta beyond what a record can carry stays in its anomaly only; the reading keeps none.
+    const stored = exceedsCeiling(delta, MAX_STORED_DELTA) ? NO_BYTES : delta;
+    rows.push({
       // Named one by one: a spread before more properties is V8's slow path (15x, measured).
-      timeMs: sample.timeMs, loadBalancerId: reading.loadBalancerId, hostId: sample.hostId, accountId: lb?.accountId ?? reading.accountId, held,
-      bytesIn: billed.bytesIn, bytesOut: billed.bytesOut, bytesInSsl: billed.bytesInSsl, bytesOutSsl: billed.bytesOutSsl,
+      loadBalancerId: reading.loadBalancerId, accountId: reading.accountId, hostId: sample.hostId, timeMs: sample.timeMs,
+      pid: sample.process.pid, processStartMs: sample.process.startMs, counters, hold, kind: delta.kind,
+      bytesIn: stored.bytesIn, bytesOut: stored.bytesOut, bytesInSsl: stored.bytesInSsl, bytesOutSsl: stored.bytesOutSsl,
       connections: reading.connections, connectionsSsl: reading.connectionsSsl,
     });
-    nextBaselines.set(reading.loadBalancerId, {
-      processKey: key, timeMs: sample.timeMs,
-      bytesIn: reading.bytesIn, bytesOut: reading.bytesOut, bytesInSsl: reading.bytesInSsl, bytesOutSsl: reading.bytesOutSsl,
-    });
-    if (held) result.held++;
-    else {
-      result.bytes.in += delta.bytesIn;
-      result.bytes.out += delta.bytesOut;
-      result.bytes.inSsl += delta.bytesInSsl;
-      result.bytes.outSsl += delta.bytesOutSsl;
-    }
   }
-  await insertDeltas(trx, deltas);
+  await insertReadings(trx, rows);
   await saveBaselines(trx, sample.hostId, nextBaselines);
-  result.deltas += deltas.length;
+  intake.result.deltas += rows.length;
 }
+
+/**
+ * A reading that arrived after a newer one of the same host takes its place in the chain when
+ * its counters could be older: same process and no counter above the newest's, or an older
+ * process. The reading after it then takes its delta from it. A reading that cannot be older (a
+ * clock that went back) or that shares its instant with a stored one is refused (undefined).
+ */
+async function placeInChain(trx: Db, hostId: number, lbId: number, link: ChainLink, newest: ChainLink): Promise<ChainDelta | undefined> {
+  if (!couldPrecede(link, newest)) return undefined;
+  const { previous, next, same } = await chainNeighbours(trx, hostId, lbId, link.timeMs);
+  if (same) return undefined;
+  const delta = chainDelta(previous && linkOf(previous), link, link.processKey);
+  if (next) {
+    const nextLink = linkOf(next);
+    // A reading stored before raw counters were kept cannot have its delta taken again.
+    if (!nextLink) return undefined;
+    const nextDelta = chainDelta(link, nextLink, nextLink.processKey);
+    if (exceedsCeiling(nextDelta, MAX_STORED_DELTA) || exceedsCeiling(delta, MAX_STORED_DELTA)) return undefined;
+    await setReadingDelta(trx, { loadBalancerId: lbId, hostId, timeMs: next.timeMs }, nextDelta);
+  }
+  return delta;
+}
+
+export function couldPrecede(older: ChainLink, newer: ChainLink): boolean {
+  if (older.processKey !== newer.processKey) return startOf(older.processKey) <= startOf(newer.processKey);
+  return older.bytesIn <= newer.bytesIn && older.bytesOut <= newer.bytesOut && older.bytesInSsl <= newer.bytesInSsl && older.bytesOutSsl <= newer.bytesOutSsl;
+}
+
+const startOf = (processKey: string) => Number(processKey.slice(processKey.indexOf('@') + 1));
+const minBig = (a: bigint, b: bigint) => (a < b ? a : b);
 
 function anomalyOf(sample: HostSample, reading: LoadBalancerReading, kind: AnomalyKind, detail: string, held?: Transfers): NewAnomaly {
   const anomaly: NewAnomaly = { kind, timeMs: sample.timeMs, loadBalancerId: reading.loadBalancerId, hostId: sample.hostId, detail };
   if (held) anomaly.held = held;
   return anomaly;
-}
-
-function hasBytes(d: Transfers): boolean {
-  return d.bytesIn + d.bytesOut + d.bytesInSsl + d.bytesOutSsl > 0n;
 }

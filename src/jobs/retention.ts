@@ -5,7 +5,7 @@
 import type { Store } from '../store/store.ts';
 import { purgeUsageRecordsBefore, oldestUnexportedStart } from '../store/usageRecords.ts';
 import { purgeAccountUsageBefore } from '../store/accountUsage.ts';
-import { purgeSamplesBefore } from '../store/counters.ts';
+import { purgeReadingsBefore } from '../store/readings.ts';
 import { releaseLease } from '../store/leases.ts';
 import { dropDayPartitionsBefore } from '../store/partitions.ts';
 import { PROCESS_HOLDER, waitForLease } from './leases.ts';
@@ -33,7 +33,7 @@ export async function purgeExpired(store: Store, cutoffMs: number, options: { wa
       const snapshots = await purgeAccountUsageBefore(trx, cutoffMs);
       // Samples are kept from the oldest unexported record on (its hour's samples made it).
       const keepFrom = await oldestUnexportedStart(trx);
-      const samples = droppedSamples + (await purgeSamplesBefore(trx, Math.min(cutoffMs, keepFrom ?? Infinity)));
+      const samples = droppedSamples + (await purgeReadingsBefore(trx, Math.min(cutoffMs, keepFrom ?? Infinity)));
       return { records, snapshots, samples };
     });
   } finally {

@@ -1,23 +1,25 @@
 // The hourly rollup job (SPEC 5): closes every ended hour, hour by hour, catching up after
 // downtime. Hours stay provisional for a grace period and are re-rolled on each run (late data
-// lands in them); then they are final and never change. One process at a time rolls up: it
-// holds the rollup lease and renews it in every hour's transaction, so a process that lost the
-// lease (stalled past its expiry) cannot commit, and a killed one leaves only whole hours.
+// lands in them); then they are final and change only by an operator's correction. One process
+// at a time rolls up: it holds the rollup lease and renews it in every hour's transaction, so a
+// process that lost the lease (stalled past its expiry) cannot commit, and a killed one leaves
+// only whole hours. The hour being made final is locked against ingest for its transaction
+// (store/dialect.ts lockHours): a reading either lands before and is rolled in, or after and is
+// held as late.
 
 import type { Store, Db } from '../store/store.ts';
-import { eventsOfLoadBalancers, eventsOfAccount } from '../store/events.ts';
-import { accountsWithLiveLoadBalancerAt, loadBalancerIdsAliveIn } from '../store/loadBalancers.ts';
-import { deltasOf, deltaTotalsOf } from '../store/counters.ts';
-import { replaceHourRecords } from '../store/usageRecords.ts';
+import { eventsOfAccount } from '../store/events.ts';
+import { accountsWithLiveLoadBalancerAt } from '../store/loadBalancers.ts';
 import { lastFinalHour, markHour } from '../store/hours.ts';
 import { hasDailySnapshot, putSnapshots } from '../store/accountUsage.ts';
-import { timeline, type TimelineStep } from '../domain/lifecycle.ts';
-import { isQuietHour, rollupHour, rollupQuietHour, totalsOf, type UsageRecordDraft } from '../domain/rollup.ts';
+import { lockEventIntake, lockHours } from '../store/dialect.ts';
+import { timeline } from '../domain/lifecycle.ts';
 import { countAccountAt } from '../domain/snapshot.ts';
 import { DAY_MS, floorDay, floorHour, HOUR_MS } from '../domain/time.ts';
 import { num } from '../store/rows.ts';
 import { extendLease, releaseLease } from '../store/leases.ts';
 import { ensureDayPartitions } from '../store/partitions.ts';
+import { rollHour, writeRolledHour } from '../usage/hourRollup.ts';
 import { LeaseLost, PROCESS_HOLDER, waitForLease } from './leases.ts';
 
 export interface RollupOptions {
@@ -67,11 +69,12 @@ async function rollUpHeld(store: Store, options: RollupOptions, fence: (trx: Db)
     await ensureDayPartitions(store.db, 'usage_records', hour, hour + HOUR_MS - 1); // outside: it locks the table
     const records = await store.transaction(async (trx) => {
       await fence(trx);
-      const drafts = await rollHour(trx, hour, hour + HOUR_MS);
-      const ids = [...new Set(drafts.map((d) => d.loadBalancerId))];
-      await replaceHourRecords(trx, hour, ids, drafts, final);
+      // Ingest into an hour being made final waits, and is then held as late.
+      if (final) await lockHours(trx, [hour], 'exclusive');
+      const rolled = await rollHour(trx, hour, hour + HOUR_MS);
+      await writeRolledHour(trx, rolled, { final, nowMs });
       await markHour(trx, hour, final, nowMs);
-      return drafts.length;
+      return rolled.drafts.length;
     });
     result.hoursRolled++;
     if (final) result.hoursFinalized++;
@@ -90,53 +93,16 @@ async function firstOpenHour(db: Db): Promise<number | undefined> {
 }
 
 /**
- * Drafts for every load balancer alive in [hourMs, endMs), endMs being the hour's end or, for
- * the provisional record of the hour in progress, now.
+ * A snapshot at every midnight UTC for every account with a live load balancer then. Event
+ * intake keeps the days already taken up to date as late events change an account's history
+ * (ingest/events.ts); it waits for this transaction, so the two never miss each other.
  */
-export async function rollHour(db: Db, hourMs: number, endMs: number, filter: { loadBalancerIds?: number[]; accountId?: number } = {}): Promise<UsageRecordDraft[]> {
-  let ids = await loadBalancerIdsAliveIn(db, hourMs, hourMs + HOUR_MS, { accountId: filter.accountId });
-  if (filter.loadBalancerIds) {
-    const wanted = new Set(filter.loadBalancerIds);
-    ids = ids.filter((id) => wanted.has(id));
-  }
-  if (ids.length === 0) return [];
-  const steps = new Map<number, TimelineStep[]>();
-  for (const [id, events] of await eventsOfLoadBalancers(db, ids)) steps.set(id, timeline(events));
-  // Most load balancers have a quiet hour: their records come from totals the store sums. The
-  // others (an event in the hour) get their samples, to split them at the events.
-  const quiet: number[] = [];
-  const eventful: number[] = [];
-  const createdThisHour: number[] = [];
-  const olderEventful: number[] = [];
-  for (const id of ids) {
-    const lbSteps = steps.get(id);
-    if (!lbSteps?.length) continue;
-    if (isQuietHour(lbSteps, hourMs, endMs)) quiet.push(id);
-    else {
-      eventful.push(id);
-      (floorHour(lbSteps[0]!.state.createdMs) === hourMs ? createdThisHour : olderEventful).push(id);
-    }
-  }
-  const filtered = filter.loadBalancerIds !== undefined || filter.accountId !== undefined;
-  const totals = await deltaTotalsOf(db, filtered ? quiet : undefined, hourMs, endMs);
-  const samples = new Map([
-    ...(await deltasOf(db, olderEventful, hourMs, endMs)),
-    ...(await deltasOf(db, createdThisHour, undefined, endMs)),
-  ]);
-  const drafts: UsageRecordDraft[] = [];
-  for (const id of quiet) drafts.push(...rollupQuietHour(steps.get(id)!, hourMs, totals.get(id) ?? NO_SAMPLES, endMs));
-  for (const id of eventful) drafts.push(...rollupHour(steps.get(id)!, hourMs, samples.get(id) ?? [], endMs).records);
-  return drafts;
-}
-
-const NO_SAMPLES = totalsOf([]);
-
-/** A snapshot at every midnight UTC for every account with a live load balancer then. */
 async function takeDailySnapshots(store: Store, fromMs: number, nowMs: number, fence: (trx: Db) => Promise<void>): Promise<void> {
   for (let day = floorDay(fromMs) + (fromMs % DAY_MS === 0 ? 0 : DAY_MS); day <= nowMs; day += DAY_MS) {
     if (await hasDailySnapshot(store.db, day)) continue;
     await store.transaction(async (trx) => {
       await fence(trx);
+      await lockEventIntake(trx);
       const accounts = await accountsWithLiveLoadBalancerAt(trx, day);
       const rows = [];
       for (const accountId of accounts) {

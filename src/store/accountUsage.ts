@@ -2,9 +2,7 @@
 
 import type { Db } from './store.ts';
 import { num } from './rows.ts';
-import type { AccountCounts } from '../domain/snapshot.ts';
-
-export type SnapshotSource = 'EVENT' | 'DAILY';
+import type { AccountCounts, AccountSnapshot, SnapshotSource } from '../domain/snapshot.ts';
 
 export interface AccountUsageRecord extends AccountCounts {
   id: number;
@@ -22,9 +20,16 @@ export async function putSnapshots(db: Db, rows: { accountId: number; timeMs: nu
   }
 }
 
-export async function snapshotTimesOf(db: Db, accountId: number, fromMs: number): Promise<{ timeMs: number; source: SnapshotSource }[]> {
-  const rows = await db.selectFrom('account_usage').select(['time_ms', 'source']).where('account_id', '=', accountId).where('time_ms', '>=', fromMs).execute();
-  return rows.map((r) => ({ timeMs: num(r.time_ms), source: r.source as SnapshotSource }));
+/** The account's snapshots from fromMs on, replaced by these (its history changed). */
+export async function replaceAccountSnapshots(db: Db, accountId: number, fromMs: number, snapshots: AccountSnapshot[]): Promise<void> {
+  await db.deleteFrom('account_usage').where('account_id', '=', accountId).where('time_ms', '>=', fromMs).execute();
+  await putSnapshots(db, snapshots.map((s) => ({ accountId, ...s })));
+}
+
+/** The latest midnight the rollup has taken daily snapshots for. */
+export async function lastDailySnapshot(db: Db): Promise<number | undefined> {
+  const r = await db.selectFrom('account_usage').select((eb) => eb.fn.max('time_ms').as('t')).where('source', '=', 'DAILY').executeTakeFirst();
+  return r?.t === null || r?.t === undefined ? undefined : num(r.t as number);
 }
 
 export async function hasDailySnapshot(db: Db, dayMs: number): Promise<boolean> {

@@ -3,7 +3,7 @@
 
 import type { Db } from './store.ts';
 import { big, num, optNum } from './rows.ts';
-import { bulkInsert, type BulkColumn } from './dialect.ts';
+import { bulkInsert, idBatches, idIn, type BulkColumn } from './dialect.ts';
 import type { Transfers } from '../domain/types.ts';
 
 export type AnomalyKind = 'DELTA_ABOVE_CEILING' | 'LATE_SAMPLE' | 'LATE_EVENT' | 'SAMPLE_AFTER_DELETE' | 'STALE_SAMPLE';
@@ -20,6 +20,8 @@ export interface Anomaly {
   createdMs: number;
   /** The delta held back from billing, when the anomaly holds one. */
   held?: Transfers;
+  /** The held event, for a LATE_EVENT. */
+  eventId?: string;
   resolvedMs?: number;
 }
 
@@ -32,6 +34,7 @@ const ANOMALY_COLUMNS: BulkColumn<NewAnomaly>[] = [
   { name: 'detail', pgType: 'text', value: (a) => a.detail }, { name: 'status', pgType: 'text', value: () => 'HELD' },
   { name: 'bytes_in', pgType: 'text', value: amount('bytesIn') }, { name: 'bytes_out', pgType: 'text', value: amount('bytesOut') },
   { name: 'bytes_in_ssl', pgType: 'text', value: amount('bytesInSsl') }, { name: 'bytes_out_ssl', pgType: 'text', value: amount('bytesOutSsl') },
+  { name: 'event_id', pgType: 'text', value: (a) => a.eventId ?? null },
 ];
 
 /** Many at once (a whole host's readings can be held, say after its clock went back): in bulk. */
@@ -67,7 +70,27 @@ function toAnomaly(r: any): Anomaly {
     hostId: optNum(r.host_id), detail: r.detail, status: r.status, createdMs: num(r.created_ms),
   };
   if (r.bytes_in !== null) a.held = { bytesIn: big(r.bytes_in), bytesOut: big(r.bytes_out), bytesInSsl: big(r.bytes_in_ssl), bytesOutSsl: big(r.bytes_out_ssl) };
+  if (r.event_id !== null && r.event_id !== undefined) a.eventId = r.event_id;
   const resolved = optNum(r.resolved_ms);
   if (resolved !== undefined) a.resolvedMs = resolved;
   return a;
+}
+
+/**
+ * The rollup's holds of readings after a deletion with time in (fromMs, toMs] (of these load
+ * balancers, or all), replaced by those it found now: a re-roll decides again from everything
+ * known, and what an operator already decided stays as decided.
+ */
+export async function replaceAfterDeleteHolds(db: Db, fromMs: number, toMs: number, holds: NewAnomaly[], lbIds?: number[], nowMs = Date.now()): Promise<void> {
+  const undecided = (q: any) => q.where('kind', '=', 'SAMPLE_AFTER_DELETE').where('status', '=', 'HELD').where('time_ms', '>', fromMs).where('time_ms', '<=', toMs);
+  if (!lbIds) await undecided(db.deleteFrom('anomalies')).execute();
+  else for (const part of idBatches(db, lbIds)) await undecided(db.deleteFrom('anomalies')).where(idIn(db, 'load_balancer_id', part)).execute();
+  await holdAnomalies(db, holds, nowMs);
+}
+
+/** Anomalies of one load balancer with time in [fromMs, toMs], any status (the audit's view). */
+export async function anomaliesOf(db: Db, lbId: number, fromMs: number, toMs: number): Promise<Anomaly[]> {
+  const rows = await db.selectFrom('anomalies').selectAll().where('load_balancer_id', '=', lbId)
+    .where('time_ms', '>=', fromMs).where('time_ms', '<=', toMs).orderBy('time_ms').orderBy('id').execute();
+  return rows.map(toAnomaly);
 }

@@ -79,8 +79,35 @@ export function isStoreUnavailable(err: unknown): boolean {
  * SQLite needs nothing: the transaction's first statement is a write, which takes the
  * database's single write lock. PostgreSQL takes a transaction-scoped advisory lock.
  */
-export async function lockHostCounters(db: Kysely<any>, engine: Engine, hostId: number): Promise<void> {
-  if (engine === 'postgres') await sql`select pg_advisory_xact_lock(${hostId}::bigint)`.execute(db);
+export async function lockHostCounters(db: Kysely<any>, hostId: number): Promise<void> {
+  if (isPostgres(db)) await sql`select pg_advisory_xact_lock(${hostId}::bigint)`.execute(db);
+}
+
+/** Advisory lock classes (PostgreSQL's two-key form, apart from the host locks' one-key form). */
+const LOCK_CLASS = { eventIntake: 1, hour: 2 } as const;
+
+/**
+ * Serializes the ingest of an hour's data with its finalisation (SPEC 5, Late data): ingest
+ * takes its hours shared, the rollup finalising an hour takes it exclusive, so no reading or
+ * event can commit unheld into an hour that has just become final. SQLite needs nothing: its
+ * writers are serialized by the database's single write lock, taken by each transaction's first
+ * statement (a write in both).
+ */
+export async function lockHours(db: Kysely<any>, hourMs: readonly number[], mode: 'shared' | 'exclusive'): Promise<void> {
+  if (!isPostgres(db) || hourMs.length === 0) return;
+  // In ascending order, so two transactions taking several hours cannot deadlock.
+  const keys = [...new Set(hourMs.map((h) => Math.floor(h / 3_600_000)))].sort((a, b) => a - b);
+  const fn = sql.raw(mode === 'shared' ? 'pg_advisory_xact_lock_shared' : 'pg_advisory_xact_lock');
+  await sql`select ${fn}(${LOCK_CLASS.hour}, k::int) from unnest(${arrayLiteral(keys, false)}::bigint[]) as k`.execute(db);
+}
+
+/**
+ * One event batch at a time: intake recomputes load balancer states and account snapshots from
+ * every stored event, which two concurrent batches for one load balancer would each do without
+ * the other's events. Provisioning events are few; the lock costs nothing at their rate.
+ */
+export async function lockEventIntake(db: Kysely<any>): Promise<void> {
+  if (isPostgres(db)) await sql`select pg_advisory_xact_lock(${LOCK_CLASS.eventIntake}, 0)`.execute(db);
 }
 
 export function isPostgres(db: Kysely<any>): boolean {

@@ -1,4 +1,5 @@
-// Lifecycle events as received, the source of truth for load balancer history.
+// Lifecycle events as received, the source of truth for load balancer history. An event held for
+// an operator (it came for a final hour) is stored but left out of the history until released.
 
 import type { Db } from './store.ts';
 import { chunks } from './store.ts';
@@ -6,22 +7,17 @@ import { idBatches, idIn } from './dialect.ts';
 import { num } from './rows.ts';
 import type { EventType, LifecycleEvent } from '../domain/types.ts';
 
-/** Inserts the events whose id is new; returns those (the others are duplicates). */
+/**
+ * Inserts the events whose id is new and returns those (the others are duplicates). The id is
+ * checked by the insert itself: two concurrent retries of one batch cannot both insert an event,
+ * and neither fails (the second waits for the first, then finds the ids taken).
+ */
 export async function insertNewEvents(db: Db, events: LifecycleEvent[], nowMs = Date.now()): Promise<LifecycleEvent[]> {
-  if (events.length === 0) return [];
-  const known = new Set<string>();
-  for (const part of chunks(events.map((e) => e.id))) {
-    const rows = await db.selectFrom('events').select('id').where('id', 'in', part).execute();
-    for (const r of rows) known.add(r.id);
-  }
-  const fresh: LifecycleEvent[] = [];
-  for (const e of events) {
-    if (known.has(e.id)) continue;
-    known.add(e.id); // a repeated id inside one batch is a duplicate too
-    fresh.push(e);
-  }
-  for (const part of chunks(fresh)) {
-    await db.insertInto('events').values(part.map((e) => ({
+  const byId = new Map<string, LifecycleEvent>();
+  for (const e of events) if (!byId.has(e.id)) byId.set(e.id, e); // a repeated id inside one batch is a duplicate too
+  const inserted = new Set<string>();
+  for (const part of chunks([...byId.values()])) {
+    const rows = await db.insertInto('events').values(part.map((e) => ({
       id: e.id,
       type: e.type,
       time_ms: e.timeMs,
@@ -29,15 +25,26 @@ export async function insertNewEvents(db: Db, events: LifecycleEvent[], nowMs = 
       load_balancer_id: e.loadBalancerId,
       body: JSON.stringify(e.loadBalancer ?? null),
       received_ms: nowMs,
-    }))).execute();
+    }))).onConflict((oc) => oc.column('id').doNothing()).returning('id').execute();
+    for (const r of rows) inserted.add(r.id);
   }
-  return fresh;
+  return [...byId.values()].filter((e) => inserted.has(e.id));
+}
+
+/** Events for a final hour wait outside the history until an operator decides (SPEC 5, Late data). */
+export async function setEventsHeld(db: Db, ids: string[], held: boolean): Promise<void> {
+  for (const part of chunks(ids)) await db.updateTable('events').set({ held: held ? 1 : 0 }).where('id', 'in', part).execute();
+}
+
+export async function getEvent(db: Db, id: string): Promise<(LifecycleEvent & { held: boolean }) | undefined> {
+  const r = await db.selectFrom('events').selectAll().where('id', '=', id).executeTakeFirst();
+  return r && { ...toEvent(r), held: num(r.held) === 1 };
 }
 
 export async function eventsOfLoadBalancers(db: Db, ids: number[]): Promise<Map<number, LifecycleEvent[]>> {
   const out = new Map<number, LifecycleEvent[]>();
   for (const part of idBatches(db, [...new Set(ids)])) {
-    const rows = await db.selectFrom('events').selectAll().where(idIn(db, 'load_balancer_id', part)).execute();
+    const rows = await db.selectFrom('events').selectAll().where(idIn(db, 'load_balancer_id', part)).where('held', '=', 0).execute();
     for (const r of rows) push(out, num(r.load_balancer_id), toEvent(r));
   }
   return out;
@@ -45,12 +52,12 @@ export async function eventsOfLoadBalancers(db: Db, ids: number[]): Promise<Map<
 
 export async function eventsOfAccount(db: Db, accountId: number): Promise<Map<number, LifecycleEvent[]>> {
   const out = new Map<number, LifecycleEvent[]>();
-  const rows = await db.selectFrom('events').selectAll().where('account_id', '=', accountId).execute();
+  const rows = await db.selectFrom('events').selectAll().where('account_id', '=', accountId).where('held', '=', 0).execute();
   for (const r of rows) push(out, num(r.load_balancer_id), toEvent(r));
   return out;
 }
 
-/** The account that owns each load balancer id, from its events. */
+/** The account that owns each load balancer id, from its events (held ones too: ownership is not history). */
 export async function accountsOfLoadBalancers(db: Db, ids: number[]): Promise<Map<number, number>> {
   const out = new Map<number, number>();
   for (const part of chunks([...new Set(ids)])) {

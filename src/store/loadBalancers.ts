@@ -99,13 +99,17 @@ export async function customerCount(db: Db, clusterId: number): Promise<{ accoun
 }
 
 /** Ids of load balancers that existed at some instant of [fromMs, toMs) (and those without end). */
-export async function loadBalancerIdsAliveIn(db: Db, fromMs: number, toMs: number, filter: { accountId?: number } = {}): Promise<number[]> {
-  let q = db.selectFrom('load_balancers').select('id')
-    .where('created_ms', '<', toMs)
-    .where((eb) => eb.or([eb('deleted_ms', 'is', null), eb('deleted_ms', '>=', fromMs)]))
-    .orderBy('id');
-  if (filter.accountId !== undefined) q = q.where('account_id', '=', filter.accountId);
-  return (await q.execute()).map((r) => num(r.id));
+export async function loadBalancerIdsAliveIn(db: Db, fromMs: number, toMs: number, filter: { ids?: number[] } = {}): Promise<number[]> {
+  const out: number[] = [];
+  for (const part of filter.ids ? idBatches(db, filter.ids) : [undefined]) {
+    let q = db.selectFrom('load_balancers').select('id')
+      .where('created_ms', '<', toMs)
+      .where((eb) => eb.or([eb('deleted_ms', 'is', null), eb('deleted_ms', '>=', fromMs)]))
+      .orderBy('id');
+    if (part) q = q.where(idIn(db, 'id', part));
+    for (const r of await q.execute()) out.push(num(r.id));
+  }
+  return out;
 }
 
 /** Load balancers of an account that existed at any moment of [start, end], paged, ascending id. */

@@ -5,6 +5,8 @@
 import type { ColumnType, Generated } from 'kysely';
 
 type Int = ColumnType<number | bigint | string, number | bigint, number | bigint>;
+/** An integer with a default: optional on insert. */
+type DefaultedInt = ColumnType<number | bigint | string, number | bigint | undefined, number | bigint>;
 type NullableInt = ColumnType<number | bigint | string | null, number | bigint | null | undefined, number | bigint | null>;
 
 export interface Database {
@@ -16,7 +18,7 @@ export interface Database {
   };
   virtual_ips: { load_balancer_id: Int; id: Int; address: string; ip_version: string; type: string };
   events: {
-    id: string; type: string; time_ms: Int; account_id: Int; load_balancer_id: Int; body: string; received_ms: Int;
+    id: string; type: string; time_ms: Int; account_id: Int; load_balancer_id: Int; body: string; received_ms: Int; held: DefaultedInt;
   };
   counter_state: {
     host_id: Int; load_balancer_id: Int; process_key: string; time_ms: Int;
@@ -25,13 +27,18 @@ export interface Database {
   sample_keys: { host_id: Int; process_key: string; time_ms: Int };
   usage_samples: {
     id: Generated<number | bigint | string>; load_balancer_id: Int; account_id: Int; host_id: Int; time_ms: Int;
-    bytes_in: Int; bytes_out: Int; bytes_in_ssl: Int; bytes_out_ssl: Int; connections: Int; connections_ssl: Int; held: Int;
+    bytes_in: Int; bytes_out: Int; bytes_in_ssl: Int; bytes_out_ssl: Int; connections: Int; connections_ssl: Int;
+    pid: NullableInt; process_start_ms: NullableInt;
+    /** Raw counters as two's-complement int64 (unsigned 64-bit in HAProxy); null on rows of the first form. */
+    counter_in: NullableInt; counter_out: NullableInt; counter_in_ssl: NullableInt; counter_out_ssl: NullableInt;
+    kind: DefaultedInt; hold: DefaultedInt; operator: DefaultedInt;
   };
   usage_records: {
     id: Generated<number | bigint | string>; account_id: Int; load_balancer_id: Int; hour_ms: Int; start_ms: Int; end_ms: Int; closing: Int;
     bytes_in: Int; bytes_out: Int; bytes_in_ssl: Int; bytes_out_ssl: Int;
     avg_connections: number; avg_connections_ssl: number; num_vips: Int; num_polls: Int;
     vip_type: string; ssl_mode: string; event_type: string | null; final: Int; exported_ms: NullableInt;
+    roll_stamp: DefaultedInt; revision: DefaultedInt; voided: DefaultedInt;
   };
   account_usage: {
     id: Generated<number | bigint | string>; account_id: Int; time_ms: Int; source: string;
@@ -44,6 +51,7 @@ export interface Database {
     id: Generated<number | bigint | string>; kind: string; time_ms: Int; load_balancer_id: NullableInt; host_id: NullableInt;
     detail: string; status: string; created_ms: Int;
     bytes_in: string | null; bytes_out: string | null; bytes_in_ssl: string | null; bytes_out_ssl: string | null; resolved_ms: NullableInt;
+    event_id: string | null;
   };
   tokens: {
     id: Generated<number | bigint | string>; token_hash: string; roles: string; account_id: NullableInt; label: string;

@@ -1,6 +1,9 @@
-// Hourly usage records. A provisional hour is replaced whole by each rollup; a final one never
-// changes. Keys (load balancer, start, closing) keep ids stable across re-rollups.
+// Hourly usage records. A provisional hour is replaced whole by each rollup; a final one changes
+// only by an operator's correction, as a new revision. Keys (load balancer, start, closing) keep
+// ids stable across re-rollups. A voided record (removed by a correction after billing saw it)
+// stays for the export and is shown nowhere else.
 
+import { randomInt } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from './store.ts';
 import { bulkInsert, idBatches, idIn, type BulkColumn } from './dialect.ts';
@@ -37,21 +40,67 @@ const RECORD_COLUMNS: BulkColumn<UsageRecordDraft>[] = [
   { name: 'vip_type', pgType: 'text', value: (d) => d.vipType }, { name: 'ssl_mode', pgType: 'text', value: (d) => d.sslMode },
   { name: 'event_type', pgType: 'text', value: (d) => d.eventType ?? null },
 ];
-const UPDATED = [...RECORD_COLUMNS.slice(4).map((c) => c.name).filter((name) => name !== 'closing'), 'final'].map((name) => `${name} = excluded.${name}`).join(', ');
+const UPDATED = [...RECORD_COLUMNS.slice(4).map((c) => c.name).filter((name) => name !== 'closing'), 'final', 'roll_stamp']
+  .map((name) => `${name} = excluded.${name}`).join(', ');
+/** A fresh stamp for one roll of an hour (see replaceHourRecords). */
+export const newRollStamp = () => randomInt(1, 2 ** 47);
 
-/** Replaces the records of these load balancers in one hour (those not final). */
-export async function replaceHourRecords(db: Db, hourMs: number, lbIds: number[], drafts: UsageRecordDraft[], final: boolean): Promise<void> {
+const recordKey = (r: { loadBalancerId: number; startMs: number; closing: boolean }) => `${r.loadBalancerId}/${r.startMs}/${r.closing ? 1 : 0}`;
+
+/**
+ * Replaces the provisional records of an hour (of these load balancers, or all) with the drafts
+ * of a rollup: the drafts are upserted with the roll's stamp, which keeps the id of a record a
+ * re-roll produces again, and every record of the hour not written by this roll goes (an event
+ * moved, or a late DELETE left nothing after it). A final record never changes here.
+ */
+export async function replaceHourRecords(db: Db, hourMs: number, drafts: UsageRecordDraft[], options: { final: boolean; stamp: number; loadBalancerIds?: number[] }): Promise<void> {
   await ensureDayPartitions(db, 'usage_records', hourMs, hourMs + HOUR_MS - 1);
-  // An upsert keeps the id of a record that a re-roll produces again; a final one never changes.
-  await bulkInsert(db, 'usage_records', [...RECORD_COLUMNS, { name: 'final', pgType: 'integer', value: () => (final ? 1 : 0) }], drafts, `on conflict (load_balancer_id, start_ms, closing) do update set ${UPDATED} where usage_records.final = 0`);
-  // Records this rollup no longer produces (an event moved or vanished) go, unless final.
-  const keep = new Set(drafts.map((d) => `${d.loadBalancerId}/${d.startMs}/${d.closing ? 1 : 0}`));
+  const columns = [...RECORD_COLUMNS, { name: 'final', pgType: 'integer', value: () => (options.final ? 1 : 0) }, { name: 'roll_stamp', pgType: 'bigint', value: () => options.stamp }] as BulkColumn<UsageRecordDraft>[];
+  await bulkInsert(db, 'usage_records', columns, drafts, `on conflict (load_balancer_id, start_ms, closing) do update set ${UPDATED} where usage_records.final = 0`);
+  const stale = (q: any) => q.where('hour_ms', '=', hourMs).where('final', '=', 0).where('roll_stamp', '!=', options.stamp);
+  if (!options.loadBalancerIds) await stale(db.deleteFrom('usage_records')).execute();
+  else for (const part of idBatches(db, options.loadBalancerIds)) await stale(db.deleteFrom('usage_records')).where(idIn(db, 'load_balancer_id', part)).execute();
+}
+
+/**
+ * Corrects the final records of an hour for these load balancers (an operator released held
+ * data): a record whose figures change, or that appears, is written; one that no longer exists
+ * goes, or, once exported, stays voided. A record billing has seen gets a new revision and is
+ * exported again (SPEC 5, Late data); one it has not seen is simply offered with its new figures.
+ */
+export async function reviseFinalRecords(db: Db, hourMs: number, lbIds: number[], drafts: UsageRecordDraft[]): Promise<{ revised: number }> {
+  const existing = new Map<string, any>();
   for (const part of idBatches(db, lbIds)) {
-    const existing = await db.selectFrom('usage_records').select(['id', 'load_balancer_id', 'start_ms', 'closing'])
-      .where('hour_ms', '=', hourMs).where(idIn(db, 'load_balancer_id', part)).where('final', '=', 0).execute();
-    const stale = existing.filter((r) => !keep.has(`${num(r.load_balancer_id)}/${num(r.start_ms)}/${num(r.closing)}`)).map((r) => num(r.id));
-    for (const ids of idBatches(db, stale)) await db.deleteFrom('usage_records').where(idIn(db, 'id', ids)).execute();
+    for (const r of await db.selectFrom('usage_records').selectAll().where('hour_ms', '=', hourMs).where(idIn(db, 'load_balancer_id', part)).execute()) {
+      existing.set(recordKey({ loadBalancerId: num(r.load_balancer_id), startMs: num(r.start_ms), closing: num(r.closing) === 1 }), r);
+    }
   }
+  let revised = 0;
+  const nextRevision = (r: any) => num(r.revision) + (r.exported_ms === null ? 0 : 1);
+  for (const draft of drafts) {
+    const key = recordKey(draft);
+    const old = existing.get(key);
+    existing.delete(key);
+    const values = Object.fromEntries(RECORD_COLUMNS.map((c) => [c.name, c.value(draft)]));
+    if (!old) {
+      await db.insertInto('usage_records').values({ ...values, final: 1, roll_stamp: 0 } as any).execute();
+      revised++;
+    } else if (num(old.voided) === 1 || RECORD_COLUMNS.some((c) => String(c.value(draft)) !== String(normalised(old[c.name])))) {
+      await db.updateTable('usage_records').set({ ...values, final: 1, voided: 0, revision: nextRevision(old), exported_ms: null } as any).where('id', '=', old.id).execute();
+      revised++;
+    }
+  }
+  for (const old of existing.values()) {
+    if (old.exported_ms === null) await db.deleteFrom('usage_records').where('id', '=', old.id).execute();
+    else await db.updateTable('usage_records').set({ voided: 1, revision: nextRevision(old), exported_ms: null }).where('id', '=', old.id).execute();
+    revised++;
+  }
+  return { revised };
+}
+
+/** A stored value as the draft's column value prints (integers of either engine, null). */
+function normalised(v: unknown): unknown {
+  return typeof v === 'bigint' ? String(v) : v;
 }
 
 export interface RecordWindow {
@@ -94,7 +143,7 @@ export async function usageRecordsIn(db: Db, w: RecordWindow): Promise<UsageReco
 }
 
 function windowQuery(db: Db, w: RecordWindow) {
-  let q = db.selectFrom('usage_records').selectAll().where('start_ms', '>=', w.startMs).where('start_ms', '<=', w.endMs);
+  let q = db.selectFrom('usage_records').selectAll().where('start_ms', '>=', w.startMs).where('start_ms', '<=', w.endMs).where('voided', '=', 0);
   if (w.match === 'inside') q = q.where('end_ms', '<=', w.endMs);
   if (w.accountId !== undefined) q = q.where('account_id', '=', w.accountId);
   if (w.loadBalancerId !== undefined) q = q.where('load_balancer_id', '=', w.loadBalancerId);
@@ -119,27 +168,8 @@ export async function oldestUnexportedStart(db: Db): Promise<number | undefined>
   return r?.h === null || r?.h === undefined ? undefined : num(r.h as number);
 }
 
-/**
- * The record a reading at t is billed in (start < t <= end, see domain/rollup.ts); a reading
- * after the deletion goes to the last open record, one before the creation to the first.
- */
-export async function recordBillingAt(db: Db, lbId: number, t: number): Promise<{ id: number; exported: boolean } | undefined> {
-  const base = db.selectFrom('usage_records').select(['id', 'exported_ms']).where('load_balancer_id', '=', lbId).where('closing', '=', 0);
-  const r = (await base.where('start_ms', '<', t).orderBy('start_ms', 'desc').limit(1).executeTakeFirst())
-    ?? (await base.orderBy('start_ms').limit(1).executeTakeFirst());
-  return r && { id: num(r.id), exported: r.exported_ms !== null };
-}
-
-/** An operator's correction of a final record. */
-export async function addToRecord(db: Db, id: number, bytes: Transfers): Promise<void> {
-  await db.updateTable('usage_records').set({
-    bytes_in: sql<bigint>`bytes_in + ${bytes.bytesIn}`, bytes_out: sql<bigint>`bytes_out + ${bytes.bytesOut}`,
-    bytes_in_ssl: sql<bigint>`bytes_in_ssl + ${bytes.bytesInSsl}`, bytes_out_ssl: sql<bigint>`bytes_out_ssl + ${bytes.bytesOutSsl}`,
-  }).where('id', '=', id).execute();
-}
-
 export async function totalBytesOf(db: Db, lbId: number): Promise<Transfers> {
-  const r = await db.selectFrom('usage_records').where('load_balancer_id', '=', lbId).select([
+  const r = await db.selectFrom('usage_records').where('load_balancer_id', '=', lbId).where('voided', '=', 0).select([
     sql<string>`coalesce(sum(bytes_in), 0)`.as('i'), sql<string>`coalesce(sum(bytes_out), 0)`.as('o'),
     sql<string>`coalesce(sum(bytes_in_ssl), 0)`.as('si'), sql<string>`coalesce(sum(bytes_out_ssl), 0)`.as('so'),
   ]).executeTakeFirstOrThrow();
@@ -163,3 +193,23 @@ export function draftToRecord(d: UsageRecordDraft, id: number): UsageRecord {
   return { id, ...rest };
 }
 
+
+/** Per load balancer, the bytes of its final records (not voided) in the hours [fromMs, toMs). */
+export async function finalBytesPerLoadBalancer(db: Db, fromMs: number, toMs: number): Promise<Map<number, { accountId: number; bytes: Transfers }>> {
+  const rows = await db.selectFrom('usage_records').where('final', '=', 1).where('voided', '=', 0)
+    .where('hour_ms', '>=', fromMs).where('hour_ms', '<', toMs)
+    .groupBy(['account_id', 'load_balancer_id']).select([
+      'account_id', 'load_balancer_id',
+      sql<string>`sum(bytes_in)`.as('i'), sql<string>`sum(bytes_out)`.as('o'), sql<string>`sum(bytes_in_ssl)`.as('si'), sql<string>`sum(bytes_out_ssl)`.as('so'),
+    ]).execute();
+  return new Map(rows.map((r) => [num(r.load_balancer_id), { accountId: num(r.account_id), bytes: { bytesIn: big(r.i), bytesOut: big(r.o), bytesInSsl: big(r.si), bytesOutSsl: big(r.so) } }]));
+}
+
+/** One record with what identifies it in its hour, voided or not (the audit). */
+export async function recordById(db: Db, id: number): Promise<(UsageRecord & { hourMs: number; closing: boolean; final: boolean; revision: number; voided: boolean; exported: boolean }) | undefined> {
+  const r = await db.selectFrom('usage_records').selectAll().where('id', '=', id).executeTakeFirst();
+  return r && {
+    ...toRecord(r), hourMs: num(r.hour_ms), closing: num(r.closing) === 1, final: num(r.final) === 1,
+    revision: num(r.revision), voided: num(r.voided) === 1, exported: r.exported_ms !== null,
+  };
+}

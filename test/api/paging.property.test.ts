@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { forEachEngine } from '../helpers/suite.ts';
-import { replaceHourRecords } from '../../src/store/usageRecords.ts';
+import { newRollStamp, replaceHourRecords } from '../../src/store/usageRecords.ts';
 import { putSnapshots } from '../../src/store/accountUsage.ts';
 import type { UsageRecordDraft } from '../../src/domain/rollup.ts';
 import type { TestApi } from '../helpers/api.ts';
@@ -50,7 +50,7 @@ forEachEngine('paging property', ({ api }) => {
           numVips: 1, numPolls: 0, vipType: 'PUBLIC', sslMode: 'OFF',
         });
       }
-      for (const d of drafts.values()) await replaceHourRecords(api().store.db, d.hourMs, [d.loadBalancerId], [d], true);
+      for (const d of drafts.values()) await replaceHourRecords(api().store.db, d.hourMs, [d], { final: true, stamp: newRollStamp(), loadBalancerIds: [d.loadBalancerId] });
       const [from, to] = [Math.min(a, b), Math.max(a, b)];
       const window = (h: number) => new Date(H0 + h * HOUR).toISOString();
       const expected = [...drafts.values()]

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { openStore } from '../../src/store/store.ts';
-import { replaceHourRecords } from '../../src/store/usageRecords.ts';
+import { newRollStamp, replaceHourRecords } from '../../src/store/usageRecords.ts';
 
 const run = promisify(execFile);
 const BIN = new URL('../../bin/lbmeter.js', import.meta.url).pathname;
@@ -110,10 +110,10 @@ test('report usage: a table for people, CSV and JSON for scripts, exact bytes', 
   const hour = Date.parse('2026-10-01T10:00:00Z');
   await store.db.insertInto('load_balancers').values({ id: 81, account_id: 8, name: 'shop, "main"', protocol: 'HTTP', cluster_id: 1, status: 'ACTIVE', ssl_mode: 'OFF', created_ms: hour, updated_ms: hour }).execute();
   const big = 2n ** 62n + 7n;
-  await replaceHourRecords(store.db, hour, [81, 82], [81, 81, 82].map((lb, i) => ({
+  await replaceHourRecords(store.db, hour, [81, 81, 82].map((lb, i) => ({
     accountId: 8, loadBalancerId: lb, hourMs: hour, startMs: hour + i * 60_000, endMs: hour + 3_600_000, closing: false, bytesIn: lb === 81 ? big : 5n, bytesOut: 20n,
     bytesInSsl: 1n, bytesOutSsl: 2n, averageNumConnections: 0, averageNumConnectionsSsl: 0, numVips: 1, numPolls: 12, vipType: 'PUBLIC' as const, sslMode: 'OFF' as const,
-  })), true);
+  })), { final: true, stamp: newRollStamp() });
   await store.close();
   const window = ['--account', '8', '--from', '2026-10-01', '--to', '2026-10-02'];
 
@@ -160,7 +160,7 @@ test('export, piped: delivers the final records, prints one summary line and no 
     accountId: 4, loadBalancerId: lb, hourMs: hour, startMs: hour, endMs: hour + 3_600_000, closing: false, bytesIn: 10n, bytesOut: 20n,
     bytesInSsl: 0n, bytesOutSsl: 0n, averageNumConnections: 0, averageNumConnectionsSsl: 0, numVips: 1, numPolls: 12, vipType: 'PUBLIC' as const, sslMode: 'OFF' as const,
   }));
-  await replaceHourRecords(store.db, hour, [1, 2, 3], drafts, true);
+  await replaceHourRecords(store.db, hour, drafts, { final: true, stamp: newRollStamp(), loadBalancerIds: [1, 2, 3] });
   await store.close();
   const received: string[] = [];
   const receiver = http.createServer((req, res) => {

@@ -1,68 +1,72 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { computeDelta, exceedsCeiling, ZERO_BASELINE, type CounterBaseline } from '../../src/domain/delta.ts';
-import type { CounterReading } from '../../src/domain/types.ts';
+import { chainDelta, exceedsCeiling, type ChainLink } from '../../src/domain/delta.ts';
+import { decideReading, type StoredReading } from '../../src/domain/reading.ts';
+import type { Transfers } from '../../src/domain/types.ts';
 
-const reading = (i: bigint, o: bigint, si = 0n, so = 0n): CounterReading => ({ bytesIn: i, bytesOut: o, bytesInSsl: si, bytesOutSsl: so, connections: 0, connectionsSsl: 0 });
-const base = (processKey: string, i: bigint, o: bigint, si = 0n, so = 0n): CounterBaseline => ({ processKey, timeMs: 0, bytesIn: i, bytesOut: o, bytesInSsl: si, bytesOutSsl: so });
-const bytes = (d: ReturnType<typeof computeDelta>) => [d.bytesIn, d.bytesOut, d.bytesInSsl, d.bytesOutSsl];
+const counters = (i: bigint, o: bigint, si = 0n, so = 0n): Transfers => ({ bytesIn: i, bytesOut: o, bytesInSsl: si, bytesOutSsl: so });
+const link = (processKey: string, i: bigint, o: bigint, si = 0n, so = 0n): ChainLink => ({ processKey, timeMs: 0, ...counters(i, o, si, so) });
+const bytes = (d: Transfers) => [d.bytesIn, d.bytesOut, d.bytesInSsl, d.bytesOutSsl];
 
 test('a delta is current minus previous for the same process', () => {
-  const d = computeDelta({ previous: base('1@0', 100n, 1000n, 5n, 50n), current: reading(150n, 1600n, 7n, 80n), processKey: '1@0', processStartMs: 0, createdMs: 0 });
+  const d = chainDelta(link('1@0', 100n, 1000n, 5n, 50n), counters(150n, 1600n, 7n, 80n), '1@0');
   assert.deepEqual(bytes(d), [50n, 600n, 2n, 30n]);
-  assert.equal(d.reset, false);
+  assert.equal(d.kind, 'NORMAL');
 });
 
 test('a new process identity is a reset: the delta is the value since the restart', () => {
-  const d = computeDelta({ previous: base('1@0', 100n, 1000n, 5n, 50n), current: reading(30n, 40n, 1n, 2n), processKey: '2@99', processStartMs: 99, createdMs: 0 });
+  const d = chainDelta(link('1@0', 100n, 1000n, 5n, 50n), counters(30n, 40n, 1n, 2n), '2@99');
   assert.deepEqual(bytes(d), [30n, 40n, 1n, 2n]);
-  assert.equal(d.reset, true);
+  assert.equal(d.kind, 'RESET');
 });
 
 test('a falling counter is a reset of its own group only (plain and SSL are separate frontends)', () => {
-  const d = computeDelta({ previous: base('1@0', 100n, 1000n, 5n, 50n), current: reading(20n, 1100n, 9n, 60n), processKey: '1@0', processStartMs: 0, createdMs: 0 });
+  const d = chainDelta(link('1@0', 100n, 1000n, 5n, 50n), counters(20n, 1100n, 9n, 60n), '1@0');
   assert.deepEqual(bytes(d), [20n, 1100n, 4n, 10n]);
-  const ssl = computeDelta({ previous: base('1@0', 100n, 1000n, 5n, 50n), current: reading(110n, 1100n, 1n, 60n), processKey: '1@0', processStartMs: 0, createdMs: 0 });
+  const ssl = chainDelta(link('1@0', 100n, 1000n, 5n, 50n), counters(110n, 1100n, 1n, 60n), '1@0');
   assert.deepEqual(bytes(ssl), [10n, 100n, 1n, 60n]);
 });
 
 test('never negative, never zero after a reset with traffic', () => {
-  const d = computeDelta({ previous: base('1@0', 10n ** 15n, 10n ** 15n), current: reading(1n, 0n), processKey: '1@0', processStartMs: 0, createdMs: 0 });
-  assert.deepEqual(bytes(d), [1n, 0n, 0n, 0n]);
+  assert.deepEqual(bytes(chainDelta(link('1@0', 10n ** 15n, 10n ** 15n), counters(1n, 0n), '1@0')), [1n, 0n, 0n, 0n]);
 });
 
-test('a zero baseline (CREATE, UNSUSPEND) counts the first reading in full, whatever the process', () => {
-  const d = computeDelta({ previous: base(ZERO_BASELINE, 0n, 0n), current: reading(500n, 900n, 3n, 4n), processKey: '7@1', processStartMs: 1, createdMs: 10 });
-  assert.deepEqual(bytes(d), [500n, 900n, 3n, 4n]);
-});
-
-test('first reading: counts in full when the process started after the load balancer was created', () => {
-  const after = computeDelta({ previous: undefined, current: reading(500n, 900n), processKey: '7@20', processStartMs: 20, createdMs: 10 });
-  assert.deepEqual(bytes(after), [500n, 900n, 0n, 0n]);
-  const before = computeDelta({ previous: undefined, current: reading(500n, 900n), processKey: '7@5', processStartMs: 5, createdMs: 10 });
-  assert.deepEqual(bytes(before), [0n, 0n, 0n, 0n], 'an older process only sets a baseline');
-  const unknown = computeDelta({ previous: undefined, current: reading(500n, 900n), processKey: '7@5', processStartMs: 5, createdMs: undefined });
-  assert.deepEqual(bytes(unknown), [0n, 0n, 0n, 0n]);
+test('the first reading on a host keeps its counters as its delta; the rollup decides what it bills', () => {
+  const first = chainDelta(undefined, counters(500n, 900n, 3n, 4n), '7@1');
+  assert.deepEqual([first.kind, ...bytes(first)], ['FIRST', 500n, 900n, 3n, 4n]);
+  const stored = (kind: StoredReading['kind'], timeMs: number): StoredReading => ({
+    hostId: 1, timeMs, kind, hold: 'NONE', operator: 'NONE', connections: 0, connectionsSsl: 0, ...counters(500n, 900n),
+  });
+  // SPEC 5: in full when a CREATE is known at or before the reading, whatever the process's age.
+  assert.equal(decideReading(stored('FIRST', 20), { createdMs: 10, deletedMs: undefined }).decision, 'FIRST_IN_FULL');
+  assert.equal(decideReading(stored('FIRST', 10), { createdMs: 10, deletedMs: undefined }).decision, 'FIRST_IN_FULL');
+  assert.deepEqual(bytes(decideReading(stored('FIRST', 5), { createdMs: 10, deletedMs: undefined }).billed), [0n, 0n, 0n, 0n], 'before the CREATE: only a baseline');
+  assert.equal(decideReading(stored('FIRST', 5), { createdMs: undefined, deletedMs: undefined }).decision, 'NO_LOADBALANCER');
+  // A later reading of a process already read before the CREATE counts from that reading.
+  assert.equal(decideReading(stored('NORMAL', 20), { createdMs: 10, deletedMs: undefined }).decision, 'NORMAL');
+  assert.equal(decideReading(stored('NORMAL', 40), { createdMs: 10, deletedMs: 30 }).decision, 'AFTER_DELETE');
+  assert.equal(decideReading({ ...stored('NORMAL', 40), operator: 'RELEASED' }, { createdMs: 10, deletedMs: 30 }).decision, 'RELEASED_AFTER_DELETE');
+  assert.equal(decideReading({ ...stored('NORMAL', 20), hold: 'LATE' }, { createdMs: 10, deletedMs: undefined }).poll, false, 'a late reading waits outside the record');
+  assert.equal(decideReading({ ...stored('NORMAL', 20), hold: 'CEILING' }, { createdMs: 10, deletedMs: undefined }).poll, true, 'a held delta keeps its poll');
 });
 
 test('64-bit counters stay exact', () => {
   const max = 2n ** 64n - 1n;
-  const d = computeDelta({ previous: base('1@0', max - 10n, 2n ** 63n), current: reading(max, 2n ** 63n + 12345678901234567n), processKey: '1@0', processStartMs: 0, createdMs: 0 });
-  assert.deepEqual(bytes(d), [10n, 12345678901234567n, 0n, 0n]);
+  assert.deepEqual(bytes(chainDelta(link('1@0', max - 10n, 2n ** 63n), counters(max, 2n ** 63n + 12345678901234567n), '1@0')), [10n, 12345678901234567n, 0n, 0n]);
 });
 
 test('the ceiling flags any counter above it', () => {
-  assert.equal(exceedsCeiling({ bytesIn: 11n, bytesOut: 0n, bytesInSsl: 0n, bytesOutSsl: 0n, reset: false }, 10n), true);
-  assert.equal(exceedsCeiling({ bytesIn: 10n, bytesOut: 10n, bytesInSsl: 10n, bytesOutSsl: 10n, reset: false }, 10n), false);
-  assert.equal(exceedsCeiling({ bytesIn: 0n, bytesOut: 0n, bytesInSsl: 0n, bytesOutSsl: 11n, reset: false }, 10n), true);
+  assert.equal(exceedsCeiling(counters(11n, 0n), 10n), true);
+  assert.equal(exceedsCeiling(counters(10n, 10n, 10n, 10n), 10n), false);
+  assert.equal(exceedsCeiling(counters(0n, 0n, 0n, 11n), 10n), true);
 });
 
-/** Deltas of one host's readings in order, from a zero baseline (the CREATE). */
+/** Deltas of one host's readings in time order; the first counts in full (its CREATE came before). */
 function hostDeltas(readings: { process: string; value: bigint }[]): bigint[] {
-  let previous: CounterBaseline | undefined = base(ZERO_BASELINE, 0n, 0n);
+  let previous: ChainLink | undefined;
   return readings.map(({ process, value }) => {
-    const d = computeDelta({ previous, current: reading(value, 0n), processKey: process, processStartMs: 1, createdMs: 0 });
-    previous = base(process, value, 0n);
+    const d = chainDelta(previous, counters(value, 0n), process);
+    previous = link(process, value, 0n);
     return d.bytesIn;
   });
 }

@@ -2,7 +2,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { timeline } from '../../src/domain/lifecycle.ts';
-import { isQuietHour, rollupHour, rollupQuietHour, totalsOf, liveHours, type UsageSample } from '../../src/domain/rollup.ts';
+import { isQuietHour, rollupHour, rollupQuietHour, totalsOf, liveHours, lifeSpanOf } from '../../src/domain/rollup.ts';
+import { decideReading, type StoredReading } from '../../src/domain/reading.ts';
 import type { EventType, LifecycleEvent, LoadBalancerPatch } from '../../src/domain/types.ts';
 import { timePrinter } from '../../src/domain/time.ts';
 
@@ -14,8 +15,8 @@ const ev = (type: EventType, timeMs: number, loadBalancer?: LoadBalancerPatch): 
 });
 const vip = (id: number, type: 'PUBLIC' | 'SERVICENET' = 'PUBLIC') => ({ id, address: `10.0.0.${id}`, ipVersion: 'IPV4' as const, type });
 const create = (t: number, patch: LoadBalancerPatch = {}) => ev('CREATE_LOADBALANCER', t, { name: 'web', protocol: 'HTTP', clusterId: 1, virtualIps: [vip(1)], ...patch });
-const sample = (t: number, bytesIn: bigint, bytesOut = 0n, extra: Partial<UsageSample> = {}): UsageSample => ({
-  timeMs: t, bytesIn, bytesOut, bytesInSsl: 0n, bytesOutSsl: 0n, connections: 0, connectionsSsl: 0, ...extra,
+const sample = (t: number, bytesIn: bigint, bytesOut = 0n, extra: Partial<StoredReading> = {}): StoredReading => ({
+  hostId: 1, timeMs: t, bytesIn, bytesOut, bytesInSsl: 0n, bytesOutSsl: 0n, connections: 0, connectionsSsl: 0, kind: 'NORMAL', hold: 'NONE', operator: 'NONE', ...extra,
 });
 const summary = (r: ReturnType<typeof rollupHour>) => r.records.map((x) => ({
   start: (x.startMs - H) / 60_000, end: (x.endMs - H) / 60_000, in: x.bytesIn, type: x.eventType, ssl: x.sslMode, vips: x.numVips, polls: x.numPolls,
@@ -54,8 +55,9 @@ test('VIP events change numVips and vipType from the next record on', () => {
     ev('CREATE_VIRTUAL_IP', min(15), { virtualIps: [vip(1), vip(2, 'SERVICENET')] }),
     ev('DELETE_VIRTUAL_IP', min(45), { virtualIps: [vip(2, 'SERVICENET')] }),
   ]);
+  // SPEC 5, Record attributes: PUBLIC when any VIP is public, else SERVICENET.
   assert.deepEqual(rollupHour(steps, H, []).records.map((x) => [x.numVips, x.vipType, x.eventType]), [
-    [1, 'PUBLIC', undefined], [2, 'SERVICENET', 'CREATE_VIRTUAL_IP'], [1, 'SERVICENET', 'DELETE_VIRTUAL_IP'],
+    [1, 'PUBLIC', undefined], [2, 'PUBLIC', 'CREATE_VIRTUAL_IP'], [1, 'SERVICENET', 'DELETE_VIRTUAL_IP'],
   ]);
 });
 
@@ -67,7 +69,8 @@ test('DELETE closes the last record and leaves a zero-length closing record; lat
     { start: 0, end: 40, in: 5n, type: undefined, ssl: 'OFF', vips: 1, polls: 1 },
     { start: 40, end: 40, in: 0n, type: 'DELETE_LOADBALANCER', ssl: 'OFF', vips: 0, polls: 0 },
   ]);
-  assert.deepEqual(r.unattributed, [late]);
+  assert.deepEqual(r.unattributed.map((u) => [u.reading, u.decision]), [[late, 'AFTER_DELETE']]);
+  assert.deepEqual(r.afterDelete, [late], 'held for an operator: it counted bytes');
   assert.deepEqual(rollupHour(steps, H + 3_600_000, []).records, [], 'nothing follows a deletion');
 });
 
@@ -88,15 +91,18 @@ test('events at one instant make one record named by the first', () => {
   assert.deepEqual(rollupHour(steps, H, []).records.map((x) => [x.startMs, x.eventType, x.sslMode]), [[min(10), 'CREATE_LOADBALANCER', 'MIXED']]);
 });
 
-test('averages are the mean over the polls of the record; polls of several hosts at one instant count once', () => {
+test('connections: the sum over hosts of each host\'s mean; polls: the busiest host\'s readings (SPEC 5, Connections)', () => {
   const steps = timeline([create(H - 3_600_000)]);
   const r = rollupHour(steps, H, [
-    sample(min(5), 0n, 0n, { connections: 3, connectionsSsl: 1 }), sample(min(5), 0n, 0n, { connections: 4 }),
+    sample(min(5), 0n, 0n, { connections: 3, connectionsSsl: 1 }), sample(min(5), 0n, 0n, { hostId: 2, connections: 4 }),
     sample(min(10), 0n, 0n, { connections: 2, connectionsSsl: 2 }),
   ]);
-  assert.equal(r.records[0].numPolls, 2);
-  assert.equal(r.records[0].averageNumConnections, 4.5);
-  assert.equal(r.records[0].averageNumConnectionsSsl, 1.5);
+  assert.equal(r.records[0]!.numPolls, 2, 'host 1 was read twice, host 2 once');
+  assert.equal(r.records[0]!.averageNumConnections, 2.5 + 4);
+  assert.equal(r.records[0]!.averageNumConnectionsSsl, 1.5);
+  // Two agents pushing a second apart, each holding 10 connections: 2 polls of 20, not 4 of 10.
+  const agents = rollupHour(steps, H, [1, 2].flatMap((host) => [min(5) + host * 1000, min(10) + host * 1000].map((t) => sample(t, 0n, 0n, { hostId: host, connections: 10 }))));
+  assert.deepEqual([agents.records[0]!.numPolls, agents.records[0]!.averageNumConnections], [2, 20]);
 });
 
 test('a sample at exactly the hour bills the hour it closes', () => {
@@ -163,12 +169,16 @@ test('a quiet hour made from sample totals is the record made from the samples, 
   const types: EventType[] = ['SSL_ONLY_ON', 'SUSPEND_LOADBALANCER', 'UNSUSPEND_LOADBALANCER', 'DELETE_LOADBALANCER'];
   fc.assert(fc.property(
     fc.array(fc.record({ type: fc.constantFrom(...types), hoursBefore: fc.integer({ min: 1, max: 5 }) }), { maxLength: 4 }),
-    fc.array(fc.record({ minute: fc.integer({ min: 1, max: 60 }), bytes: fc.bigInt({ min: 0n, max: 2n ** 62n }), connections: fc.nat(500) }), { maxLength: 24 }),
+    fc.array(fc.record({
+      minute: fc.integer({ min: 1, max: 60 }), bytes: fc.bigInt({ min: 0n, max: 2n ** 62n }), connections: fc.nat(500),
+      host: fc.integer({ min: 1, max: 3 }), hold: fc.constantFrom<StoredReading['hold']>('NONE', 'NONE', 'CEILING', 'LATE'),
+    }), { maxLength: 24 }),
     (evs, samples) => {
       const steps = timeline([create(H - 6 * 3_600_000), ...evs.map((e, i) => ({ ...ev(e.type, H - e.hoursBefore * 3_600_000 + i), id: `q${i}` }))]);
       assert.equal(isQuietHour(steps, H), true);
-      const s = samples.map((x) => sample(min(x.minute), x.bytes, x.bytes / 3n, { connections: x.connections }));
-      assert.deepEqual(rollupQuietHour(steps, H, totalsOf(s)), rollupHour(steps, H, s).records);
+      const s = samples.map((x) => sample(min(x.minute), x.bytes, x.bytes / 3n, { connections: x.connections, hostId: x.host, hold: x.hold }));
+      const life = lifeSpanOf(steps);
+      assert.deepEqual(rollupQuietHour(steps, H, totalsOf(s.map((x) => ({ reading: x, ...decideReading(x, life) })))), rollupHour(steps, H, s).records);
     },
   ), { numRuns: 200 });
   assert.equal(isQuietHour(timeline([create(min(0))]), H), false, 'created at the first instant of the hour');
@@ -177,7 +187,8 @@ test('a quiet hour made from sample totals is the record made from the samples, 
   assert.throws(() => rollupQuietHour(timeline([create(min(5))]), H, totalsOf([])));
 });
 
-test('totals count one poll per instant, whatever the number of hosts that reported it', () => {
-  const t = totalsOf([sample(min(5), 1n, 0n, { connections: 2 }), sample(min(5), 2n, 0n, { connections: 3 }), sample(min(10), 4n)]);
-  assert.deepEqual(t, { bytesIn: 7n, bytesOut: 0n, bytesInSsl: 0n, bytesOutSsl: 0n, connections: 5, connectionsSsl: 0, polls: 2 });
+test('totals: bytes of every reading taken, polls of the busiest host, summed means of the hosts', () => {
+  const life = { createdMs: 0, deletedMs: undefined };
+  const t = totalsOf([sample(min(5), 1n, 0n, { connections: 2 }), sample(min(5), 2n, 0n, { hostId: 2, connections: 3 }), sample(min(10), 4n)].map((x) => ({ reading: x, ...decideReading(x, life) })));
+  assert.deepEqual(t, { bytesIn: 7n, bytesOut: 0n, bytesInSsl: 0n, bytesOutSsl: 0n, numPolls: 2, averageConnections: 1 + 3, averageConnectionsSsl: 0 });
 });

@@ -11,7 +11,7 @@ import { startByteServer, startHaproxy, transfer } from '../helpers/haproxy.ts';
 import { pollHosts } from '../../src/ingest/poller.ts';
 import { openStore } from '../../src/store/store.ts';
 import { listAnomalies } from '../../src/store/anomalies.ts';
-import { rollHour } from '../../src/jobs/rollup.ts';
+import { rollHour } from '../../src/usage/hourRollup.ts';
 import { floorHour } from '../../src/domain/time.ts';
 
 const [sqlite, postgres] = await engines();
@@ -98,8 +98,8 @@ test('two pollers reading one host at once: one reads it, and no byte counts twi
     if (a.busy || b.busy) busy++;
   }
   assert.ok(busy > 0, 'the host lease turned a second reader away');
-  const drafts = await rollHour(api.store.db, floorHour(created), Date.now() + 1);
-  const later = floorHour(created) === floorHour(Date.now()) ? [] : await rollHour(api.store.db, floorHour(Date.now()), Date.now() + 1);
+  const { drafts } = await rollHour(api.store.db, floorHour(created), Date.now() + 1);
+  const later = floorHour(created) === floorHour(Date.now()) ? [] : (await rollHour(api.store.db, floorHour(Date.now()), Date.now() + 1)).drafts;
   assert.equal([...drafts, ...later].reduce((sum, d) => sum + Number(d.bytesIn), 0), sent);
   assert.deepEqual(await listAnomalies(api.store.db), []);
 });

@@ -15,7 +15,7 @@ import { cluster, createLb, events, ok } from '../helpers/fleet.ts';
 import { startByteServer, startHaproxy, transfer, type HaproxyHost } from '../helpers/haproxy.ts';
 import { livePollers } from '../../src/ingest/pollerShare.ts';
 import { listAnomalies } from '../../src/store/anomalies.ts';
-import { rollHour } from '../../src/jobs/rollup.ts';
+import { rollHour } from '../../src/usage/hourRollup.ts';
 import { floorHour, HOUR_MS } from '../../src/domain/time.ts';
 
 const BIN = new URL('../../bin/lbmeter.js', import.meta.url).pathname;
@@ -114,7 +114,7 @@ describe('two lbmeter processes on one PostgreSQL', { skip: postgres.skip }, () 
     assert.deepEqual(startsOf(53), [...hourStarts(floorHour(created) + HOUR_MS, floorHour(deleted) + HOUR_MS), created].sort((a, b) => a - b).map((t) => String(t - created)).concat(`${deleted - created} closing`));
 
     // Every byte once: closed records plus the hour in progress.
-    const provisional = await rollHour(api.store.db, floorHour(now), now);
+    const provisional = (await rollHour(api.store.db, floorHour(now), now)).drafts;
     for (const lb of [51, 52, 53, 54]) {
       const totals = { in: 0, out: 0, inSsl: 0, outSsl: 0 };
       const closed = await api.store.db.selectFrom('usage_records').selectAll().where('load_balancer_id', '=', lb).execute();

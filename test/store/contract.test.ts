@@ -7,9 +7,10 @@ import { engines } from '../helpers/engines.ts';
 import { sql } from 'kysely';
 import { openStore, type Store } from '../../src/store/store.ts';
 import { acquireLease, extendLease, liveHolders, releaseLease } from '../../src/store/leases.ts';
-import { baselinesOf, claimSampleKey, insertDeltas, saveBaselines } from '../../src/store/counters.ts';
+import { baselinesOf, claimSampleKey, saveBaselines } from '../../src/store/counters.ts';
 import { insertNewEvents } from '../../src/store/events.ts';
-import { replaceHourRecords, usageRecordsIn } from '../../src/store/usageRecords.ts';
+import { newRollStamp, replaceHourRecords, usageRecordsIn } from '../../src/store/usageRecords.ts';
+import { insertReadings, readingsOf, type NewReading } from '../../src/store/readings.ts';
 import { putSnapshots } from '../../src/store/accountUsage.ts';
 import { purgeExpired } from '../../src/jobs/retention.ts';
 import { holdAnomalies, listAnomalies, type NewAnomaly } from '../../src/store/anomalies.ts';
@@ -44,7 +45,7 @@ for (const { fixture, skip } of await engines()) {
       const again = await openStore(location);
       try {
         const rows = await again.db.selectFrom('kysely_migration' as any).select('name' as any).execute();
-        assert.deepEqual(rows.map((r: any) => r.name), ['001_initial', '002_leases', '003_anomaly_amounts', '004_export_state', '005_day_partitions', '006_baseline_fillfactor']);
+        assert.deepEqual(rows.map((r: any) => r.name), ['001_initial', '002_leases', '003_anomaly_amounts', '004_export_state', '005_day_partitions', '006_baseline_fillfactor', '007_reading_facts']);
       } finally {
         await again.close();
       }
@@ -132,24 +133,24 @@ for (const { fixture, skip } of await engines()) {
     });
 
     test('usage records: replacing an hour is idempotent, a final hour never changes', async () => {
-      await replaceHourRecords(store.db, H, [70], [draft(70, H)], false);
+      await replaceHourRecords(store.db, H, [draft(70, H)], { final: false, stamp: newRollStamp(), loadBalancerIds: [70] });
       const first = await usageRecordsIn(store.db, { startMs: H, endMs: H + HOUR_MS, match: 'starts', loadBalancerId: 70 });
-      await replaceHourRecords(store.db, H, [70], [draft(70, H, { bytesIn: 5n })], true);
+      await replaceHourRecords(store.db, H, [draft(70, H, { bytesIn: 5n })], { final: true, stamp: newRollStamp(), loadBalancerIds: [70] });
       const second = await usageRecordsIn(store.db, { startMs: H, endMs: H + HOUR_MS, match: 'starts', loadBalancerId: 70 });
       assert.equal(second.length, 1);
       assert.equal(second[0]!.id, first[0]!.id, 'the same record, updated in place');
       assert.equal(second[0]!.bytesIn, 5n);
-      await replaceHourRecords(store.db, H, [70], [draft(70, H, { bytesIn: 9n })], true);
-      await replaceHourRecords(store.db, H, [70], [], true);
+      await replaceHourRecords(store.db, H, [draft(70, H, { bytesIn: 9n })], { final: true, stamp: newRollStamp(), loadBalancerIds: [70] });
+      await replaceHourRecords(store.db, H, [], { final: true, stamp: newRollStamp(), loadBalancerIds: [70] });
       const third = await usageRecordsIn(store.db, { startMs: H, endMs: H + HOUR_MS, match: 'starts', loadBalancerId: 70 });
       assert.deepEqual(third.map((r) => r.bytesIn), [5n], 'final: neither changed nor removed');
     });
 
     test('retention takes whole old days at once (PostgreSQL drops their partitions), never a day with an unexported record', async () => {
       const day = (n: number) => Date.parse('2025-06-01T00:00:00Z') + n * DAY_MS;
-      await replaceHourRecords(store.db, day(0) + HOUR_MS, [90], [draft(90, day(0) + HOUR_MS)], true);
-      await replaceHourRecords(store.db, day(1) + HOUR_MS, [90], [draft(90, day(1) + HOUR_MS)], true);
-      await replaceHourRecords(store.db, day(2) + HOUR_MS, [91], [draft(91, day(2) + HOUR_MS)], true);
+      await replaceHourRecords(store.db, day(0) + HOUR_MS, [draft(90, day(0) + HOUR_MS)], { final: true, stamp: newRollStamp(), loadBalancerIds: [90] });
+      await replaceHourRecords(store.db, day(1) + HOUR_MS, [draft(90, day(1) + HOUR_MS)], { final: true, stamp: newRollStamp(), loadBalancerIds: [90] });
+      await replaceHourRecords(store.db, day(2) + HOUR_MS, [draft(91, day(2) + HOUR_MS)], { final: true, stamp: newRollStamp(), loadBalancerIds: [91] });
       await store.db.updateTable('usage_records').set({ exported_ms: day(3) }).where('load_balancer_id', '=', 90).execute();
       const partitions = async () => (await sql<{ name: string }>`select relname as name from pg_class where relkind = 'r' and relname like 'usage_records_2025060%' order by relname`.execute(store.db)).rows.map((r) => r.name);
       if (fixture.name === 'postgres') assert.deepEqual(await partitions(), ['usage_records_20250601', 'usage_records_20250602', 'usage_records_20250603']);
@@ -164,13 +165,15 @@ for (const { fixture, skip } of await engines()) {
 
     test('retention purges old exported usage, never an unexported record or the samples behind it', async () => {
       const old = H - 100 * DAY_MS;
-      await replaceHourRecords(store.db, old, [80, 81], [draft(80, old), draft(81, old)], true);
-      await replaceHourRecords(store.db, old + HOUR_MS, [82], [draft(82, old + HOUR_MS)], true);
+      await replaceHourRecords(store.db, old, [draft(80, old), draft(81, old)], { final: true, stamp: newRollStamp(), loadBalancerIds: [80, 81] });
+      await replaceHourRecords(store.db, old + HOUR_MS, [draft(82, old + HOUR_MS)], { final: true, stamp: newRollStamp(), loadBalancerIds: [82] });
       await store.db.updateTable('usage_records').set({ exported_ms: H }).where('load_balancer_id', 'in', [80, 82]).execute();
-      const sample = (lb: number, t: number) => ({
-        loadBalancerId: lb, accountId: 7, hostId: 1, timeMs: t, bytesIn: 1n, bytesOut: 1n, bytesInSsl: 0n, bytesOutSsl: 0n, connections: 0, connectionsSsl: 0, held: false,
+      const reading = (lb: number, t: number): NewReading => ({
+        loadBalancerId: lb, accountId: 7, hostId: 1, timeMs: t, bytesIn: 1n, bytesOut: 1n, bytesInSsl: 0n, bytesOutSsl: 0n, connections: 0, connectionsSsl: 0,
+        kind: 'NORMAL', hold: 'NONE', pid: 1, processStartMs: 0, counters: { bytesIn: 2n ** 64n - 1n, bytesOut: 1n, bytesInSsl: 0n, bytesOutSsl: 0n },
       });
-      for (const s of [sample(80, old - HOUR_MS), sample(81, old + 60_000), sample(82, old + HOUR_MS + 60_000)]) await insertDeltas(store.db, [s]);
+      for (const r of [reading(80, old - HOUR_MS), reading(81, old + 60_000), reading(82, old + HOUR_MS + 60_000)]) await insertReadings(store.db, [r]);
+      assert.equal((await readingsOf(store.db, [81], undefined, old + HOUR_MS)).get(81)![0]!.counters!.bytesIn, 2n ** 64n - 1n, 'raw counters keep all 64 bits');
       await putSnapshots(store.db, [{ accountId: 7, timeMs: old, source: 'DAILY', counts: { numLoadBalancers: 3, numPublicVips: 3, numServicenetVips: 0 } }]);
 
       const r = await purgeExpired(store, H - 90 * DAY_MS);

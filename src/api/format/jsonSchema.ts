@@ -2,7 +2,7 @@
 
 import type { Shape, FieldKind, ResponseType } from './shape.ts';
 
-const TYPES: Record<FieldKind, string> = { int: 'integer', bigint: 'integer', decimal: 'number', string: 'string' };
+const TYPES: Record<FieldKind, string> = { int: 'integer', bigint: 'integer', decimal: 'number', string: 'string', boolean: 'boolean' };
 
 export const linksSchema = {
   type: 'array',

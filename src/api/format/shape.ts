@@ -10,9 +10,9 @@ export type Namespace = 'public' | 'mgmt';
 
 /**
  * int: JSON integer; bigint: exact integer (values are bigint); decimal: JSON number, XML "0.0";
- * string: text (times arrive preformatted).
+ * string: text (times arrive preformatted); boolean: JSON true/false, XML "true"/"false".
  */
-export type FieldKind = 'int' | 'bigint' | 'decimal' | 'string';
+export type FieldKind = 'int' | 'bigint' | 'decimal' | 'string' | 'boolean';
 
 export interface Field {
   name: string;
@@ -159,6 +159,64 @@ export const loadBalancers: Shape = {
   }],
 };
 
+// The audit (SPEC 5): a record's sources, and the reconciliation of a window's final hours.
+const transfers: Field[] = [f('incomingTransfer', 'bigint'), f('outgoingTransfer', 'bigint'), f('incomingTransferSsl', 'bigint'), f('outgoingTransferSsl', 'bigint')];
+const transferShape: Shape = { ns: 'mgmt', attrs: transfers, children: [] };
+
+export const recordSources: Shape = {
+  ns: 'mgmt',
+  attrs: [
+    f('recordId', 'int'), f('accountId', 'int'), f('loadBalancerId', 'int'), f('startTime', 'string'), f('endTime', 'string'),
+    f('final', 'boolean'), f('revision', 'int'), f('voided', 'boolean'), f('exported', 'boolean'), f('matches', 'boolean'),
+  ],
+  children: [
+    { json: 'record', xml: 'record', many: false, shape: transferShape },
+    { json: 'billed', xml: 'billed', many: false, shape: transferShape },
+    {
+      json: 'readings', xml: 'reading', xmlWrapper: 'readings', many: true,
+      shape: {
+        ns: 'mgmt',
+        attrs: [
+          f('hostId', 'int'), f('time', 'string'), f('pid', 'int', true), f('processStartTime', 'string', true),
+          f('kind', 'string'), f('decision', 'string'), f('poll', 'boolean'), f('connections', 'int'), f('connectionsSsl', 'int'),
+        ],
+        children: [
+          { json: 'counters', xml: 'counters', many: false, optional: true, shape: transferShape },
+          { json: 'delta', xml: 'delta', many: false, shape: transferShape },
+          { json: 'billed', xml: 'billed', many: false, shape: transferShape },
+        ],
+      },
+    },
+    {
+      json: 'events', xml: 'event', xmlWrapper: 'events', many: true,
+      shape: { ns: 'mgmt', attrs: [f('id', 'string'), f('type', 'string'), f('time', 'string')], children: [] },
+    },
+    {
+      json: 'anomalies', xml: 'anomaly', xmlWrapper: 'anomalies', many: true,
+      shape: {
+        ns: 'mgmt',
+        attrs: [f('id', 'int'), f('kind', 'string'), f('status', 'string'), f('time', 'string'), f('hostId', 'int', true), f('eventId', 'string', true), f('detail', 'string')],
+        children: [],
+      },
+    },
+  ],
+};
+
+const reconciliationLine: Shape = {
+  ns: 'mgmt',
+  attrs: [f('accountId', 'int'), f('loadBalancerId', 'int')],
+  children: (['taken', 'withheld', 'records', 'difference'] as const).map((name) => ({ json: name, xml: name, many: false, shape: transferShape })),
+};
+
+export const reconciliation: Shape = {
+  ns: 'mgmt',
+  attrs: [f('startTime', 'string'), f('endTime', 'string'), f('loadBalancers', 'int'), f('balanced', 'boolean')],
+  children: [
+    ...(['taken', 'withheld', 'records'] as const).map((name) => ({ json: name, xml: name, many: false, shape: transferShape })),
+    { json: 'differences', xml: 'difference', xmlWrapper: 'differences', many: true, shape: reconciliationLine },
+  ],
+};
+
 /** A response type: its root element name and shape. */
 export interface ResponseType {
   root: string;
@@ -175,4 +233,6 @@ export const RESPONSES = {
   accountBilling: { root: 'accountBilling', shape: accountBilling },
   loadBalancerUsage: { root: 'loadBalancerUsage', shape: loadBalancerUsage },
   loadBalancers: { root: 'loadBalancers', shape: loadBalancers },
+  recordSources: { root: 'recordSources', shape: recordSources },
+  reconciliation: { root: 'reconciliation', shape: reconciliation },
 } satisfies Record<string, ResponseType>;

@@ -13,11 +13,12 @@ import { ingestRoutes } from './ingest.ts';
 import { metricsRoutes } from './metrics.ts';
 import { openApiRoutes } from './openapi.ts';
 import { summaryRoutes } from './summary.ts';
+import { auditRoutes } from './audit.ts';
 
 export type RouteDefinition = RouteOptions & { method: HTTPMethods };
 export type RouteModule = (api: ApiContext) => RouteDefinition[];
 
-const MODULES: RouteModule[] = [healthRoutes, publicUsageRoutes, managementAccountRoutes, managementUsageRoutes, inventoryRoutes, ingestRoutes, metricsRoutes, openApiRoutes, summaryRoutes];
+const MODULES: RouteModule[] = [healthRoutes, publicUsageRoutes, managementAccountRoutes, managementUsageRoutes, inventoryRoutes, ingestRoutes, metricsRoutes, openApiRoutes, summaryRoutes, auditRoutes];
 const ALL_METHODS: HTTPMethods[] = ['GET', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
 
 /** Every route of the API (the OpenAPI test checks each is documented). */

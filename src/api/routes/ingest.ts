@@ -10,7 +10,7 @@ import { runRollup } from '../../jobs/rollup.ts';
 import { pollHosts } from '../../ingest/poller.ts';
 import type { FastifyRequest } from 'fastify';
 import { listAnomalies, type Anomaly, type AnomalyStatus } from '../../store/anomalies.ts';
-import { CorrectionRefused, discardAnomaly, releaseAnomaly } from '../../ingest/corrections.ts';
+import { CorrectionRefused, discardAnomaly, releaseAnomaly } from '../../usage/corrections.ts';
 import { badRequest, notFound } from '../faults.ts';
 import { pathSchemas } from '../params.ts';
 
@@ -81,7 +81,9 @@ const anomalySchema = {
   type: 'object',
   properties: {
     id: { type: 'integer' }, kind: { type: 'string' }, time: { type: 'string' }, loadBalancerId: { type: 'integer' },
-    hostId: { type: 'integer' }, detail: { type: 'string' }, status: { type: 'string' }, resolvedTime: { type: 'string' },
+    hostId: { type: 'integer' }, detail: { type: 'string' }, status: { type: 'string' }, resolvedTime: { type: 'string' }, eventId: { type: 'string' },
+    /** Final records a release changed (exported again as new revisions). */
+    revisedRecords: { type: 'integer' },
     // Decimal strings: a held delta may exceed what a JSON number carries exactly.
     held: { type: 'object', properties: { bytesIn: decimal, bytesOut: decimal, bytesInSsl: decimal, bytesOutSsl: decimal } },
   },
@@ -89,7 +91,7 @@ const anomalySchema = {
 
 function anomalyView(a: Anomaly, print: (ms: number) => string) {
   return {
-    id: a.id, kind: a.kind, time: print(a.timeMs), loadBalancerId: a.loadBalancerId, hostId: a.hostId, detail: a.detail, status: a.status,
+    id: a.id, kind: a.kind, time: print(a.timeMs), loadBalancerId: a.loadBalancerId, hostId: a.hostId, detail: a.detail, status: a.status, eventId: a.eventId,
     ...(a.resolvedMs !== undefined ? { resolvedTime: print(a.resolvedMs) } : {}),
     ...(a.held ? { held: { bytesIn: String(a.held.bytesIn), bytesOut: String(a.held.bytesOut), bytesInSsl: String(a.held.bytesInSsl), bytesOutSsl: String(a.held.bytesOutSsl) } } : {}),
   };
@@ -105,7 +107,9 @@ export const ingestRoutes: RouteModule = (api) => [
     },
     handler: async (request) => {
       const events = await validateEvents(api.store.db, (request.body as { events: EventInput[] }).events, api.now());
-      return ingestEvents(api.store, events, api.now());
+      const result = await ingestEvents(api.store, events, api.now());
+      if (result.held) request.log.warn({ held: result.held }, 'events for final hours held as anomalies');
+      return result;
     },
   },
   {
@@ -127,6 +131,7 @@ export const ingestRoutes: RouteModule = (api) => [
       const sample = await validateSample(api.store.db, request.body as SampleInput, api.now());
       const r = await ingestSample(api.store, sample, { deltaCeiling: api.config.deltaCeiling, nowMs: api.now() });
       if (!r.duplicate) api.metrics.samples.inc({ source: 'push' }, sample.loadBalancers.length);
+      if (r.held) request.log.warn({ hostId: sample.hostId, held: r.held }, 'readings held as anomalies');
       return { ...r, bytes: { in: String(r.bytes.in), out: String(r.bytes.out), inSsl: String(r.bytes.inSsl), outSsl: String(r.bytes.outSsl) } };
     },
   },
@@ -199,7 +204,8 @@ export const ingestRoutes: RouteModule = (api) => [
       const id = Number((request.params as { anomalyId: string }).anomalyId);
       try {
         const decided = decision === 'release' ? await releaseAnomaly(api.store, id, api.now()) : await discardAnomaly(api.store, id, api.now());
-        return anomalyView(decided, (ms) => api.printer.print(ms));
+        request.log.info({ anomaly: decided.anomaly.id, kind: decided.anomaly.kind, decision: decided.anomaly.status, revisedRecords: decided.revised }, `anomaly ${decision}d`);
+        return { ...anomalyView(decided.anomaly, (ms) => api.printer.print(ms)), revisedRecords: decided.revised };
       } catch (err) {
         if (err instanceof CorrectionRefused) throw err.notFound ? notFound(err.message) : badRequest(err.message);
         throw err;

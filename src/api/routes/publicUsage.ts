@@ -14,7 +14,7 @@ import { accountUsagePage } from '../../store/accountUsage.ts';
 import { usageRecordsIn, draftToRecord, type UsageRecord } from '../../store/usageRecords.ts';
 import { billableLoadBalancerIds, loadBalancerOwner, loadBalancerViews } from '../../store/loadBalancers.ts';
 import { lastRolledHour } from '../../store/hours.ts';
-import { rollHour } from '../../jobs/rollup.ts';
+import { rollHour } from '../../usage/hourRollup.ts';
 import { DAY_MS, floorHour, HOUR_MS } from '../../domain/time.ts';
 
 type Q = { startTime?: string; endTime?: string; offset?: string; limit?: string };
@@ -147,7 +147,7 @@ async function currentRecords(api: ApiContext, lbId: number) {
   const firstOpen = Math.max(floorHour(window.startMs), rolled === undefined ? -Infinity : rolled + HOUR_MS);
   const provisional: (Omit<UsageRecord, 'id'> & { id?: number })[] = [];
   for (let hour = firstOpen; hour <= now; hour += HOUR_MS) {
-    const drafts = await rollHour(api.store.db, hour, Math.min(hour + HOUR_MS, now), { loadBalancerIds: [lbId] });
+    const { drafts } = await rollHour(api.store.db, hour, Math.min(hour + HOUR_MS, now), { loadBalancerIds: [lbId] });
     for (const d of drafts) {
       if (d.startMs < window.startMs) continue;
       const { id: _none, ...record } = draftToRecord(d, 0);

@@ -8,6 +8,7 @@ import * as anomalyAmounts from './003_anomaly_amounts.ts';
 import * as exportState from './004_export_state.ts';
 import * as dayPartitions from './005_day_partitions.ts';
 import * as baselineFillfactor from './006_baseline_fillfactor.ts';
+import * as readingFacts from './007_reading_facts.ts';
 
 type EngineMigration = { up(db: Kysely<any>, engine: Engine): Promise<void> };
 
@@ -18,6 +19,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '004_export_state': exportState,
   '005_day_partitions': dayPartitions,
   '006_baseline_fillfactor': baselineFillfactor,
+  '007_reading_facts': readingFacts,
 };
 
 export async function migrate(db: Kysely<any>, engine: Engine): Promise<string[]> {

@@ -1,0 +1,113 @@
+// An operator's decision on held data (SPEC 5, Deltas and Late data). Releasing applies the held
+// fact as its in-order arrival would have: the reading bills (a late one takes its place in its
+// host's chain, and the reading after it counts from it), or the held event joins the history;
+// every hour it touches is rolled again, a final one as a correction whose changed records are
+// exported again as new revisions. Discarding leaves it out for good. Either way the decision is
+// recorded on the anomaly (and on the reading, so a re-roll does not hold it again).
+
+import type { Db, Store } from '../store/store.ts';
+import { getAnomaly, resolveAnomaly, type Anomaly } from '../store/anomalies.ts';
+import { getEvent, setEventsHeld } from '../store/events.ts';
+import { baselinesOf, saveBaselines } from '../store/counters.ts';
+import { chainNeighbours, getReading, linkOf, setReadingDelta, setReadingOperator, type ReadingKey, type ReadingRow } from '../store/readings.ts';
+import { loadBalancerBasics } from '../store/loadBalancers.ts';
+import { applyHistory } from '../ingest/events.ts';
+import { chainDelta, exceedsCeiling } from '../domain/delta.ts';
+import { floorHour } from '../domain/time.ts';
+import { hoursRolledFrom, rerollLoadBalancer } from './hourRollup.ts';
+
+/** The decision cannot be made (the API answers 404 or 400, the CLI exits 1). */
+export class CorrectionRefused extends Error {
+  constructor(message: string, readonly notFound = false) {
+    super(message);
+  }
+}
+
+const MAX_STORED = 2n ** 63n - 1n;
+
+export interface Decision {
+  anomaly: Anomaly;
+  /** Final records changed by the decision: exported again as new revisions. */
+  revised: number;
+}
+
+export async function releaseAnomaly(store: Store, id: number, nowMs = Date.now()): Promise<Decision> {
+  return store.transaction(async (trx) => {
+    const anomaly = await heldAnomaly(trx, id);
+    let revised = 0;
+    if (anomaly.kind === 'LATE_EVENT') revised = await releaseEvent(trx, anomaly, nowMs);
+    else if (anomaly.kind === 'STALE_SAMPLE') {
+      throw new CorrectionRefused(`anomaly ${id} (${anomaly.kind}) holds no bytes to bill: newer readings of the host counted them; discard it to acknowledge it`);
+    } else revised = await releaseReading(trx, anomaly, nowMs);
+    await resolveAnomaly(trx, id, 'RELEASED', nowMs);
+    return { anomaly: (await getAnomaly(trx, id))!, revised };
+  });
+}
+
+export async function discardAnomaly(store: Store, id: number, nowMs = Date.now()): Promise<Decision> {
+  return store.transaction(async (trx) => {
+    const anomaly = await heldAnomaly(trx, id);
+    const key = readingKeyOf(anomaly);
+    if (key) await setReadingOperator(trx, key, 'DISCARDED');
+    await resolveAnomaly(trx, id, 'DISCARDED', nowMs);
+    return { anomaly: (await getAnomaly(trx, id))!, revised: 0 };
+  });
+}
+
+async function releaseEvent(trx: Db, anomaly: Anomaly, nowMs: number): Promise<number> {
+  const event = anomaly.eventId === undefined ? undefined : await getEvent(trx, anomaly.eventId);
+  if (!event) throw new CorrectionRefused(`anomaly ${anomaly.id}: its event is no longer stored`);
+  await setEventsHeld(trx, [event.id], false);
+  await applyHistory(trx, [event]);
+  return (await rerollLoadBalancer(trx, event.loadBalancerId, await hoursRolledFrom(trx, event.timeMs), nowMs)).revised;
+}
+
+async function releaseReading(trx: Db, anomaly: Anomaly, nowMs: number): Promise<number> {
+  const key = readingKeyOf(anomaly);
+  const reading = key && (await getReading(trx, key));
+  if (!key || !reading) throw new CorrectionRefused(`anomaly ${anomaly.id}: its reading is no longer stored (purged)`);
+  if (anomaly.held && exceedsCeiling(anomaly.held, MAX_STORED)) {
+    throw new CorrectionRefused(`anomaly ${anomaly.id} holds more than 2^63 - 1 bytes in one counter, which no usage record can carry; discard it`);
+  }
+  const hours = [floorHour(reading.timeMs - 1)];
+  if (reading.hold === 'LATE') {
+    const next = await joinChain(trx, reading);
+    if (next) hours.push(floorHour(next.timeMs - 1));
+  }
+  await setReadingOperator(trx, key, 'RELEASED');
+  if (anomaly.kind === 'SAMPLE_AFTER_DELETE') {
+    // Billed in the load balancer's last record, which ends at its deletion.
+    const deletedMs = (await loadBalancerBasics(trx, [key.loadBalancerId])).get(key.loadBalancerId)?.deletedMs;
+    if (deletedMs !== undefined) hours.push(floorHour(deletedMs - 1));
+  }
+  return (await rerollLoadBalancer(trx, key.loadBalancerId, hours, nowMs)).revised;
+}
+
+/**
+ * A late reading takes its place in its host's chain, as if it had come on time: its delta from
+ * the reading before it, the next one's delta from it; the newest becomes the baseline.
+ */
+async function joinChain(trx: Db, reading: ReadingRow): Promise<ReadingRow | undefined> {
+  const link = linkOf(reading);
+  if (!link) throw new CorrectionRefused(`the reading at ${reading.timeMs} was stored before raw counters were kept; discard it`);
+  const { previous, next } = await chainNeighbours(trx, reading.hostId, reading.loadBalancerId, reading.timeMs);
+  await setReadingDelta(trx, reading, chainDelta(previous && linkOf(previous), link, link.processKey));
+  const nextLink = next && linkOf(next);
+  if (nextLink) await setReadingDelta(trx, next!, chainDelta(link, nextLink, nextLink.processKey));
+  else if (!next) {
+    const newest = (await baselinesOf(trx, reading.hostId, [reading.loadBalancerId])).get(reading.loadBalancerId);
+    if (!newest || newest.timeMs < reading.timeMs) await saveBaselines(trx, reading.hostId, new Map([[reading.loadBalancerId, link]]));
+  }
+  return next;
+}
+
+function readingKeyOf(a: Anomaly): ReadingKey | undefined {
+  return a.loadBalancerId !== undefined && a.hostId !== undefined ? { loadBalancerId: a.loadBalancerId, hostId: a.hostId, timeMs: a.timeMs } : undefined;
+}
+
+async function heldAnomaly(db: Db, id: number): Promise<Anomaly> {
+  const anomaly = await getAnomaly(db, id);
+  if (!anomaly) throw new CorrectionRefused(`no anomaly ${id}`, true);
+  if (anomaly.status !== 'HELD') throw new CorrectionRefused(`anomaly ${id} was already ${anomaly.status.toLowerCase()}`);
+  return anomaly;
+}

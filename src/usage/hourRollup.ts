@@ -1,0 +1,130 @@
+// The records of one UTC hour, derived from the stored facts (readings and events) by the pure
+// rules of domain/rollup.ts, and written back. The rollup job rolls whole hours through here; the
+// hour in progress (`/usage/current`), the audit and an operator's corrections roll one load
+// balancer through the same code, so they cannot disagree with the stored records.
+
+import type { Db } from '../store/store.ts';
+import { eventsOfLoadBalancers } from '../store/events.ts';
+import { loadBalancerIdsAliveIn } from '../store/loadBalancers.ts';
+import { readingsOf, readingTotalsOf, releasedReadingsAfter, type ReadingRow } from '../store/readings.ts';
+import { newRollStamp, replaceHourRecords, reviseFinalRecords } from '../store/usageRecords.ts';
+import { replaceAfterDeleteHolds, type NewAnomaly } from '../store/anomalies.ts';
+import { isHourFinal, lastRolledHour } from '../store/hours.ts';
+import { timeline, type TimelineStep } from '../domain/lifecycle.ts';
+import { isQuietHour, lifeSpanOf, NO_TOTALS, rollupHour, rollupQuietHour, type DecidedReading, type UsageRecordDraft } from '../domain/rollup.ts';
+import { floorHour, HOUR_MS } from '../domain/time.ts';
+import { describeTransfers } from '../domain/types.ts';
+
+export interface RolledHour {
+  hourMs: number;
+  endMs: number;
+  drafts: UsageRecordDraft[];
+  /** Readings after a deletion that counted bytes: held for an operator. */
+  afterDelete: { loadBalancerId: number; reading: ReadingRow }[];
+  /** Per draft (same index), the readings it took; only when asked for (the audit). */
+  sources?: DecidedReading[][];
+}
+
+export interface RollFilter {
+  /** Only these load balancers (the hour in progress of one, a correction, the audit). */
+  loadBalancerIds?: number[];
+  /** Keep each draft's readings (the audit). */
+  withSources?: boolean;
+}
+
+/**
+ * Drafts for every load balancer alive in [hourMs, endMs), endMs being the hour's end or, for
+ * the hour in progress, now; and the holds of readings that came after a deletion.
+ */
+export async function rollHour(db: Db, hourMs: number, endMs: number, filter: RollFilter = {}): Promise<RolledHour> {
+  const only = filter.loadBalancerIds;
+  const alive = await loadBalancerIdsAliveIn(db, hourMs, hourMs + HOUR_MS, { ids: only });
+  // Most load balancers have a quiet hour: their records come from totals the store sums. The
+  // others (an event in the hour, or a deletion whose last record ends in it) get their readings.
+  const totals = only && filter.withSources ? new Map() : await readingTotalsOf(db, only ? alive : undefined, hourMs, endMs);
+  const aliveSet = new Set(alive);
+  // Readings of load balancers not alive in the hour: after their deletion, or never created.
+  const dead = (only ?? [...totals.keys()]).filter((id) => !aliveSet.has(id));
+  const steps = new Map<number, TimelineStep[]>();
+  for (const [id, events] of await eventsOfLoadBalancers(db, [...alive, ...dead])) steps.set(id, timeline(events));
+
+  const quiet: number[] = [];
+  const fromCreation: number[] = [];
+  const withinHour: number[] = [];
+  const lastRecordHere: number[] = [];
+  for (const id of alive) {
+    const lbSteps = steps.get(id);
+    if (!lbSteps?.length) continue;
+    const { createdMs, deletedMs } = lifeSpanOf(lbSteps);
+    const lastOpenHere = deletedMs !== undefined && floorHour(deletedMs - 1) === hourMs;
+    if (lastOpenHere) lastRecordHere.push(id);
+    if (isQuietHour(lbSteps, hourMs, endMs) && !lastOpenHere && !filter.withSources) quiet.push(id);
+    else (floorHour(createdMs!) === hourMs ? fromCreation : withinHour).push(id);
+  }
+  const deleted = dead.filter((id) => lifeSpanOf(steps.get(id) ?? []).deletedMs !== undefined);
+  const readings = merge(
+    await readingsOf(db, [...withinHour, ...deleted], hourMs, endMs),
+    // The first record also takes readings from before the CREATE.
+    await readingsOf(db, fromCreation, undefined, endMs),
+    // Bytes after a deletion that an operator released go in the last record.
+    await releasedReadingsAfter(db, lastRecordHere, endMs),
+  );
+
+  const rolled: RolledHour = { hourMs, endMs, drafts: [], afterDelete: [] };
+  if (filter.withSources) rolled.sources = [];
+  for (const id of quiet) rolled.drafts.push(...rollupQuietHour(steps.get(id)!, hourMs, totals.get(id) ?? NO_TOTALS, endMs));
+  for (const id of [...withinHour, ...fromCreation, ...deleted]) {
+    const hour = rollupHour(steps.get(id)!, hourMs, readings.get(id) ?? [], endMs);
+    rolled.drafts.push(...hour.records);
+    rolled.sources?.push(...hour.sources);
+    for (const reading of hour.afterDelete) rolled.afterDelete.push({ loadBalancerId: id, reading: reading as ReadingRow });
+  }
+  return rolled;
+}
+
+function merge(...maps: Map<number, ReadingRow[]>[]): Map<number, ReadingRow[]> {
+  const out = new Map<number, ReadingRow[]>();
+  for (const map of maps) for (const [id, list] of map) out.set(id, [...(out.get(id) ?? []), ...list]);
+  return out;
+}
+
+/** Writes a rolled hour: its records (provisional, or final at the end of the grace period) and holds. */
+export async function writeRolledHour(trx: Db, rolled: RolledHour, options: { final: boolean; loadBalancerIds?: number[]; nowMs?: number }): Promise<void> {
+  await replaceHourRecords(trx, rolled.hourMs, rolled.drafts, { final: options.final, stamp: newRollStamp(), loadBalancerIds: options.loadBalancerIds });
+  await writeHolds(trx, rolled, options.loadBalancerIds, options.nowMs);
+}
+
+async function writeHolds(trx: Db, rolled: RolledHour, lbIds: number[] | undefined, nowMs?: number): Promise<void> {
+  const holds: NewAnomaly[] = rolled.afterDelete.map(({ loadBalancerId, reading }) => ({
+    kind: 'SAMPLE_AFTER_DELETE', timeMs: reading.timeMs, loadBalancerId, hostId: reading.hostId,
+    detail: `${describeTransfers(reading)} after the load balancer's deletion`, held: reading,
+  }));
+  await replaceAfterDeleteHolds(trx, rolled.hourMs, rolled.hourMs + HOUR_MS, holds, lbIds, nowMs);
+}
+
+/**
+ * Rolls these hours again for one load balancer after an operator's decision changed its facts:
+ * a provisional hour as the rollup would, a final one as a correction (new revisions of what
+ * billing has seen). Hours not rolled up yet are left to the rollup.
+ */
+export async function rerollLoadBalancer(trx: Db, lbId: number, hours: Iterable<number>, nowMs?: number): Promise<{ revised: number }> {
+  const lastRolled = await lastRolledHour(trx);
+  let revised = 0;
+  for (const hourMs of [...new Set(hours)].sort((a, b) => a - b)) {
+    if (lastRolled === undefined || hourMs > lastRolled) continue;
+    const rolled = await rollHour(trx, hourMs, hourMs + HOUR_MS, { loadBalancerIds: [lbId] });
+    if (await isHourFinal(trx, hourMs)) {
+      revised += (await reviseFinalRecords(trx, hourMs, [lbId], rolled.drafts)).revised;
+      await writeHolds(trx, rolled, [lbId], nowMs);
+    } else await writeRolledHour(trx, rolled, { final: false, loadBalancerIds: [lbId], nowMs });
+  }
+  return { revised };
+}
+
+/** Every hour from fromMs through the last rolled one (a released event reaches them all). */
+export async function hoursRolledFrom(db: Db, fromMs: number): Promise<number[]> {
+  const last = await lastRolledHour(db);
+  const hours: number[] = [];
+  if (last !== undefined) for (let h = floorHour(fromMs); h <= last; h += HOUR_MS) hours.push(h);
+  return hours;
+}
