@@ -10,7 +10,7 @@
 import type { Db, Store } from '../store/store.ts';
 import { baselinesOf, claimSampleKey, saveBaselines } from '../store/counters.ts';
 import { chainNeighbours, insertReadings, linkOf, setReadingDelta, type NewReading } from '../store/readings.ts';
-import { holdAnomalies, type AnomalyKind, type NewAnomaly } from '../store/anomalies.ts';
+import { holdAnomalies, replaceCeilingHold, type AnomalyKind, type NewAnomaly } from '../store/anomalies.ts';
 import { isHourFinal } from '../store/hours.ts';
 import { chainDelta, exceedsCeiling, NO_BYTES, type ChainDelta, type ChainLink } from '../domain/delta.ts';
 import { floorHour } from '../domain/time.ts';
@@ -104,7 +104,7 @@ async function ingestSlice(intake: SliceIntake, readings: LoadBalancerReading[])
     let hold: NewReading['hold'] = 'NONE';
     if (newest && newest.timeMs >= sample.timeMs) {
       // Older than the newest reading of this host: it arrived out of order.
-      const placed = intake.late ? undefined : await placeInChain(trx, sample.hostId, reading.loadBalancerId, link, newest);
+      const placed = intake.late ? undefined : await placeInChain(intake, reading.loadBalancerId, link, newest);
       if (!placed) {
         intake.anomalies.push(anomalyOf(sample, reading, 'STALE_SAMPLE', `reading older than the newest one (${newest.timeMs}) that cannot take its place before it; its bytes are counted by the newer readings`));
         intake.result.held++;
@@ -147,30 +147,38 @@ async function ingestSlice(intake: SliceIntake, readings: LoadBalancerReading[])
 }
 
 /**
- * A reading that arrived after a newer one of the same host takes its place in the chain when
- * its counters could be older: same process and no counter above the newest's, or an older
- * process. The reading after it then takes its delta from it. A reading that cannot be older (a
- * clock that went back) or that shares its instant with a stored one is refused (undefined).
+ * A reading that arrived after a newer one of the same host takes its place in the chain, as if
+ * it had come in time: its delta from the reading before it, and the reading after it now counts
+ * from it (and is held, or no longer held, by the ceiling accordingly). Refused (undefined): a
+ * reading from a process that started after the newest reading's (it cannot be older: a clock
+ * went back), one that shares its instant with a stored reading, or one whose successor was
+ * stored before raw counters were kept.
  */
-async function placeInChain(trx: Db, hostId: number, lbId: number, link: ChainLink, newest: ChainLink): Promise<ChainDelta | undefined> {
+async function placeInChain(intake: SliceIntake, lbId: number, link: ChainLink, newest: ChainLink): Promise<ChainDelta | undefined> {
+  const { trx, sample } = intake;
   if (!couldPrecede(link, newest)) return undefined;
-  const { previous, next, same } = await chainNeighbours(trx, hostId, lbId, link.timeMs);
+  const { previous, next, same } = await chainNeighbours(trx, sample.hostId, lbId, link.timeMs);
   if (same) return undefined;
   const delta = chainDelta(previous && linkOf(previous), link, link.processKey);
   if (next) {
     const nextLink = linkOf(next);
-    // A reading stored before raw counters were kept cannot have its delta taken again.
     if (!nextLink) return undefined;
     const nextDelta = chainDelta(link, nextLink, nextLink.processKey);
     if (exceedsCeiling(nextDelta, MAX_STORED_DELTA) || exceedsCeiling(delta, MAX_STORED_DELTA)) return undefined;
-    await setReadingDelta(trx, { loadBalancerId: lbId, hostId, timeMs: next.timeMs }, nextDelta);
+    const key = { loadBalancerId: lbId, hostId: sample.hostId, timeMs: next.timeMs };
+    if (next.operator !== 'NONE' || next.hold === 'LATE') await setReadingDelta(trx, key, nextDelta);
+    else {
+      const held = exceedsCeiling(nextDelta, intake.ceiling);
+      await setReadingDelta(trx, key, nextDelta, held ? 'CEILING' : 'NONE');
+      await replaceCeilingHold(trx, key, held ? { kind: 'DELTA_ABOVE_CEILING', ...key, detail: `${describeTransfers(nextDelta)} above ceiling ${intake.ceiling}`, held: nextDelta } : undefined);
+    }
   }
   return delta;
 }
 
+/** Readings of one process come in order of time; a later process cannot have read before an earlier one. */
 export function couldPrecede(older: ChainLink, newer: ChainLink): boolean {
-  if (older.processKey !== newer.processKey) return startOf(older.processKey) <= startOf(newer.processKey);
-  return older.bytesIn <= newer.bytesIn && older.bytesOut <= newer.bytesOut && older.bytesInSsl <= newer.bytesInSsl && older.bytesOutSsl <= newer.bytesOutSsl;
+  return older.processKey === newer.processKey || startOf(older.processKey) <= startOf(newer.processKey);
 }
 
 const startOf = (processKey: string) => Number(processKey.slice(processKey.indexOf('@') + 1));

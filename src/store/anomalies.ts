@@ -94,3 +94,10 @@ export async function anomaliesOf(db: Db, lbId: number, fromMs: number, toMs: nu
     .where('time_ms', '>=', fromMs).where('time_ms', '<=', toMs).orderBy('time_ms').orderBy('id').execute();
   return rows.map(toAnomaly);
 }
+
+/** The undecided ceiling hold of one reading, replaced (its delta was taken again). */
+export async function replaceCeilingHold(db: Db, at: { loadBalancerId: number; hostId: number; timeMs: number }, hold: NewAnomaly | undefined, nowMs = Date.now()): Promise<void> {
+  await db.deleteFrom('anomalies').where('kind', '=', 'DELTA_ABOVE_CEILING').where('status', '=', 'HELD')
+    .where('load_balancer_id', '=', at.loadBalancerId).where('host_id', '=', at.hostId).where('time_ms', '=', at.timeMs).execute();
+  if (hold) await holdAnomalies(db, [hold], nowMs);
+}

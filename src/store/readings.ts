@@ -231,7 +231,8 @@ export async function takenBytesPerLoadBalancer(db: Db, fromMs: number, toMs: nu
   const billedHour = sql`(case when ${afterDelete} and ${released} then ${hourOf(sql`l.deleted_ms`)}
     when s.time_ms <= ${createdHour} then ${createdHour} else ${hourOf(sql`s.time_ms`)} end)`;
   const withheld = sql`((s.hold = ${HOLD_CODE.CEILING} and not ${released}) or (${afterDelete} and not ${released}))`;
-  const sums = (['bytes_in', 'bytes_out', 'bytes_in_ssl', 'bytes_out_ssl'] as const).map((c) => sql`sum(s.${sql.ref(c)}), sum(case when ${withheld} then s.${sql.ref(c)} else 0 end)`);
+  const columns = ['bytes_in', 'bytes_out', 'bytes_in_ssl', 'bytes_out_ssl'] as const;
+  const sums = columns.map((c, i) => sql`sum(s.${sql.ref(c)}) as ${sql.ref(`t${i}`)}, sum(case when ${withheld} then s.${sql.ref(c)} else 0 end) as ${sql.ref(`w${i}`)}`);
   const rows = await sql<any>`select s.account_id, s.load_balancer_id, ${sql.join(sums)}
     from usage_samples s join load_balancers l on l.id = s.load_balancer_id
     where (s.hold <> ${HOLD_CODE.LATE} or ${released}) and not (s.kind = ${KIND_CODE.FIRST} and s.time_ms < l.created_ms)
@@ -239,11 +240,10 @@ export async function takenBytesPerLoadBalancer(db: Db, fromMs: number, toMs: nu
     group by s.account_id, s.load_balancer_id`.execute(db);
   const out = new Map<number, TakenBytes>();
   for (const r of rows.rows) {
-    const v = Object.values(r) as (number | bigint | string)[];
-    out.set(num(v[1]!), {
-      accountId: num(v[0]!),
-      taken: { bytesIn: big(v[2]), bytesOut: big(v[4]), bytesInSsl: big(v[6]), bytesOutSsl: big(v[8]) },
-      withheld: { bytesIn: big(v[3]), bytesOut: big(v[5]), bytesInSsl: big(v[7]), bytesOutSsl: big(v[9]) },
+    out.set(num(r.load_balancer_id), {
+      accountId: num(r.account_id),
+      taken: { bytesIn: big(r.t0), bytesOut: big(r.t1), bytesInSsl: big(r.t2), bytesOutSsl: big(r.t3) },
+      withheld: { bytesIn: big(r.w0), bytesOut: big(r.w1), bytesInSsl: big(r.w2), bytesOutSsl: big(r.w3) },
     });
   }
   return out;
