@@ -1,7 +1,8 @@
 // Usage records as CloudEvents 1.0 (JSON, batch mode). The id of a record's event is derived
-// from what identifies the record (account, load balancer, UTC start, closing or not), never
-// from a row id, a clock or a zone: the same record gets the same id on any machine, so the
-// receiver can drop a redelivery.
+// from what identifies the record (account, load balancer, UTC start, closing or not) and its
+// revision, never from a row id, a clock or a zone: the same record gets the same id on any
+// machine, so the receiver can drop a redelivery, and a correction of a record it has (a new
+// revision) gets a new id, so the receiver takes it as the amendment it is.
 
 import { createHash } from 'node:crypto';
 import type { ExportableRecord } from '../store/exports.ts';
@@ -14,8 +15,9 @@ export const BATCH_CONTENT_TYPE = 'application/cloudevents-batch+json';
 const NAMESPACE = Buffer.from('6c626d65-7465-5275-9361-67652d726563'.replace(/-/g, ''), 'hex');
 
 /** RFC 4122 version 5 UUID of the record's identity. */
-export function usageEventId(r: Pick<ExportableRecord, 'accountId' | 'loadBalancerId' | 'startMs' | 'closing'>): string {
-  const name = `${r.accountId}/${r.loadBalancerId}/${new Date(r.startMs).toISOString()}/${r.closing ? 'closing' : 'record'}`;
+export function usageEventId(r: Pick<ExportableRecord, 'accountId' | 'loadBalancerId' | 'startMs' | 'closing'> & { revision?: number }): string {
+  // Revision 0 keeps the name ids were made from before revisions existed.
+  const name = `${r.accountId}/${r.loadBalancerId}/${new Date(r.startMs).toISOString()}/${r.closing ? 'closing' : 'record'}${r.revision ? `/revision-${r.revision}` : ''}`;
   const b = createHash('sha1').update(NAMESPACE).update(name).digest().subarray(0, 16);
   b[6] = (b[6]! & 0x0f) | 0x50;
   b[8] = (b[8]! & 0x3f) | 0x80;
@@ -41,6 +43,10 @@ export function usageEvent(r: ExportableRecord, source: string) {
       startTime: utc(r.startMs),
       endTime: utc(r.endMs),
       closing: r.closing,
+      // 0 for the record as first exported; each correction of an exported record adds one.
+      revision: r.revision,
+      // A correction removed the record (a late DELETE released, say): bill nothing for it.
+      ...(r.voided ? { voided: true } : {}),
       incomingTransfer: r.bytesIn,
       outgoingTransfer: r.bytesOut,
       incomingTransferSsl: r.bytesInSsl,

@@ -78,14 +78,28 @@ function toAnomaly(r: any): Anomaly {
 
 /**
  * The rollup's holds of readings after a deletion with time in (fromMs, toMs] (of these load
- * balancers, or all), replaced by those it found now: a re-roll decides again from everything
- * known, and what an operator already decided stays as decided.
+ * balancers, or all), made to match those it found now: a re-roll decides again from everything
+ * known. A hold found again keeps its id (an operator may be looking at it); what an operator
+ * already decided stays as decided.
  */
 export async function replaceAfterDeleteHolds(db: Db, fromMs: number, toMs: number, holds: NewAnomaly[], lbIds?: number[], nowMs = Date.now()): Promise<void> {
   const undecided = (q: any) => q.where('kind', '=', 'SAMPLE_AFTER_DELETE').where('status', '=', 'HELD').where('time_ms', '>', fromMs).where('time_ms', '<=', toMs);
-  if (!lbIds) await undecided(db.deleteFrom('anomalies')).execute();
-  else for (const part of idBatches(db, lbIds)) await undecided(db.deleteFrom('anomalies')).where(idIn(db, 'load_balancer_id', part)).execute();
-  await holdAnomalies(db, holds, nowMs);
+  const key = (a: { loadBalancerId?: number; hostId?: number; timeMs: number }) => `${a.loadBalancerId}/${a.hostId}/${a.timeMs}`;
+  const wanted = new Map(holds.map((h) => [key(h), h]));
+  const stale: number[] = [];
+  for (const part of lbIds ? idBatches(db, lbIds) : [undefined]) {
+    let q = undecided(db.selectFrom('anomalies').selectAll());
+    if (part) q = q.where(idIn(db, 'load_balancer_id', part));
+    for (const row of await q.execute()) {
+      const found = toAnomaly(row);
+      const hold = wanted.get(key(found));
+      const same = hold && (['bytesIn', 'bytesOut', 'bytesInSsl', 'bytesOutSsl'] as const).every((k) => hold.held?.[k] === found.held?.[k]);
+      if (same) wanted.delete(key(found));
+      else stale.push(found.id);
+    }
+  }
+  for (const part of idBatches(db, stale)) await db.deleteFrom('anomalies').where(idIn(db, 'id', part)).execute();
+  await holdAnomalies(db, [...wanted.values()], nowMs);
 }
 
 /** Anomalies of one load balancer with time in [fromMs, toMs], any status (the audit's view). */

@@ -9,6 +9,10 @@ import { toRecord, type UsageRecord } from './usageRecords.ts';
 export interface ExportableRecord extends UsageRecord {
   /** The zero-length record a DELETE leaves: part of the record's identity. */
   closing: boolean;
+  /** Corrections after export: each is a new revision, exported again. */
+  revision: number;
+  /** Removed by a correction after billing saw it. */
+  voided: boolean;
 }
 
 export interface DeadLetter {
@@ -79,5 +83,5 @@ export async function replayDeadLetters(db: Db, recordIds?: number[]): Promise<n
 }
 
 function toExportable(r: any): ExportableRecord {
-  return { ...toRecord(r), closing: num(r.closing) === 1 };
+  return { ...toRecord(r), closing: num(r.closing) === 1, revision: num(r.revision), voided: num(r.voided) === 1 };
 }

@@ -34,12 +34,12 @@ export interface Decision {
 export async function releaseAnomaly(store: Store, id: number, nowMs = Date.now()): Promise<Decision> {
   return store.transaction(async (trx) => {
     const anomaly = await heldAnomaly(trx, id);
-    let revised = 0;
-    if (anomaly.kind === 'LATE_EVENT') revised = await releaseEvent(trx, anomaly, nowMs);
-    else if (anomaly.kind === 'STALE_SAMPLE') {
+    if (anomaly.kind === 'STALE_SAMPLE') {
       throw new CorrectionRefused(`anomaly ${id} (${anomaly.kind}) holds no bytes to bill: newer readings of the host counted them; discard it to acknowledge it`);
-    } else revised = await releaseReading(trx, anomaly, nowMs);
+    }
+    // Decided before the re-roll below, which replaces the holds still undecided.
     await resolveAnomaly(trx, id, 'RELEASED', nowMs);
+    const revised = anomaly.kind === 'LATE_EVENT' ? await releaseEvent(trx, anomaly, nowMs) : await releaseReading(trx, anomaly, nowMs);
     return { anomaly: (await getAnomaly(trx, id))!, revised };
   });
 }
