@@ -179,15 +179,22 @@ export function buildProgram(): Command {
 
   const audit = program.command('audit').description('Trace billed bytes back to the readings and events that made them');
   audit.command('record')
-    .argument('<id>', 'usage record id (as the API shows it)', positiveInt)
-    .description('The readings (per host: counters, delta, and why it billed what it did), events and anomalies behind one usage record')
-    .addOption(new Option('--format <format>', 'text for people, json for scripts').choices(['text', 'json']).default('text'))
-    .addHelpText('after', '\nExamples:\n  lbmeter audit record 1042\n  lbmeter audit record 1042 --format json')
-    .action((id: number, opts: { format: 'text' | 'json' }) => withStore(async (store) => {
-      const sources = await recordSources(store.db, id);
-      if (!sources) throw new NotFound(`no usage record ${id}`);
-      process.stdout.write(opts.format === 'json' ? exactJson(recordSourcesView(sources, utcPrinter())) + '\n' : formatRecordSources(sources));
-      if (!sources.matches) process.exitCode = 1;
+    .argument('<id...>', 'usage record id(s), as the API shows them', (v: string, previous: number[] = []) => [...previous, positiveInt(v)])
+    .description('The readings (per host: counters, delta, and why it billed what it did), events and anomalies behind usage records; exits 1 if a record differs from its readings')
+    .addOption(new Option('--format <format>', 'text for people, json for scripts (one document a line)').choices(['text', 'json']).default('text'))
+    .addHelpText('after', '\nExamples:\n  lbmeter audit record 1042\n  lbmeter audit record 1042 1043 --format json')
+    .action((ids: number[], opts: { format: 'text' | 'json' }) => withStore(async (store) => {
+      const missing: number[] = [];
+      for (const id of ids) {
+        const sources = await recordSources(store.db, id);
+        if (!sources) {
+          missing.push(id);
+          continue;
+        }
+        process.stdout.write(opts.format === 'json' ? exactJson(recordSourcesView(sources, utcPrinter())) + '\n' : formatRecordSources(sources) + (ids.length > 1 ? '\n' : ''));
+        if (!sources.matches) process.exitCode = 1;
+      }
+      if (missing.length) throw new NotFound(`no usage record ${missing.join(', ')}`);
     }));
   audit.command('reconcile')
     .description('Per load balancer over the final hours of the window: bytes in records + held + discarded = bytes of the deltas taken; exits 1 on any difference')

@@ -10,7 +10,7 @@ import { startApi, type TestApi } from '../helpers/api.ts';
 import { cluster, createLb, host, ok } from '../helpers/fleet.ts';
 import { startLbmeter } from '../../bench/http.ts';
 import { runRollup } from '../../src/jobs/rollup.ts';
-import { recordSources } from '../../src/query/recordSources.ts';
+import { recordSources, type RecordSources } from '../../src/query/recordSources.ts';
 import { reconcile } from '../../src/query/reconciliation.ts';
 import { floorHour, HOUR_MS } from '../../src/domain/time.ts';
 
@@ -72,7 +72,7 @@ describe('ingest and finalisation in two processes on one PostgreSQL', { skip: p
 
     const records = await api.store.db.selectFrom('usage_records').select('id').where('load_balancer_id', '=', 770).where('final', '=', 1).execute();
     for (const r of records) {
-      const sources = (await recordSources(api.store.db, Number(r.id)))!;
+      const sources: RecordSources = (await recordSources(api.store.db, Number(r.id)))!;
       assert.equal(sources.matches, true, `record ${r.id}: its readings bill ${sources.billed.bytesIn}, it says ${sources.record.bytesIn}`);
     }
     assert.deepEqual((await reconcile(api.store.db, first - HOUR_MS, first + ROUNDS * HOUR_MS)).differences, []);

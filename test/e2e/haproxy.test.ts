@@ -11,6 +11,10 @@ import { engines } from '../helpers/engines.ts';
 import { startApi, type TestApi } from '../helpers/api.ts';
 import { cluster, events, ok, rollup, vip } from '../helpers/fleet.ts';
 import { startByteServer, startHaproxy, transfer, type HaproxyHost } from '../helpers/haproxy.ts';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const BIN = new URL('../../bin/lbmeter.js', import.meta.url).pathname;
 
 const ACCOUNT = 406271;
 const FRONTENDS = ['406271_33', '406271_33_S', '406271_34', '406271_34_S'];
@@ -144,6 +148,26 @@ for (const { fixture, skip } of await engines()) {
       assert.equal(total(34), 111 + 222 + 50 + 60 + 333 + 444 + 7 + 8 + 1234 + 4321 + 9 + 9);
       const anomalies = await ok(api.get('/management/usage/anomalies'));
       assert.deepEqual(anomalies.anomalies, [], 'nothing held');
+
+      // The operator's audit: each record's readings, host by host, bill exactly its bytes; the
+      // day reconciles (records + held = the deltas taken).
+      const lbmeter = (args: string[]) => promisify(execFile)(process.execPath, [BIN, ...args], { env: { ...process.env, LBMETER_DB: location } });
+      const withBytes = records.filter((r) => r.incomingTransfer + r.outgoingTransfer + r.incomingTransferSsl + r.outgoingTransferSsl > 0);
+      const audit = await lbmeter(['audit', 'record', ...withBytes.map((r) => String(r.id)), '--format', 'json']);
+      const audits = audit.stdout.trim().split('\n').map((line) => JSON.parse(line));
+      assert.deepEqual(audits.map((a) => a.recordId), withBytes.map((r) => r.id));
+      for (const [i, a] of audits.entries()) {
+        const r = withBytes[i];
+        const sum = (key: string) => a.readings.reduce((t: number, x: any) => t + x.billed[key], 0);
+        assert.deepEqual([sum('incomingTransfer'), sum('outgoingTransfer'), sum('incomingTransferSsl'), sum('outgoingTransferSsl')],
+          [r.incomingTransfer, r.outgoingTransfer, r.incomingTransferSsl, r.outgoingTransferSsl], `record ${r.id} (${r.loadBalancerId}@${r.startTime})`);
+        assert.equal(a.matches, true);
+        assert.ok(a.readings.every((x: any) => x.counters && x.pid > 0 && ['NORMAL', 'RESET', 'FIRST_IN_FULL', 'BASELINE'].includes(x.decision)), JSON.stringify(a.readings));
+      }
+      assert.ok(audits.some((a) => a.readings.some((x: any) => x.decision === 'RESET')), 'the reloads show as resets');
+      assert.ok(audits[0].readings.some((x: any) => x.time === '2026-11-20T10:00:00Z' && x.decision === 'BASELINE'), 'the poll before the CREATE only set baselines');
+      const reconciled = await lbmeter(['audit', 'reconcile', '--from', '2026-11-20', '--to', '2026-11-21']);
+      assert.match(reconciled.stdout, /^balanced: every byte taken is in a record, held or discarded$/m);
     });
   });
 }
