@@ -23,6 +23,8 @@ export interface Config {
   workers: number;
   /** How far past its live objects V8 lets the heap grow before collecting, in percent; 0: V8's own. */
   heapGrowthPercent: number;
+  /** Memory for answers about closed windows, kept as bytes (api/pageCache.ts). */
+  pageCacheMb: number;
   export: ExportConfig;
 }
 
@@ -87,6 +89,7 @@ export function loadConfig(env: Env = process.env): Config {
     metrics: onOff(env, 'LBMETER_METRICS', true),
     workers: integer(env, 'LBMETER_WORKERS', 1, 1, 64),
     heapGrowthPercent: integer(env, 'LBMETER_HEAP_GROWTH', 20, 0, 300),
+    pageCacheMb: integer(env, 'LBMETER_PAGE_CACHE_MB', 32, 0, 4096),
     export: {
       source: env.LBMETER_EXPORT_SOURCE || '/lbmeter/usage',
       batchSize: integer(env, 'LBMETER_EXPORT_BATCH', 500, 1, 10_000),

@@ -19,6 +19,8 @@ import { registerRoutes } from './routes/index.ts';
 import { Metrics } from '../metrics.ts';
 import { registerOpenApi } from './openapi.ts';
 import { PageBoundaries } from './pageBoundaries.ts';
+import { PageCache } from './pageCache.ts';
+import { CLOSED_CACHE_CONTROL, etagMatches } from './respond.ts';
 import { VERSION } from '../version.ts';
 import { registerDashboard } from '../dashboard/routes.ts';
 
@@ -49,6 +51,7 @@ export interface ApiContext extends AppContext {
   now: () => number;
   metrics: Metrics;
   pageBoundaries: PageBoundaries;
+  pageCache: PageCache;
   printer: TimePrinter;
   /** Set once shutdown begins: new requests get 503. */
   closing: boolean;
@@ -59,7 +62,7 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 export async function buildApp(context: AppContext): Promise<{ app: FastifyInstance; api: ApiContext }> {
   const now = context.now ?? Date.now;
-  const api: ApiContext = { ...context, now, metrics: context.metrics ?? new Metrics(context.store, now), pageBoundaries: new PageBoundaries(), printer: timePrinter(context.config.timezone), closing: false };
+  const api: ApiContext = { ...context, now, metrics: context.metrics ?? new Metrics(context.store, now), pageBoundaries: new PageBoundaries(), pageCache: new PageCache(context.config.pageCacheMb * 2 ** 20), printer: timePrinter(context.config.timezone), closing: false };
   const app = Fastify({
     ...(context.logger ? { loggerInstance: context.logger as unknown as FastifyBaseLogger } : { logger: false }),
     bodyLimit: BODY_LIMIT,
@@ -111,13 +114,14 @@ export async function buildApp(context: AppContext): Promise<{ app: FastifyInsta
   });
 
   // Answers about closed hours get a strong ETag: a hash of the very bytes sent, so it is right
-  // even after an operator's correction; If-None-Match with it gets 304 and no body.
+  // even after an operator's correction; If-None-Match with it gets 304 and no body. Such an
+  // answer is kept in the page cache under the store's revision (respond.ts sendPage).
   app.addHook('onSend', async (request, reply, payload) => {
     if (!request.closedWindow || reply.statusCode !== 200 || typeof payload !== 'string') return payload;
     const etag = `"${createHash('sha256').update(payload).digest('base64url')}"`;
-    reply.header('etag', etag).header('cache-control', 'private, no-cache');
-    const asked = request.headers['if-none-match'];
-    if (asked && asked.split(',').some((t) => t.trim() === etag)) {
+    reply.header('etag', etag).header('cache-control', CLOSED_CACHE_CONTROL);
+    if (request.pageCacheKey) api.pageCache.set(request.pageCacheKey, { body: payload, etag, contentType: String(reply.getHeader('content-type')) });
+    if (etagMatches(request, etag)) {
       reply.code(304);
       return '';
     }

@@ -1,23 +1,23 @@
 // Sending a response in the negotiated format from one value and its response type.
 
+import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toXml } from './format/xml.ts';
 import type { ResponseType } from './format/shape.ts';
 import { responseSchema } from './format/jsonSchema.ts';
 import type { Format } from './negotiate.ts';
-import { floorHour, HOUR_MS } from '../domain/time.ts';
+import { floorHour } from '../domain/time.ts';
+import { storeRevision } from '../store/revision.ts';
+import type { ApiContext } from './app.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     format: Format;
-    /** The answer can only change by an operator's correction: give it an ETag (app.ts). */
+    /** The answer is about final hours: it gets an ETag (app.ts). */
     closedWindow?: boolean;
+    /** Where the answer goes in the page cache once sent (app.ts). */
+    pageCacheKey?: string;
   }
-}
-
-/** Every hour the window touches is final: past its end and the grace period. */
-export function isClosedWindow(window: { endMs: number }, nowMs: number, graceMs: number): boolean {
-  return floorHour(window.endMs) + HOUR_MS + graceMs <= nowMs;
 }
 
 export function send(request: FastifyRequest, reply: FastifyReply, type: ResponseType, value: Record<string, unknown>, options: { closedWindow?: boolean } = {}) {
@@ -26,6 +26,50 @@ export function send(request: FastifyRequest, reply: FastifyReply, type: Respons
     return reply.type('application/xml; charset=utf-8').send(toXml(type, value));
   }
   return reply.type('application/json; charset=utf-8').send(value);
+}
+
+/**
+ * A page about a window: when every hour the window touches is final, it can only change with
+ * the store's revision, so it is answered from the page cache when there, and cached once made
+ * (with a strong ETag either way). The revision and the final hours are read from the store at
+ * each request: processes sharing a store agree on what is current.
+ */
+export async function sendPage(api: ApiContext, request: FastifyRequest, reply: FastifyReply, window: { endMs: number }, type: ResponseType, produce: () => Promise<Record<string, unknown>>) {
+  const state = await storeRevision(api.store.db);
+  const closed = state.lastFinalHour !== undefined && floorHour(window.endMs) <= state.lastFinalHour;
+  if (closed) {
+    const key = `${state.revision}|${request.format}|${request.url}`;
+    const hit = api.pageCache.get(key);
+    if (hit) {
+      reply.header('etag', hit.etag).header('cache-control', CLOSED_CACHE_CONTROL);
+      if (etagMatches(request, hit.etag)) return reply.code(304).send('');
+      return reply.type(hit.contentType).send(hit.body);
+    }
+    request.pageCacheKey = key;
+  }
+  return send(request, reply, type, await produce(), { closedWindow: closed });
+}
+
+export const CLOSED_CACHE_CONTROL = 'private, no-cache';
+
+export function etagMatches(request: FastifyRequest, etag: string): boolean {
+  const asked = request.headers['if-none-match'];
+  return !!asked && asked.split(',').some((t) => t.trim() === etag);
+}
+
+/**
+ * A report written as it is read (query/billing.ts, format/reportStream.ts): chunked, with no
+ * length and no ETag. If the store fails mid-way the response is cut off before its closing
+ * bytes, so no client can take it for complete.
+ */
+export function sendStream(request: FastifyRequest, reply: FastifyReply, text: AsyncGenerator<string>) {
+  const type = request.format === 'xml' ? 'application/xml; charset=utf-8' : 'application/json; charset=utf-8';
+  const body = Readable.from(text, { objectMode: false });
+  body.on('error', (err) => {
+    request.log.error({ err }, 'report cut off: the store failed while it was streamed');
+    reply.raw.destroy(err);
+  });
+  return reply.type(type).send(body);
 }
 
 /** The response part of a route schema: the JSON form of a response type. */

@@ -8,6 +8,7 @@ import { purgeAccountUsageBefore } from '../store/accountUsage.ts';
 import { purgeReadingsBefore } from '../store/readings.ts';
 import { releaseLease } from '../store/leases.ts';
 import { dropDayPartitionsBefore } from '../store/partitions.ts';
+import { advanceRevision } from '../store/revision.ts';
 import { PROCESS_HOLDER, waitForLease } from './leases.ts';
 
 export interface PurgeResult {
@@ -34,6 +35,8 @@ export async function purgeExpired(store: Store, cutoffMs: number, options: { wa
       // Samples are kept from the oldest unexported record on (its hour's samples made it).
       const keepFrom = await oldestUnexportedStart(trx);
       const samples = droppedSamples + (await purgeReadingsBefore(trx, Math.min(cutoffMs, keepFrom ?? Infinity)));
+      // Windows of past hours answer differently now: cached answers about them are outdated.
+      if (records + snapshots > 0) await advanceRevision(trx);
       return { records, snapshots, samples };
     });
   } finally {

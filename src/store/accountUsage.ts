@@ -46,9 +46,14 @@ export async function accountUsagePage(db: Db, w: { startMs: number; endMs: numb
 }
 
 export async function accountUsageIn(db: Db, w: { startMs: number; endMs: number }): Promise<AccountUsageRecord[]> {
-  const rows = await db.selectFrom('account_usage').selectAll().where('time_ms', '>=', w.startMs).where('time_ms', '<=', w.endMs)
-    .orderBy('account_id').orderBy('time_ms').orderBy('id').execute();
-  return rows.map(toAccountUsage);
+  return (await accountUsageQuery(db, w).execute()).map(toAccountUsage);
+}
+
+/** Snapshots with time in [start, end] in (account, time, id) order, not executed (a report streams it). */
+export function accountUsageQuery(db: Db, w: { startMs: number; endMs: number; accountId?: number }) {
+  let q = db.selectFrom('account_usage').selectAll().where('time_ms', '>=', w.startMs).where('time_ms', '<=', w.endMs);
+  if (w.accountId !== undefined) q = q.where('account_id', '=', w.accountId);
+  return q.orderBy('account_id').orderBy('time_ms').orderBy('id');
 }
 
 export async function purgeAccountUsageBefore(db: Db, cutoffMs: number): Promise<number> {
@@ -56,7 +61,7 @@ export async function purgeAccountUsageBefore(db: Db, cutoffMs: number): Promise
   return Number(r.numDeletedRows);
 }
 
-function toAccountUsage(r: any): AccountUsageRecord {
+export function toAccountUsage(r: any): AccountUsageRecord {
   return {
     id: num(r.id), accountId: num(r.account_id), timeMs: num(r.time_ms),
     numLoadBalancers: num(r.num_load_balancers), numPublicVips: num(r.num_public_vips), numServicenetVips: num(r.num_servicenet_vips),

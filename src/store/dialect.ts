@@ -6,12 +6,15 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
-import { PostgresAdapter, PostgresDialect, SqliteDialect, sql, type ColumnDefinitionBuilder, type Dialect, type ExpressionBuilder, type Kysely } from 'kysely';
+import Cursor from 'pg-cursor';
+import { PostgresAdapter, PostgresDialect, SqliteDialect, sql, type ColumnDefinitionBuilder, type Compilable, type Dialect, type ExpressionBuilder, type Kysely } from 'kysely';
 
 export type Engine = 'sqlite' | 'postgres';
 
 export interface EngineConnection {
   engine: Engine;
+  /** The file or URL it was opened from. */
+  location: string;
   dialect: Dialect;
   /** Set when the engine is PostgreSQL, for COPY and raw driver access. */
   pool?: pg.Pool;
@@ -41,7 +44,7 @@ export function connect(location: string): EngineConnection {
     });
     // An idle client losing its server must not crash the process; the next query reports it.
     pool.on('error', () => {});
-    return { engine: 'postgres', dialect: new PostgresDialect({ pool }), pool };
+    return { engine: 'postgres', location, dialect: new PostgresDialect({ pool, cursor: Cursor }), pool };
   }
   if (location !== ':memory:') mkdirSync(dirname(location), { recursive: true });
   const sqlite = new SqliteDatabase(location);
@@ -51,7 +54,7 @@ export function connect(location: string): EngineConnection {
   sqlite.pragma('foreign_keys = ON');
   // Every integer comes back as bigint: byte counters are exact up to 2^63.
   sqlite.defaultSafeIntegers(true);
-  return { engine: 'sqlite', dialect: new SqliteDialect({ database: sqlite }), sqlite };
+  return { engine: 'sqlite', location, dialect: new SqliteDialect({ database: sqlite }), sqlite };
 }
 
 export function identityColumn(engine: Engine) {
@@ -178,5 +181,50 @@ export async function bulkInsert<T>(db: Kysely<any>, table: string, columns: Bul
   for (let i = 0; i < items.length; i += perStatement) {
     const values = sql.join(items.slice(i, i + perStatement).map((item) => sql`(${sql.join(columns.map((c) => c.value(item)))})`));
     await sql`insert into ${sql.table(table)} (${names}) values ${values} ${sql.raw(conflict)}`.execute(db);
+  }
+}
+
+/**
+ * The rows of a select in the query's order, a chunk at a time, never all of them at once: a
+ * report of a whole fleet's day streams through here. PostgreSQL reads through a cursor on a
+ * client of its own; SQLite iterates on a read-only connection of its own (WAL lets it read
+ * beside the writer), because Kysely's SQLite stream would hold the process's one connection for
+ * as long as the slowest client takes to read. A failure mid-way throws from the iteration.
+ */
+export async function* streamRows<R>(connection: EngineConnection, query: Compilable<R>, chunkSize = 2000): AsyncGenerator<R[]> {
+  const { sql: text, parameters } = query.compile();
+  if (connection.engine === 'postgres') {
+    const client = await connection.pool!.connect();
+    const cursor = client.query(new Cursor(text, parameters as unknown[]));
+    let failed = false;
+    try {
+      for (;;) {
+        const rows = (await cursor.read(chunkSize)) as R[];
+        if (rows.length === 0) return;
+        yield rows;
+      }
+    } catch (err) {
+      failed = true;
+      throw err;
+    } finally {
+      // A cursor on a failed connection never answers its close: the client is thrown away instead.
+      if (!failed) await cursor.close().catch(() => {});
+      client.release(failed);
+    }
+  }
+  const reader = connection.location === ':memory:' ? connection.sqlite! : new SqliteDatabase(connection.location, { readonly: true, fileMustExist: true });
+  try {
+    reader.defaultSafeIntegers(true);
+    let rows: R[] = [];
+    for (const row of reader.prepare(text).iterate(...(parameters as unknown[]))) {
+      rows.push(row as R);
+      if (rows.length === chunkSize) {
+        yield rows;
+        rows = [];
+      }
+    }
+    if (rows.length) yield rows;
+  } finally {
+    if (reader !== connection.sqlite) reader.close();
   }
 }

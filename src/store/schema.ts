@@ -45,6 +45,7 @@ export interface Database {
     num_load_balancers: Int; num_public_vips: Int; num_servicenet_vips: Int;
   };
   hours: { hour_ms: Int; final: Int; rolled_ms: Int };
+  store_state: { name: string; value: Int };
   leases: { name: string; holder: string; expires_ms: Int };
   export_failures: { record_id: Int; attempts: Int; next_attempt_ms: Int; last_error: string; dead_ms: NullableInt };
   anomalies: {

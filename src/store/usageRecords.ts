@@ -213,3 +213,27 @@ export async function recordById(db: Db, id: number): Promise<(UsageRecord & { h
     revision: num(r.revision), voided: num(r.voided) === 1, exported: r.exported_ms !== null,
   };
 }
+
+/** A record with its load balancer's name, as the billing reports list them. */
+export interface NamedRecord extends UsageRecord {
+  loadBalancerName: string;
+}
+
+/**
+ * The records of a window in (account, load balancer, start, id) order with their load
+ * balancer's name: the one query a billing report streams (SPEC 3.4, 3.7). Not executed here.
+ */
+export function namedRecordsQuery(db: Db, w: RecordWindow) {
+  let q = db.selectFrom('usage_records as r').leftJoin('load_balancers as l', 'l.id', 'r.load_balancer_id')
+    .selectAll('r').select('l.name as lb_name')
+    .where('r.start_ms', '>=', w.startMs).where('r.start_ms', '<=', w.endMs).where('r.voided', '=', 0);
+  if (w.match === 'inside') q = q.where('r.end_ms', '<=', w.endMs);
+  if (w.accountId !== undefined) q = q.where('r.account_id', '=', w.accountId);
+  return q.orderBy('r.account_id').orderBy('r.load_balancer_id').orderBy('r.start_ms').orderBy('r.id');
+}
+
+export function toNamedRecord(r: any): NamedRecord {
+  const record = toRecord(r) as NamedRecord;
+  record.loadBalancerName = r.lb_name ?? '';
+  return record;
+}

@@ -14,6 +14,7 @@ import { loadBalancerBasics } from '../store/loadBalancers.ts';
 import { applyHistory } from '../ingest/events.ts';
 import { chainDelta, exceedsCeiling } from '../domain/delta.ts';
 import { floorHour } from '../domain/time.ts';
+import { advanceRevision } from '../store/revision.ts';
 import { hoursRolledFrom, rerollLoadBalancer } from './hourRollup.ts';
 
 /** The decision cannot be made (the API answers 404 or 400, the CLI exits 1). */
@@ -40,6 +41,8 @@ export async function releaseAnomaly(store: Store, id: number, nowMs = Date.now(
     // Decided before the re-roll below, which replaces the holds still undecided.
     await resolveAnomaly(trx, id, 'RELEASED', nowMs);
     const revised = anomaly.kind === 'LATE_EVENT' ? await releaseEvent(trx, anomaly, nowMs) : await releaseReading(trx, anomaly, nowMs);
+    // Closed windows may show it: cached answers about them are outdated.
+    await advanceRevision(trx);
     return { anomaly: (await getAnomaly(trx, id))!, revised };
   });
 }

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { forEachEngine } from '../helpers/suite.ts';
 import { cluster, createLb, events, host, ok, rollup, sample } from '../helpers/fleet.ts';
 import { accountUsageIn } from '../../src/store/accountUsage.ts';
+import { purgeExpired } from '../../src/jobs/retention.ts';
 
 const at = (t: string) => Date.parse(`2026-11-${t}:00Z`);
 
@@ -98,34 +99,58 @@ forEachEngine('usage summary', ({ api }) => {
   });
 }, { nowMs: at('20T07:00') });
 
-forEachEngine('ETags for closed hours', ({ api }) => {
+forEachEngine('ETags and the page cache for closed hours', ({ api }) => {
   before(async () => {
     await cluster(api(), 1);
     await host(api(), 1, 1);
     await createLb(api(), { accountId: 13, id: 130, time: at('20T08:00') });
+    api().clock.now = at('20T10:00');
+    // A delta above the ceiling (1 TiB) at 09:40 is held for an operator.
+    await sample(api(), 1, at('20T09:10'), [{ accountId: 13, loadBalancerId: 130, bytesIn: 100 }], { pid: 1, startTime: '2026-11-20T07:00:00Z' });
+    await sample(api(), 1, at('20T09:40'), [{ accountId: 13, loadBalancerId: 130, bytesIn: String(100n + 2n ** 41n) }], { pid: 1, startTime: '2026-11-20T07:00:00Z' });
     api().clock.now = at('20T14:30');
     await rollup(api()); // final up to 11:00 (grace 2 h), provisional 12:00 and 13:00
   });
 
-  test('a window of final hours gets a strong ETag; If-None-Match answers 304; a correction changes it', async () => {
+  test('a window of final hours gets a strong ETag and is served from the cache; a correction changes both', async () => {
     const path = '/management/loadbalancers/usage?startTime=2026-11-20T08:00:00Z&endTime=2026-11-20T11:00:00Z';
     const first = await api().get(path);
     const etag = first.headers.get('etag')!;
     assert.match(etag, /^"[A-Za-z0-9_-]{43}"$/, 'strong: no W/ prefix');
-    assert.equal((await first.json()).loadBalancerUsageRecords.length, 3);
+    const body = await first.json();
+    assert.deepEqual(body.loadBalancerUsageRecords.map((r: any) => r.incomingTransfer), [0, 100, 0]);
     const again = await api().get(path, { headers: { 'if-none-match': etag } });
     assert.deepEqual([again.status, await again.text()], [304, '']);
     const xml = await api().get(path, { accept: 'application/xml' });
     assert.notEqual(xml.headers.get('etag'), etag, 'each format has its own');
     assert.equal((await api().get(path, { accept: 'application/xml', headers: { 'if-none-match': xml.headers.get('etag')! } })).status, 304);
 
-    await api().store.db.updateTable('usage_records').set({ bytes_in: 99 }).where('load_balancer_id', '=', 130).where('start_ms', '=', at('20T09:00')).execute();
+    // Served from the cache: the same bytes and ETag, even with the record changed behind
+    // lbmeter's back (only lbmeter's own corrections and purges change closed hours).
+    await api().store.db.updateTable('usage_records').set({ bytes_out: 7 }).where('load_balancer_id', '=', 130).where('start_ms', '=', at('20T10:00')).execute();
+    const cached = await api().get(path);
+    assert.deepEqual([cached.headers.get('etag'), await cached.json()], [etag, body]);
+    await api().store.db.updateTable('usage_records').set({ bytes_out: 0 }).where('load_balancer_id', '=', 130).where('start_ms', '=', at('20T10:00')).execute();
+
+    // An operator's correction advances the store's revision: never the outdated page again.
+    const [held] = (await ok(api().get('/management/usage/anomalies'))).anomalies;
+    await ok(api().send('POST', `/management/usage/anomalies/${held.id}/release`, {}));
     const corrected = await api().get(path, { headers: { 'if-none-match': etag } });
     assert.equal(corrected.status, 200);
     assert.notEqual(corrected.headers.get('etag'), etag);
+    assert.deepEqual((await corrected.json()).loadBalancerUsageRecords.map((r: any) => r.incomingTransfer), [0, 100 + 2 ** 41, 0]);
   });
 
-  test('a window reaching a provisional hour has no ETag', async () => {
+  test('a purge advances the revision: pages of purged hours are made again', async () => {
+    const path = '/v1.0/13/loadbalancers/130/usage?startTime=2026-11-20T08:00:00Z&endTime=2026-11-20T10:59:59Z';
+    assert.equal((await ok(api().get(path))).loadBalancerUsageRecords.length, 3);
+    await api().store.db.updateTable('usage_records').set({ exported_ms: at('20T14:00') }).where('start_ms', '<', at('20T09:00')).execute();
+    const purged = await purgeExpired(api().store, at('20T09:00') + 1); // records that ended before it
+    assert.equal(purged.records, 1);
+    assert.deepEqual((await ok(api().get(path))).loadBalancerUsageRecords.map((r: any) => r.startTime), ['2026-11-20T09:00:00Z', '2026-11-20T10:00:00Z']);
+  });
+
+  test('a window reaching a provisional hour has no ETag and is not cached', async () => {
     for (const path of ['/management/loadbalancers/usage?startTime=2026-11-20T08:00:00Z&endTime=2026-11-20T12:30:00Z', '/v1.0/13/loadbalancers/130/usage']) {
       const res = await api().get(path);
       assert.equal(res.status, 200);

@@ -51,7 +51,8 @@ export function toXml(type: ResponseType, value: Record<string, any>): string {
   return out.join('');
 }
 
-function writeElement(out: string[], name: string, shape: Shape, value: Record<string, any>, parentNs: Namespace | undefined, extraAttrs = ''): void {
+/** `<name xmlns=.. attr=..` of an element, without the closing `>` (a streamed report writes its body itself). */
+export function openingTag(name: string, shape: Shape, value: Record<string, any>, parentNs: Namespace | undefined, extraAttrs = ''): string {
   let open = '<' + name;
   if (shape.ns !== parentNs) open += ` xmlns="${NS[shape.ns]}"`;
   open += extraAttrs;
@@ -60,6 +61,21 @@ function writeElement(out: string[], name: string, shape: Shape, value: Record<s
     if (v === undefined || v === null) continue;
     open += ` ${field.name}="${formatValue(field, v)}"`;
   }
+  return open;
+}
+
+/** One whole element, as toXml writes it inside its parent. */
+export function elementXml(name: string, shape: Shape, value: Record<string, any>, parentNs: Namespace | undefined): string {
+  const out: string[] = [];
+  writeElement(out, name, shape, value, parentNs);
+  return out.join('');
+}
+
+export const XML_DECLARATION = XML_DECL;
+export const ATOM_XMLNS = ` xmlns:atom="${NS.atom}"`;
+
+function writeElement(out: string[], name: string, shape: Shape, value: Record<string, any>, parentNs: Namespace | undefined, extraAttrs = ''): void {
+  const open = openingTag(name, shape, value, parentNs, extraAttrs);
   const links: { link: Link }[] = shape.links ? value.links ?? [] : [];
   const hasBody = links.length > 0 || shape.children.some((c) => {
     const v = value[c.json];

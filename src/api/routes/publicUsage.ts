@@ -4,18 +4,18 @@ import type { RouteModule } from './index.ts';
 import { usageRecordPageFollowingLinks } from '../pageBoundaries.ts';
 import type { ApiContext } from '../app.ts';
 import { PUBLIC } from '../auth.ts';
-import { notFound } from '../faults.ts';
-import { send, responds, isClosedWindow } from '../respond.ts';
+import { badRequest, notFound } from '../faults.ts';
+import { send, sendPage, sendStream, responds } from '../respond.ts';
 import { RESPONSES } from '../format/shape.ts';
 import { pathSchemas, pagedWindowQuery, parsePaging, optionalWindow, requiredWindow } from '../params.ts';
 import { pageLinks } from '../paging.ts';
 import { usageRecordView, accountUsageView, billableLoadBalancerView } from '../views.ts';
 import { accountUsagePage } from '../../store/accountUsage.ts';
-import { usageRecordsIn, draftToRecord, type UsageRecord } from '../../store/usageRecords.ts';
 import { billableLoadBalancerIds, loadBalancerOwner, loadBalancerViews } from '../../store/loadBalancers.ts';
-import { lastRolledHour } from '../../store/hours.ts';
-import { rollHour } from '../../usage/hourRollup.ts';
-import { DAY_MS, floorHour, HOUR_MS } from '../../domain/time.ts';
+import { accountLoadBalancerUsages } from '../../query/billing.ts';
+import { currentUsage } from '../../query/currentUsage.ts';
+import { accountBillingText } from '../format/reportStream.ts';
+import { DAY_MS } from '../../domain/time.ts';
 
 type Q = { startTime?: string; endTime?: string; offset?: string; limit?: string };
 type AccountParams = { accountId: string };
@@ -34,24 +34,24 @@ export const publicUsageRoutes: RouteModule = (api) => [
     url: '/v1.0/:accountId/loadbalancers/usage',
     config: { access: PUBLIC },
     schema: {
-      summary: 'Account-level usage: account snapshots (paged) and each load balancer\'s records; default the last 24 hours',
+      summary: 'Account-level usage: account snapshots (paged) and each load balancer\'s records, streamed; default the last 24 hours, at most the retention period',
       params: accountParams, querystring: pagedWindowQuery(false), response: responds(RESPONSES.accountBilling),
     },
     handler: async (request, reply) => {
       const accountId = Number((request.params as AccountParams).accountId);
       const q = request.query as Q;
       const window = optionalWindow(q, api.now(), DAY_MS);
+      const retentionMs = api.config.retentionDays * DAY_MS;
+      if (window.endMs - window.startMs > retentionMs) {
+        throw badRequest(`endTime: the window may span at most the retention period, ${api.config.retentionDays} days`, `received a window of ${((window.endMs - window.startMs) / DAY_MS).toFixed(2)} days`);
+      }
       const paging = parsePaging(q);
       const page = await accountUsagePage(api.store.db, { ...window, accountId }, paging.offset, paging.limit);
-      const records = await usageRecordsIn(api.store.db, { ...window, match: 'starts', accountId });
-      return send(request, reply, RESPONSES.accountBilling, {
-        accountId,
-        accountUsage: {
-          accountUsageRecords: page.records.map((r) => accountUsageView(r, api.printer, false)),
-          links: pageLinks(api.config.baseUrl, request.originalUrl, paging, page.more),
-        },
-        loadBalancerUsages: await loadBalancerUsages(api, records),
-      }, { closedWindow: isClosedWindow(window, api.now(), api.config.graceMs) });
+      const usage = {
+        accountUsageRecords: page.records.map((r) => accountUsageView(r, api.printer, false)),
+        links: pageLinks(api.config.baseUrl, request.originalUrl, paging, page.more),
+      };
+      return sendStream(request, reply, accountBillingText(accountId, usage, accountLoadBalancerUsages(api.store, accountId, window), request.format, api.printer));
     },
   },
   {
@@ -67,11 +67,13 @@ export const publicUsageRoutes: RouteModule = (api) => [
       const q = request.query as Q;
       const window = optionalWindow(q, api.now(), 90 * DAY_MS);
       const paging = parsePaging(q);
-      const page = await usageRecordPageFollowingLinks(api.store.db, api.pageBoundaries, { ...window, match: 'starts', loadBalancerId: lbId }, paging);
-      return send(request, reply, RESPONSES.loadBalancerUsage, {
-        loadBalancerUsageRecords: page.records.map((r) => usageRecordView(r, api.printer, false)),
-        links: pageLinks(api.config.baseUrl, request.originalUrl, paging, page.more),
-      }, { closedWindow: isClosedWindow(window, api.now(), api.config.graceMs) });
+      return sendPage(api, request, reply, window, RESPONSES.loadBalancerUsage, async () => {
+        const page = await usageRecordPageFollowingLinks(api.store.db, api.pageBoundaries, { ...window, match: 'starts', loadBalancerId: lbId }, paging);
+        return {
+          loadBalancerUsageRecords: page.records.map((r) => usageRecordView(r, api.printer, false)),
+          links: pageLinks(api.config.baseUrl, request.originalUrl, paging, page.more),
+        };
+      });
     },
   },
   {
@@ -87,7 +89,7 @@ export const publicUsageRoutes: RouteModule = (api) => [
     handler: async (request, reply) => {
       const lbId = await ownedLoadBalancer(api, request.params as LbParams);
       const paging = parsePaging(request.query as Q);
-      const records = await currentRecords(api, lbId);
+      const records = await currentUsage(api.store.db, lbId, api.now());
       const page = records.slice(paging.offset, paging.offset + paging.limit);
       return send(request, reply, RESPONSES.loadBalancerUsage, {
         loadBalancerUsageRecords: page.map((r) => usageRecordView(r, api.printer, false)),
@@ -124,35 +126,4 @@ async function ownedLoadBalancer(api: ApiContext, params: LbParams): Promise<num
   const owner = await loadBalancerOwner(api.store.db, lbId);
   if (!owner || owner.accountId !== Number(params.accountId)) throw notFound(`load balancer ${lbId} not found in account ${Number(params.accountId)}`);
   return lbId;
-}
-
-/** Records grouped per load balancer (ascending id) with its name, as loadBalancerUsage values. */
-export async function loadBalancerUsages(api: ApiContext, records: UsageRecord[]) {
-  const ids = [...new Set(records.map((r) => r.loadBalancerId))];
-  const names = new Map((await loadBalancerViews(api.store.db, { ids })).map((lb) => [lb.id, lb.name]));
-  return ids.map((id) => ({
-    loadBalancerId: id,
-    loadBalancerName: names.get(id) ?? '',
-    loadBalancerUsageRecords: records.filter((r) => r.loadBalancerId === id).map((r) => usageRecordView(r, api.printer, false)),
-    links: [],
-  }));
-}
-
-/** Stored records of the last 24 hours, then provisional ones for the hours not rolled up yet. */
-async function currentRecords(api: ApiContext, lbId: number) {
-  const now = api.now();
-  const window = { startMs: now - DAY_MS, endMs: now };
-  const stored = await usageRecordsIn(api.store.db, { ...window, match: 'starts', loadBalancerId: lbId });
-  const rolled = await lastRolledHour(api.store.db);
-  const firstOpen = Math.max(floorHour(window.startMs), rolled === undefined ? -Infinity : rolled + HOUR_MS);
-  const provisional: (Omit<UsageRecord, 'id'> & { id?: number })[] = [];
-  for (let hour = firstOpen; hour <= now; hour += HOUR_MS) {
-    const { drafts } = await rollHour(api.store.db, hour, Math.min(hour + HOUR_MS, now), { loadBalancerIds: [lbId] });
-    for (const d of drafts) {
-      if (d.startMs < window.startMs) continue;
-      const { id: _none, ...record } = draftToRecord(d, 0);
-      provisional.push(record);
-    }
-  }
-  return [...stored.filter((r) => rolled === undefined || r.startMs < firstOpen), ...provisional];
 }

@@ -9,6 +9,7 @@ import * as exportState from './004_export_state.ts';
 import * as dayPartitions from './005_day_partitions.ts';
 import * as baselineFillfactor from './006_baseline_fillfactor.ts';
 import * as readingFacts from './007_reading_facts.ts';
+import * as storeRevision from './008_store_revision.ts';
 
 type EngineMigration = { up(db: Kysely<any>, engine: Engine): Promise<void> };
 
@@ -20,6 +21,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '005_day_partitions': dayPartitions,
   '006_baseline_fillfactor': baselineFillfactor,
   '007_reading_facts': readingFacts,
+  '008_store_revision': storeRevision,
 };
 
 export async function migrate(db: Kysely<any>, engine: Engine): Promise<string[]> {

@@ -1,0 +1,68 @@
+// The billing reports (SPEC 3.4 and 3.7) as a stream of items in the order they are written:
+// each account (ascending) with its snapshots, then each of its load balancers (ascending) with
+// its records. Two ordered queries, merged as they are read: the cost is linear in the records
+// and the memory is one load balancer's records, whatever the size of the fleet or the day.
+
+import type { Store } from '../store/store.ts';
+import { streamRows } from '../store/dialect.ts';
+import { namedRecordsQuery, toNamedRecord, type NamedRecord, type UsageRecord } from '../store/usageRecords.ts';
+import { accountUsageQuery, toAccountUsage, type AccountUsageRecord } from '../store/accountUsage.ts';
+import { RowCursor } from './rowCursor.ts';
+
+export interface AccountItem {
+  kind: 'account';
+  accountId: number;
+  snapshots: AccountUsageRecord[];
+}
+
+export interface LoadBalancerItem {
+  kind: 'loadBalancer';
+  loadBalancerId: number;
+  loadBalancerName: string;
+  records: UsageRecord[];
+}
+
+export type BillingItem = AccountItem | LoadBalancerItem;
+
+interface Window {
+  startMs: number;
+  endMs: number;
+}
+
+/** Every account's billing of the window: snapshots with time in it, records lying inside it. */
+export async function* billingDay(store: Store, window: Window): AsyncGenerator<BillingItem> {
+  const snapshots = new RowCursor(streamRows(store.connection, accountUsageQuery(store.db, window)), toAccountUsage);
+  const records = new RowCursor(streamRows(store.connection, namedRecordsQuery(store.db, { ...window, match: 'inside' })), toNamedRecord);
+  try {
+    for (;;) {
+      const [s, r] = [await snapshots.peek(), await records.peek()];
+      if (!s && !r) return;
+      const accountId = Math.min(s?.accountId ?? Infinity, r?.accountId ?? Infinity);
+      const item: AccountItem = { kind: 'account', accountId, snapshots: [] };
+      while ((await snapshots.peek())?.accountId === accountId) item.snapshots.push((await snapshots.take())!);
+      yield item;
+      yield* loadBalancerGroups(records, accountId);
+    }
+  } finally {
+    await snapshots.close();
+    await records.close();
+  }
+}
+
+/** One account's load balancers with their records starting in the window (SPEC 3.7). */
+export async function* accountLoadBalancerUsages(store: Store, accountId: number, window: Window): AsyncGenerator<LoadBalancerItem> {
+  const records = new RowCursor(streamRows(store.connection, namedRecordsQuery(store.db, { ...window, match: 'starts', accountId })), toNamedRecord);
+  try {
+    yield* loadBalancerGroups(records, accountId);
+  } finally {
+    await records.close();
+  }
+}
+
+async function* loadBalancerGroups(records: RowCursor<NamedRecord>, accountId: number): AsyncGenerator<LoadBalancerItem> {
+  for (let next = await records.peek(); next?.accountId === accountId; next = await records.peek()) {
+    const item: LoadBalancerItem = { kind: 'loadBalancer', loadBalancerId: next.loadBalancerId, loadBalancerName: next.loadBalancerName, records: [] };
+    while ((await records.peek())?.loadBalancerId === item.loadBalancerId && (await records.peek())?.accountId === accountId) item.records.push((await records.take())!);
+    yield item;
+  }
+}
