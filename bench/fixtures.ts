@@ -140,6 +140,12 @@ export async function usageStore(engine: 'postgres' | 'sqlite', sizes: Sizes, lo
     await store.db.insertInto('clusters').values({ id: 1, name: `bench ${tag}`, data_center: 'BENCH' }).execute();
     log(`  built in ${((performance.now() - started) / 1000).toFixed(1)} s`);
   }
+  // Rolled up as a running lbmeter would have it: the history's hours final, and the rollup
+  // caught up to the hour before this one (so `current` has only the hour in progress to make).
+  const lastHour = Math.floor(Date.now() / HOUR) * HOUR - HOUR;
+  const hours = [...Array(Math.ceil(sizes.records / sizes.loadBalancers)).keys()].map((h) => T0 + h * HOUR);
+  for (let h = lastHour - 25 * HOUR; h <= lastHour; h += HOUR) hours.push(h);
+  await store.db.insertInto('hours').values(hours.map((h) => ({ hour_ms: h, final: 1, rolled_ms: h + HOUR }))).onConflict((oc) => oc.doNothing()).execute();
   await store.db.deleteFrom('tokens').execute();
   const reader = await createToken(store.db, { roles: ['billing'] });
   const admin = await createToken(store.db, { roles: ['service-admin'] });

@@ -127,3 +127,19 @@ export async function startCeiling(body: string): Promise<Server> {
   const child = spawn(process.execPath, ['-e', code], { env: { ...process.env, BODY_FILE: file }, stdio: ['ignore', 'pipe', 'pipe'] });
   return server(child, await started(child, /ceiling on (http:\/\/\S+)/));
 }
+
+/** A whole response read and counted, never held (a billing day is hundreds of MB). */
+export function download(url: string, headers: Record<string, string> = {}): Promise<{ status: number; bytes: number; tail: string }> {
+  return new Promise((resolve, reject) => {
+    http.get(url, { agent, headers }, (res) => {
+      let bytes = 0;
+      let tail = '';
+      res.on('data', (c: Buffer) => {
+        bytes += c.length;
+        tail = c.subarray(Math.max(0, c.length - 64)).toString();
+      });
+      res.on('end', () => resolve({ status: res.statusCode!, bytes, tail }));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+}

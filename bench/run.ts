@@ -6,6 +6,7 @@ import { cpus, totalmem } from 'node:os';
 import { pollCycle, rollupOfAnHour } from './pipeline.ts';
 import { pageTargets } from './pages.ts';
 import { usageStore, type Sizes } from './fixtures.ts';
+import { billingDay, currentUsage, type BillingDayResult } from './billing.ts';
 
 const quick = process.argv.includes('--quick');
 const sizes: Sizes = quick ? { loadBalancers: 2_000, records: 40_000 } : { loadBalancers: 100_000, records: 10_000_000 };
@@ -58,6 +59,41 @@ for (const engine of ['postgres', 'sqlite'] as const) {
     await setup.store.close();
   }
 }
+
+// The billing day of the whole fleet (the pages' store holds its first day), and of a quarter of
+// it (a store of its own), on PostgreSQL.
+log('billing day (PostgreSQL)');
+const days: BillingDayResult[] = [];
+for (const n of [sizes.loadBalancers / 4, sizes.loadBalancers]) {
+  const daySizes = n === sizes.loadBalancers ? sizes : { loadBalancers: n, records: n * 24 };
+  const setup = await usageStore('postgres', daySizes, log);
+  try {
+    days.push(await billingDay(setup, n));
+    if (n === sizes.loadBalancers) {
+      const current = await currentUsage(setup, Math.ceil(n / 2), quick ? 10 : 50);
+      rows.push({
+        target: `tenant's /usage/current on a ${n}-LB fleet [pg]`, goal: '<= 2x /usage, same LB', measured: ms(current.currentMs),
+        baseline: `/usage ${ms(current.usageMs)}`, ratio: x(current.currentMs / current.usageMs), pass: current.currentMs / current.usageMs <= 2,
+      });
+    }
+  } finally {
+    await setup.store.close();
+  }
+}
+const [quarter, whole] = days as [BillingDayResult, BillingDayResult];
+for (const [format, measured] of [['JSON', whole.jsonMs], ['XML', whole.xmlMs]] as const) {
+  rows.push({
+    target: `billing day, ${whole.loadBalancers} LBs (${whole.records} records), ${format} [pg]`, goal: '<= 2x COPY of the same query',
+    measured: ms(measured), baseline: `COPY TO STDOUT ${ms(whole.copyMs)}`, ratio: x(measured / whole.copyMs), pass: measured / whole.copyMs <= 2,
+  });
+}
+rows.push(
+  { target: `RSS streaming the billing day of ${whole.loadBalancers} LBs [pg]`, goal: 'under 200 MB', measured: `${Math.round(whole.peakRssMb)} MB`, baseline: '-', ratio: '-', pass: whole.peakRssMb < 200 },
+  {
+    target: `billing day growth, ${quarter.loadBalancers} to ${whole.loadBalancers} LBs (JSON) [pg]`, goal: '4x the fleet: <= 4.5x the time',
+    measured: ms(whole.jsonMs), baseline: `${quarter.loadBalancers} LBs ${ms(quarter.jsonMs)}`, ratio: x(whole.jsonMs / quarter.jsonMs), pass: whole.jsonMs / quarter.jsonMs <= 4.5,
+  },
+);
 
 const header: Row = { target: 'target', goal: 'goal', measured: 'measured', baseline: 'baseline', ratio: 'ratio', pass: true };
 const keys = ['target', 'goal', 'measured', 'baseline', 'ratio'] as const;
