@@ -9,7 +9,7 @@
 // (domain/reading.ts): the records are a function of the readings and events, not of the order
 // they arrived in.
 
-import { HOUR_MS } from './time.ts';
+import { floorHour, HOUR_MS } from './time.ts';
 import { vipTypeOf, type TimelineStep } from './lifecycle.ts';
 import { decideReading, needsAfterDeleteHold, type Decided, type LifeSpan, type StoredReading } from './reading.ts';
 import type { EventType, LoadBalancerState, SslMode, Transfers, VipType } from './types.ts';
@@ -64,6 +64,14 @@ interface Segment {
   shown: LoadBalancerState;
 }
 
+/**
+ * The hour of a deleted load balancer's last record, which ends at the deletion: the deletion's
+ * hour, unless the DELETE is on the hour (the record ending then is the previous hour's).
+ */
+export function lastRecordHour(life: LifeSpan): number | undefined {
+  return life.deletedMs === undefined ? undefined : floorHour(life.deletedMs - 1);
+}
+
 export function lifeSpanOf(steps: TimelineStep[]): LifeSpan {
   return { createdMs: steps[0]?.state.createdMs, deletedMs: steps.at(-1)?.state.deletedMs };
 }
@@ -81,10 +89,11 @@ export function rollupHour(steps: TimelineStep[], hourMs: number, readings: Stor
   const buckets = open.map(() => [] as DecidedReading[]);
   const unattributed: DecidedReading[] = [];
   const afterDelete: StoredReading[] = [];
+  const lastRecordHere = lastRecordHour(life) === hourMs;
   for (const reading of readings) {
     const decided: DecidedReading = { reading, ...decideReading(reading, life) };
     if (needsAfterDeleteHold(reading, decided)) afterDelete.push(reading);
-    const i = decided.decision === 'RELEASED_AFTER_DELETE' && segments.at(-1)?.closing ? open.length - 1
+    const i = decided.decision === 'RELEASED_AFTER_DELETE' ? (lastRecordHere ? open.length - 1 : -1)
       : decided.poll ? open.findIndex((s) => reading.timeMs <= s.endMs) : -1;
     if (i < 0) unattributed.push(decided);
     else buckets[i]!.push(decided);

@@ -14,6 +14,7 @@ import { loadBalancerBasics } from '../store/loadBalancers.ts';
 import { applyHistory } from '../ingest/events.ts';
 import { chainDelta, exceedsCeiling } from '../domain/delta.ts';
 import { floorHour } from '../domain/time.ts';
+import { lastRecordHour } from '../domain/rollup.ts';
 import { advanceRevision } from '../store/revision.ts';
 import { hoursRolledFrom, rerollLoadBalancer } from './hourRollup.ts';
 
@@ -80,8 +81,9 @@ async function releaseReading(trx: Db, anomaly: Anomaly, nowMs: number): Promise
   await setReadingOperator(trx, key, 'RELEASED');
   if (anomaly.kind === 'SAMPLE_AFTER_DELETE') {
     // Billed in the load balancer's last record, which ends at its deletion.
-    const deletedMs = (await loadBalancerBasics(trx, [key.loadBalancerId])).get(key.loadBalancerId)?.deletedMs;
-    if (deletedMs !== undefined) hours.push(floorHour(deletedMs - 1));
+    const basics = (await loadBalancerBasics(trx, [key.loadBalancerId])).get(key.loadBalancerId);
+    const last = basics && lastRecordHour({ createdMs: basics.createdMs, deletedMs: basics.deletedMs });
+    if (last !== undefined) hours.push(last);
   }
   return (await rerollLoadBalancer(trx, key.loadBalancerId, hours, nowMs)).revised;
 }

@@ -11,7 +11,7 @@ import { newRollStamp, replaceHourRecords, reviseFinalRecords } from '../store/u
 import { replaceAfterDeleteHolds, type NewAnomaly } from '../store/anomalies.ts';
 import { isHourFinal, lastRolledHour } from '../store/hours.ts';
 import { timeline, type TimelineStep } from '../domain/lifecycle.ts';
-import { isQuietHour, lifeSpanOf, NO_TOTALS, rollupHour, rollupQuietHour, type DecidedReading, type UsageRecordDraft } from '../domain/rollup.ts';
+import { isQuietHour, lastRecordHour, lifeSpanOf, NO_TOTALS, rollupHour, rollupQuietHour, type DecidedReading, type UsageRecordDraft } from '../domain/rollup.ts';
 import { floorHour, HOUR_MS } from '../domain/time.ts';
 import { describeTransfers } from '../domain/types.ts';
 
@@ -55,11 +55,11 @@ export async function rollHour(db: Db, hourMs: number, endMs: number, filter: Ro
   for (const id of alive) {
     const lbSteps = steps.get(id);
     if (!lbSteps?.length) continue;
-    const { createdMs, deletedMs } = lifeSpanOf(lbSteps);
-    const lastOpenHere = deletedMs !== undefined && floorHour(deletedMs - 1) === hourMs;
+    const life = lifeSpanOf(lbSteps);
+    const lastOpenHere = lastRecordHour(life) === hourMs;
     if (lastOpenHere) lastRecordHere.push(id);
     if (isQuietHour(lbSteps, hourMs, endMs) && !lastOpenHere && !filter.withSources) quiet.push(id);
-    else (floorHour(createdMs!) === hourMs ? fromCreation : withinHour).push(id);
+    else (floorHour(life.createdMs!) === hourMs ? fromCreation : withinHour).push(id);
   }
   const deleted = dead.filter((id) => lifeSpanOf(steps.get(id) ?? []).deletedMs !== undefined);
   const readings = merge(

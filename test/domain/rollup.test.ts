@@ -192,3 +192,14 @@ test('totals: bytes of every reading taken, polls of the busiest host, summed me
   const t = totalsOf([sample(min(5), 1n, 0n, { connections: 2 }), sample(min(5), 2n, 0n, { hostId: 2, connections: 3 }), sample(min(10), 4n)].map((x) => ({ reading: x, ...decideReading(x, life) })));
   assert.deepEqual(t, { bytesIn: 7n, bytesOut: 0n, bytesInSsl: 0n, bytesOutSsl: 0n, numPolls: 2, averageConnections: 1 + 3, averageConnectionsSsl: 0 });
 });
+
+test('bytes after a deletion that an operator released bill the last record, also when the DELETE is on the hour', () => {
+  const released = (t: number, bytesIn: bigint) => sample(t, bytesIn, 0n, { operator: 'RELEASED' });
+  // DELETE at 10:40: the last record is 10:00-10:40, in this hour.
+  const within = rollupHour(timeline([create(H - 3_600_000), ev('DELETE_LOADBALANCER', min(40))]), H, [sample(min(30), 5n), released(min(50), 7n), released(min(130), 11n)]);
+  assert.deepEqual(summary(within).map((r) => [r.start, r.end, r.in]), [[0, 40, 23n], [40, 40, 0n]]);
+  // DELETE at 11:00 exactly: the last record is 10:00-11:00 (the closing one is the 11:00 hour's).
+  const steps = timeline([create(H - 3_600_000), ev('DELETE_LOADBALANCER', min(60))]);
+  assert.deepEqual(summary(rollupHour(steps, H, [sample(min(30), 5n), released(min(70), 7n)])).map((r) => [r.start, r.end, r.in]), [[0, 60, 12n]]);
+  assert.deepEqual(summary(rollupHour(steps, H + 3_600_000, [])).map((r) => [r.start, r.end, r.in]), [[60, 60, 0n]]);
+});
