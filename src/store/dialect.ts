@@ -195,6 +195,11 @@ export async function* streamRows<R>(connection: EngineConnection, query: Compil
   const { sql: text, parameters } = query.compile();
   if (connection.engine === 'postgres') {
     const client = await connection.pool!.connect();
+    // A client out of the pool has no listener for its connection's errors (the pool listens to
+    // idle ones only): a server that goes away would otherwise be an uncaught exception. The
+    // failure reaches the reader through the cursor.
+    const ignore = () => {};
+    client.on('error', ignore);
     // A cursor is planned for its first tenth of rows by default: for a report of a whole day that
     // is an index walk with a lookup a row (48.9 s for 2.4M rows, measured), where reading every
     // row wants the plan COPY gets, one sort (6.7 s). The setting goes back with the client.
@@ -213,6 +218,8 @@ export async function* streamRows<R>(connection: EngineConnection, query: Compil
     } finally {
       // A cursor on a failed connection never answers its close: the client is thrown away instead.
       if (!failed) await cursor.close().then(() => client.query('reset cursor_tuple_fraction')).catch(() => {});
+      // A failed client is thrown away and may still report its end: it keeps the listener.
+      if (!failed) client.off('error', ignore);
       client.release(failed);
     }
   }
