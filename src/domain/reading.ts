@@ -49,9 +49,6 @@ export interface Decided {
   poll: boolean;
 }
 
-/** Decisions whose delta is taken from the data plane (billed, or held for an operator). */
-export const TAKEN: ReadonlySet<ReadingDecision> = new Set(['NORMAL', 'RESET', 'FIRST_IN_FULL', 'HELD_CEILING', 'AFTER_DELETE', 'RELEASED_AFTER_DELETE']);
-
 export function decideReading(r: StoredReading, life: LifeSpan): Decided {
   const released = r.operator === 'RELEASED';
   if (r.hold === 'LATE' && !released) return { decision: 'HELD_LATE', billed: NO_BYTES, poll: false };

@@ -177,7 +177,7 @@ async function placeInChain(intake: SliceIntake, lbId: number, link: ChainLink, 
 }
 
 /** Readings of one process come in order of time; a later process cannot have read before an earlier one. */
-export function couldPrecede(older: ChainLink, newer: ChainLink): boolean {
+function couldPrecede(older: ChainLink, newer: ChainLink): boolean {
   return older.processKey === newer.processKey || startOf(older.processKey) <= startOf(newer.processKey);
 }
 

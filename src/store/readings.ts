@@ -12,11 +12,12 @@ import { READING_KINDS, type ChainDelta, type ChainLink, type ReadingKind } from
 import type { IngestHold, OperatorDecision, StoredReading } from '../domain/reading.ts';
 import type { RecordTotals } from '../domain/rollup.ts';
 import type { Transfers } from '../domain/types.ts';
+import { HOUR_MS } from '../domain/time.ts';
 
 const HOLDS: IngestHold[] = ['NONE', 'CEILING', 'LATE'];
 const OPERATOR: OperatorDecision[] = ['NONE', 'RELEASED', 'DISCARDED'];
-export const HOLD_CODE = { NONE: 0, CEILING: 1, LATE: 2 } as const;
-export const OPERATOR_CODE = { NONE: 0, RELEASED: 1, DISCARDED: 2 } as const;
+const HOLD_CODE = { NONE: 0, CEILING: 1, LATE: 2 } as const;
+const OPERATOR_CODE = { NONE: 0, RELEASED: 1, DISCARDED: 2 } as const;
 const KIND_CODE: Record<ReadingKind, number> = { NORMAL: 0, FIRST: 1, RESET: 2 };
 
 /** HAProxy counters are unsigned 64-bit; stored as the int64 with the same bits. */
@@ -224,8 +225,8 @@ export interface TakenBytes {
  * released go in the last record, which ends at the deletion (domain/reading.ts, rollup.ts).
  */
 export async function takenBytesPerLoadBalancer(db: Db, fromMs: number, toMs: number): Promise<Map<number, TakenBytes>> {
-  const hourOf = (t: any) => sql`((${t} - 1) - ((${t} - 1) % ${HOUR}))`;
-  const createdHour = sql`(l.created_ms - (l.created_ms % ${HOUR}))`;
+  const hourOf = (t: any) => sql`((${t} - 1) - ((${t} - 1) % ${HOUR_MS}))`;
+  const createdHour = sql`(l.created_ms - (l.created_ms % ${HOUR_MS}))`;
   const afterDelete = sql`(l.deleted_ms is not null and s.time_ms > l.deleted_ms)`;
   const released = sql`(s.operator = ${OPERATOR_CODE.RELEASED})`;
   const billedHour = sql`(case when ${afterDelete} and ${released} then ${hourOf(sql`l.deleted_ms`)}
@@ -249,4 +250,3 @@ export async function takenBytesPerLoadBalancer(db: Db, fromMs: number, toMs: nu
   return out;
 }
 
-const HOUR = 3_600_000;
