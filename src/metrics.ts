@@ -27,6 +27,18 @@ export class Metrics {
     name: 'lbmeter_host_poll_duration_seconds', help: 'Time to read a host and store its deltas',
     labelNames: ['host'] as const, buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry],
   });
+  readonly jobSeconds = new Histogram({
+    name: 'lbmeter_job_duration_seconds', help: 'Time a scheduled job (poll, rollup, retention, export, demo) took, by job',
+    labelNames: ['job'] as const, buckets: [0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800], registers: [this.registry],
+  });
+  readonly jobOverruns = new Counter({
+    name: 'lbmeter_job_overruns_total', help: 'Scheduled runs skipped because the job\'s previous run was still going, by job',
+    labelNames: ['job'] as const, registers: [this.registry],
+  });
+  readonly jobLastSuccess = new Gauge({
+    name: 'lbmeter_job_last_success_timestamp_seconds', help: 'When a scheduled job last finished without an error, by job (Unix seconds)',
+    labelNames: ['job'] as const, registers: [this.registry],
+  });
   readonly samples = new Counter({
     name: 'lbmeter_samples_ingested_total', help: 'Load balancer counter readings stored, by source (poll, push)',
     labelNames: ['source'] as const, registers: [this.registry],

@@ -47,11 +47,32 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
   const metrics = new Metrics(store);
   const timers: NodeJS.Timeout[] = [];
   const releases: (() => Promise<void>)[] = [];
-  let busy: Promise<unknown> = Promise.resolve();
-  /** Runs scheduled work one piece at a time, so shutdown can wait for the piece in flight. */
+  const inFlight = new Set<Promise<unknown>>();
+  /**
+   * Runs a job on its own schedule, apart from the others: a hanging export or a long rollup
+   * never delays a poll (a missed poll doubles a reading's interval). A run that comes due while
+   * the job's previous one still goes is skipped and counted, never started twice. Shutdown waits
+   * for the runs in flight.
+   */
   const schedule = (everyMs: number, name: string, work: () => Promise<unknown>) => {
+    let running = false;
     const run = () => {
-      busy = busy.then(work).catch((err) => logger.error({ err, job: name }, 'job failed'));
+      if (running) {
+        metrics.jobOverruns.inc({ job: name });
+        logger.warn({ job: name }, 'job still running from its last turn; this turn skipped');
+        return;
+      }
+      running = true;
+      const timer = metrics.jobSeconds.startTimer({ job: name });
+      const done: Promise<unknown> = work()
+        .then(() => metrics.jobLastSuccess.set({ job: name }, Date.now() / 1000))
+        .catch((err) => logger.error({ err, job: name }, 'job failed'))
+        .finally(() => {
+          timer();
+          running = false;
+          inFlight.delete(done);
+        });
+      inFlight.add(done);
     };
     timers.push(setInterval(run, everyMs));
     run();
@@ -106,7 +127,7 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
     for (const t of timers) clearInterval(t);
     if (running.api) running.api.closing = true;
     await running.app?.close(); // drains requests in flight
-    await busy; // finishes the batch in flight
+    await Promise.all([...inFlight]); // finishes the runs in flight
     for (const release of releases) await release().catch(() => {});
     await store.close();
   };

@@ -9,7 +9,7 @@ import { ingestSample } from './samples.ts';
 import { socketSource } from './sources/haproxySocket.ts';
 import { httpSource } from './sources/haproxyHttp.ts';
 import type { StatsSource } from './sources/source.ts';
-import { acquireLease, releaseLease } from '../store/leases.ts';
+import { acquireLease, extendLease, releaseLease } from '../store/leases.ts';
 import { PROCESS_HOLDER, waitForLease } from '../jobs/leases.ts';
 import { livePollers, shareOf } from './pollerShare.ts';
 
@@ -42,8 +42,14 @@ export interface PollOptions {
   holder?: string;
 }
 
-/** A read lasts at most the timeout; the margin covers storing it. */
-const hostLeaseMs = (timeoutMs: number) => timeoutMs + 60_000;
+/**
+ * A host's read lease is short and renewed while its reader reads and stores, so a reader that
+ * dies mid-read (killed, its machine gone) frees the host within seconds, not after the longest
+ * read could take: the other pollers read it at their next cycle, and a pre-reload hook waiting
+ * for it is not held up (issue 13).
+ */
+const READ_LEASE_MS = 5_000;
+const RENEW_EVERY_MS = 1_500;
 
 export function sourceFor(host: Host): StatsSource | undefined {
   if (!host.stats) return undefined;
@@ -66,11 +72,11 @@ async function pollOne(store: Store, host: Host, cycleMs: number, options: PollO
   const report: HostPollReport = { hostId: host.id, name: host.name, ok: false, loadBalancers: 0, durationMs: 0 };
   const lease = `poll-host:${host.id}`;
   const holder = options.holder ?? PROCESS_HOLDER;
-  const ttlMs = hostLeaseMs(options.timeoutMs);
   let nowMs = cycleMs;
   try {
-    if (!(await acquireLease(store.db, lease, holder, ttlMs))) {
-      if (!options.waitForBusyHosts || !(await waitForLease(store.db, lease, holder, ttlMs, ttlMs))) {
+    if (!(await acquireLease(store.db, lease, holder, READ_LEASE_MS))) {
+      // The pre-reload hook waits for the host's reader, at most as long as a read may take.
+      if (!options.waitForBusyHosts || !(await waitForLease(store.db, lease, holder, READ_LEASE_MS, options.timeoutMs))) {
         report.ok = true;
         report.busy = true;
         return report;
@@ -84,6 +90,7 @@ async function pollOne(store: Store, host: Host, cycleMs: number, options: PollO
   }
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), options.timeoutMs);
+  const renewal = setInterval(() => void extendLease(store.db, lease, holder, READ_LEASE_MS).catch(() => {}), RENEW_EVERY_MS);
   try {
     const { process, loadBalancers } = await sourceFor(host)!.read(controller.signal);
     const result = await ingestSample(store, { hostId: host.id, timeMs: nowMs, process, loadBalancers }, { deltaCeiling: options.deltaCeiling, nowMs });
@@ -94,6 +101,7 @@ async function pollOne(store: Store, host: Host, cycleMs: number, options: PollO
     report.error = controller.signal.aborted ? `no answer within ${options.timeoutMs} ms` : (err as Error).message;
   } finally {
     clearTimeout(timer);
+    clearInterval(renewal);
     await releaseLease(store.db, lease, holder).catch(() => {}); // it expires anyway
     report.durationMs = Math.round(performance.now() - started);
   }
