@@ -122,7 +122,7 @@ async function ingestSlice(intake: SliceIntake, readings: LoadBalancerReading[])
     }
     if (hold === 'NONE' && exceedsCeiling(delta, intake.ceiling)) {
       hold = 'CEILING';
-      intake.anomalies.push(anomalyOf(sample, reading, 'DELTA_ABOVE_CEILING', `${describeTransfers(delta)} above ceiling ${intake.ceiling}`, delta));
+      intake.anomalies.push(anomalyOf(sample, reading, 'DELTA_ABOVE_CEILING', aboveCeiling(delta, intake.ceiling), delta));
     }
     if (hold !== 'NONE') intake.result.held++;
     else {
@@ -170,7 +170,7 @@ async function placeInChain(intake: SliceIntake, lbId: number, link: ChainLink, 
     else {
       const held = exceedsCeiling(nextDelta, intake.ceiling);
       await setReadingDelta(trx, key, nextDelta, held ? 'CEILING' : 'NONE');
-      await replaceCeilingHold(trx, key, held ? { kind: 'DELTA_ABOVE_CEILING', ...key, detail: `${describeTransfers(nextDelta)} above ceiling ${intake.ceiling}`, held: nextDelta } : undefined);
+      await replaceCeilingHold(trx, key, held ? { kind: 'DELTA_ABOVE_CEILING', ...key, detail: aboveCeiling(nextDelta, intake.ceiling), held: nextDelta } : undefined);
     }
   }
   return delta;
@@ -183,6 +183,7 @@ function couldPrecede(older: ChainLink, newer: ChainLink): boolean {
 
 const startOf = (processKey: string) => Number(processKey.slice(processKey.indexOf('@') + 1));
 const minBig = (a: bigint, b: bigint) => (a < b ? a : b);
+const aboveCeiling = (delta: Transfers, ceiling: bigint) => `${describeTransfers(delta)} above ceiling ${ceiling}`;
 
 function anomalyOf(sample: HostSample, reading: LoadBalancerReading, kind: AnomalyKind, detail: string, held?: Transfers): NewAnomaly {
   const anomaly: NewAnomaly = { kind, timeMs: sample.timeMs, loadBalancerId: reading.loadBalancerId, hostId: sample.hostId, detail };

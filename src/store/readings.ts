@@ -3,8 +3,9 @@
 // the same host (in time), and what ingest or an operator said about it. The rollup decides what
 // it bills (domain/reading.ts); the audit shows it.
 
-import { sql } from 'kysely';
+import { sql, type ExpressionBuilder } from 'kysely';
 import type { Db } from './store.ts';
+import type { Database } from './schema.ts';
 import { bulkInsert, idBatches, idIn, type BulkColumn } from './dialect.ts';
 import { ensureDayPartitions } from './partitions.ts';
 import { big, num, optNum } from './rows.ts';
@@ -113,6 +114,9 @@ export async function releasedReadingsAfter(db: Db, lbIds: number[], fromMs: num
   return out;
 }
 
+/** Readings in their host's chain: all but late ones no operator released (they wait outside it). */
+const inChain = (eb: ExpressionBuilder<Database, 'usage_samples'>) => eb.or([eb('hold', '!=', HOLD_CODE.LATE), eb('operator', '=', OPERATOR_CODE.RELEASED)]);
+
 /** What a held reading bills unless released: nothing; a late one is not even a poll. */
 const billedIf = (column: string) => sql<bigint>`sum(case when hold = ${HOLD_CODE.NONE} or operator = ${OPERATOR_CODE.RELEASED} then ${sql.ref(column)} else 0 end)`;
 
@@ -126,8 +130,7 @@ const billedIf = (column: string) => sql<bigint>`sum(case when hold = ${HOLD_COD
 export async function readingTotalsOf(db: Db, lbIds: number[] | undefined, fromMs: number, toMs: number): Promise<Map<number, RecordTotals>> {
   const out = new Map<number, RecordTotals>();
   for (const part of lbIds ? idBatches(db, lbIds) : [undefined]) {
-    let perHost = db.selectFrom('usage_samples').where('time_ms', '>', fromMs).where('time_ms', '<=', toMs)
-      .where((eb) => eb.or([eb('hold', '!=', HOLD_CODE.LATE), eb('operator', '=', OPERATOR_CODE.RELEASED)]));
+    let perHost = db.selectFrom('usage_samples').where('time_ms', '>', fromMs).where('time_ms', '<=', toMs).where(inChain);
     if (part) perHost = perHost.where(idIn(db, 'load_balancer_id', part));
     // account_id is the load balancer's own: grouping by it changes nothing here, and lets each
     // shard of a Citus cluster distributed by account compute its groups alone.
@@ -156,12 +159,12 @@ export async function readingTotalsOf(db: Db, lbIds: number[] | undefined, fromM
 
 /** The readings of (host, load balancer) just before and just after t in the chain (late ones wait outside it). */
 export async function chainNeighbours(db: Db, hostId: number, lbId: number, t: number): Promise<{ previous?: ReadingRow; next?: ReadingRow; same?: ReadingRow }> {
-  const inChain = db.selectFrom('usage_samples').selectAll().where('host_id', '=', hostId).where('load_balancer_id', '=', lbId)
-    .where((eb) => eb.or([eb('hold', '!=', HOLD_CODE.LATE), eb('operator', '=', OPERATOR_CODE.RELEASED)]));
-  const previous = await inChain.where('time_ms', '<', t).orderBy('time_ms', 'desc').limit(1).executeTakeFirst();
-  const next = await inChain.where('time_ms', '>', t).orderBy('time_ms').limit(1).executeTakeFirst();
-  const same = await inChain.where('time_ms', '=', t).limit(1).executeTakeFirst();
-  return { ...(previous ? { previous: toReading(previous) } : {}), ...(next ? { next: toReading(next) } : {}), ...(same ? { same: toReading(same) } : {}) };
+  const chain = db.selectFrom('usage_samples').selectAll().where('host_id', '=', hostId).where('load_balancer_id', '=', lbId).where(inChain);
+  // The latest at or before t: a reading at t itself is the one sharing its instant.
+  const atOrBefore = await chain.where('time_ms', '<=', t).orderBy('time_ms', 'desc').limit(1).executeTakeFirst();
+  const next = await chain.where('time_ms', '>', t).orderBy('time_ms').limit(1).executeTakeFirst();
+  const found = atOrBefore && toReading(atOrBefore);
+  return { ...(found ? { [found.timeMs === t ? 'same' : 'previous']: found } : {}), ...(next ? { next: toReading(next) } : {}) };
 }
 
 /** The chain link a reading is for the one after it. */
