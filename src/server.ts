@@ -87,15 +87,17 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
   }
   if (options.poller) {
     // The membership beats four times an interval (at most every 10 s) and lapses after two
-    // missed beats, so a dead poller's hosts are dealt to the others within about one interval.
+    // missed beats, so a dead poller's hosts are dealt to the others within about one interval;
+    // its read leases last as long, so a read it died in does not keep the host from them.
     const beatMs = Math.min(Math.max(Math.round(config.pollIntervalMs / 4), 250), 10_000);
-    const beat = () => keepMembership(store.db, PROCESS_HOLDER, 2 * beatMs).catch((err) => logger.warn({ err }, 'poller membership not renewed'));
+    const memberMs = 2 * beatMs;
+    const beat = () => keepMembership(store.db, PROCESS_HOLDER, memberMs).catch((err) => logger.warn({ err }, 'poller membership not renewed'));
     await beat();
     timers.push(setInterval(beat, beatMs));
     // Leaving at stop hands this process's hosts to the others at once.
     releases.push(() => leaveMembership(store.db, PROCESS_HOLDER));
     schedule(config.pollIntervalMs, 'poll', async () => {
-      const reports = await pollHosts(store, { timeoutMs: config.pollTimeoutMs, deltaCeiling: config.deltaCeiling, shareWithPollers: true });
+      const reports = await pollHosts(store, { timeoutMs: config.pollTimeoutMs, deltaCeiling: config.deltaCeiling, shareWithPollers: true, readLeaseMs: memberMs });
       metrics.observePolls(reports);
       logger.debug({ polled: reports.filter((r) => r.ok && !r.busy).map((r) => r.hostId) }, 'poll cycle');
       for (const r of reports) {

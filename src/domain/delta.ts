@@ -14,8 +14,10 @@ export interface ChainLink extends Transfers {
 /**
  * FIRST: no earlier reading of the load balancer on this host; NORMAL: current minus previous;
  * RESET: a new process, or a counter went down, so the counters count from the restart.
+ * HOURLY: not a reading but the sum of a host's billed readings of one hour, kept once raw
+ * readings are compacted (store/compaction.ts); the reset rule never gives it.
  */
-export const READING_KINDS = ['NORMAL', 'FIRST', 'RESET'] as const;
+export const READING_KINDS = ['NORMAL', 'FIRST', 'RESET', 'HOURLY'] as const;
 export type ReadingKind = (typeof READING_KINDS)[number];
 
 export interface ChainDelta extends Transfers {

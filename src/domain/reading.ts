@@ -20,6 +20,8 @@ export interface StoredReading extends Transfers {
   hold: IngestHold;
   /** An operator's decision on what held it (a ceiling, a late arrival, or a reading after deletion). */
   operator: OperatorDecision;
+  /** How many readings this row stands for: 1, or an hourly row's count (then connections are their sums). */
+  polls?: number;
   connections: number;
   connectionsSsl: number;
 }
@@ -33,6 +35,7 @@ export interface LifeSpan {
 export type ReadingDecision =
   | 'NORMAL' // current minus previous
   | 'RESET' // counters restarted: bytes since the restart
+  | 'HOURLY' // a host's billed readings of the hour, compacted into one row
   | 'FIRST_IN_FULL' // first reading on the host, counters began after the CREATE
   | 'BASELINE' // first reading on the host before any CREATE: it may hold older traffic
   | 'HELD_CEILING' // above the delta ceiling, waiting for an operator

@@ -135,7 +135,7 @@ export function totalsOf(taken: readonly Decided[] | readonly DecidedReading[]):
     t.bytesOutSsl += d.billed.bytesOutSsl;
     if (!d.poll) continue;
     const h = hosts.get(d.reading.hostId) ?? { polls: 0, connections: 0, connectionsSsl: 0 };
-    h.polls++;
+    h.polls += d.reading.polls ?? 1;
     h.connections += d.reading.connections;
     h.connectionsSsl += d.reading.connectionsSsl;
     hosts.set(d.reading.hostId, h);

@@ -3,14 +3,14 @@
 // A host is read under its lease, by one process at a time: two overlapping reads could store
 // a later counter before an earlier one, and the earlier would then look like a reset.
 
-import type { Store } from '../store/store.ts';
+import type { Db, Store } from '../store/store.ts';
 import { listHosts, type Host } from '../store/inventory.ts';
 import { ingestSample } from './samples.ts';
 import { socketSource } from './sources/haproxySocket.ts';
 import { httpSource } from './sources/haproxyHttp.ts';
 import type { StatsSource } from './sources/source.ts';
-import { acquireLease, extendLease, releaseLease } from '../store/leases.ts';
-import { PROCESS_HOLDER, waitForLease } from '../jobs/leases.ts';
+import { holdsLease, releaseLease, takeLease } from '../store/leases.ts';
+import { LeaseLost, PROCESS_HOLDER, waitForLease } from '../jobs/leases.ts';
 import { livePollers, shareOf } from './pollerShare.ts';
 
 export interface HostPollReport {
@@ -40,16 +40,18 @@ export interface PollOptions {
   /** Poll only this process's share of the hosts among the live pollers (serve's poller). */
   shareWithPollers?: boolean;
   holder?: string;
+  /** How long a host's read lease lasts unless renewed (default 5 s). */
+  readLeaseMs?: number;
 }
 
 /**
  * A host's read lease is short and renewed while its reader reads and stores, so a reader that
- * dies mid-read (killed, its machine gone) frees the host within seconds, not after the longest
- * read could take: the other pollers read it at their next cycle, and a pre-reload hook waiting
- * for it is not held up (issue 13).
+ * dies mid-read (killed, its machine gone) frees the host soon: serve's poller takes it for as
+ * long as its membership lasts (both lapse within one interval), a one-off poll for 5 s. The
+ * reading is stored only if the lease is still the one taken for it (a fencing token, checked
+ * in the storing transaction), so no host is ever counted by two processes (issue 13).
  */
 const READ_LEASE_MS = 5_000;
-const RENEW_EVERY_MS = 1_500;
 
 export function sourceFor(host: Host): StatsSource | undefined {
   if (!host.stats) return undefined;
@@ -72,11 +74,15 @@ async function pollOne(store: Store, host: Host, cycleMs: number, options: PollO
   const report: HostPollReport = { hostId: host.id, name: host.name, ok: false, loadBalancers: 0, durationMs: 0 };
   const lease = `poll-host:${host.id}`;
   const holder = options.holder ?? PROCESS_HOLDER;
+  const leaseMs = options.readLeaseMs ?? READ_LEASE_MS;
   let nowMs = cycleMs;
+  let token: number | undefined;
   try {
-    if (!(await acquireLease(store.db, lease, holder, READ_LEASE_MS))) {
+    token = await takeLease(store.db, lease, holder, leaseMs);
+    if (token === undefined) {
       // The pre-reload hook waits for the host's reader, at most as long as a read may take.
-      if (!options.waitForBusyHosts || !(await waitForLease(store.db, lease, holder, READ_LEASE_MS, options.timeoutMs))) {
+      if (options.waitForBusyHosts) token = await waitForLease(store.db, lease, holder, leaseMs, options.timeoutMs);
+      if (token === undefined) {
         report.ok = true;
         report.busy = true;
         return report;
@@ -88,12 +94,15 @@ async function pollOne(store: Store, host: Host, cycleMs: number, options: PollO
     report.error = (err as Error).message;
     return report;
   }
+  const fence = async (trx: Db) => {
+    if (!(await holdsLease(trx, lease, holder, token, leaseMs))) throw new LeaseLost(lease);
+  };
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), options.timeoutMs);
-  const renewal = setInterval(() => void extendLease(store.db, lease, holder, READ_LEASE_MS).catch(() => {}), RENEW_EVERY_MS);
+  const renewal = setInterval(() => void holdsLease(store.db, lease, holder, token, leaseMs).catch(() => {}), leaseMs / 3);
   try {
     const { process, loadBalancers } = await sourceFor(host)!.read(controller.signal);
-    const result = await ingestSample(store, { hostId: host.id, timeMs: nowMs, process, loadBalancers }, { deltaCeiling: options.deltaCeiling, nowMs });
+    const result = await ingestSample(store, { hostId: host.id, timeMs: nowMs, process, loadBalancers }, { deltaCeiling: options.deltaCeiling, nowMs, fence });
     report.ok = true;
     report.loadBalancers = loadBalancers.length;
     if (result.duplicate) report.duplicate = true;

@@ -53,6 +53,11 @@ export interface SampleIntakeOptions {
   /** A delta above this many bytes in any counter is held as an anomaly (never above 2^63 - 1). */
   deltaCeiling: bigint;
   nowMs?: number;
+  /**
+   * Called first in the storing transaction; throws when the reading may no longer be stored
+   * (the poller's read lease was lost: another process reads the host now).
+   */
+  fence?: (trx: Db) => Promise<void>;
 }
 
 export async function ingestSample(store: Store, sample: HostSample, options: SampleIntakeOptions): Promise<SampleIntakeResult> {
@@ -61,6 +66,7 @@ export async function ingestSample(store: Store, sample: HostSample, options: Sa
   // A new day's partition is made before the transaction: making one locks the table.
   await ensureDayPartitions(store.db, 'usage_samples', sample.timeMs, sample.timeMs);
   return store.transaction(async (trx) => {
+    await options.fence?.(trx);
     if (!(await claimSampleKey(trx, sample.hostId, key, sample.timeMs))) return { ...result, duplicate: true };
     // Two pollers reading one host must not both take deltas from the same baseline.
     await lockHostCounters(trx, sample.hostId);

@@ -45,7 +45,7 @@ export function backoff(options: Pick<ExportOptions, 'maxAttempts' | 'baseDelayM
 
 export async function runExport(store: Store, sink: BillingSink, options: ExportOptions): Promise<ExportResult> {
   const result: ExportResult = { delivered: 0, duplicates: 0, failed: 0, deadLettered: 0 };
-  if (!(await waitForLease(store.db, EXPORT_LEASE, PROCESS_HOLDER, EXPORT_LEASE_MS, options.waitMs ?? 0))) return { ...result, busy: true };
+  if ((await waitForLease(store.db, EXPORT_LEASE, PROCESS_HOLDER, EXPORT_LEASE_MS, options.waitMs ?? 0)) === undefined) return { ...result, busy: true };
   const now = options.nowMs ?? Date.now;
   try {
     for (;;) {

@@ -21,7 +21,7 @@ export interface PurgeResult {
 const RETENTION_LEASE = 'retention';
 
 export async function purgeExpired(store: Store, cutoffMs: number, options: { waitMs?: number } = {}): Promise<PurgeResult> {
-  if (!(await waitForLease(store.db, RETENTION_LEASE, PROCESS_HOLDER, 10 * 60_000, options.waitMs ?? 0))) {
+  if ((await waitForLease(store.db, RETENTION_LEASE, PROCESS_HOLDER, 10 * 60_000, options.waitMs ?? 0)) === undefined) {
     return { records: 0, snapshots: 0, samples: 0, busy: true };
   }
   try {

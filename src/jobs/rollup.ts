@@ -17,7 +17,7 @@ import { timeline } from '../domain/lifecycle.ts';
 import { countAccountAt } from '../domain/snapshot.ts';
 import { DAY_MS, floorDay, floorHour, HOUR_MS } from '../domain/time.ts';
 import { num } from '../store/rows.ts';
-import { extendLease, releaseLease } from '../store/leases.ts';
+import { holdsLease, releaseLease } from '../store/leases.ts';
 import { ensureDayPartitions } from '../store/partitions.ts';
 import { rollHour, writeRolledHour } from '../usage/hourRollup.ts';
 import { LeaseLost, PROCESS_HOLDER, waitForLease } from './leases.ts';
@@ -46,12 +46,11 @@ const ROLLUP_LEASE_MS = 2 * 60_000;
 
 export async function runRollup(store: Store, options: RollupOptions): Promise<RollupResult> {
   const holder = options.holder ?? PROCESS_HOLDER;
-  if (!(await waitForLease(store.db, ROLLUP_LEASE, holder, ROLLUP_LEASE_MS, options.waitMs ?? 0))) {
-    return { hoursRolled: 0, hoursFinalized: 0, records: 0, busy: true };
-  }
+  const token = await waitForLease(store.db, ROLLUP_LEASE, holder, ROLLUP_LEASE_MS, options.waitMs ?? 0);
+  if (token === undefined) return { hoursRolled: 0, hoursFinalized: 0, records: 0, busy: true };
   try {
     return await rollUpHeld(store, options, async (trx) => {
-      if (!(await extendLease(trx, ROLLUP_LEASE, holder, ROLLUP_LEASE_MS))) throw new LeaseLost(ROLLUP_LEASE);
+      if (!(await holdsLease(trx, ROLLUP_LEASE, holder, token, ROLLUP_LEASE_MS))) throw new LeaseLost(ROLLUP_LEASE);
     });
   } finally {
     await releaseLease(store.db, ROLLUP_LEASE, holder).catch(() => {}); // it expires anyway

@@ -19,7 +19,7 @@ const HOLDS: IngestHold[] = ['NONE', 'CEILING', 'LATE'];
 const OPERATOR: OperatorDecision[] = ['NONE', 'RELEASED', 'DISCARDED'];
 const HOLD_CODE = { NONE: 0, CEILING: 1, LATE: 2 } as const;
 const OPERATOR_CODE = { NONE: 0, RELEASED: 1, DISCARDED: 2 } as const;
-const KIND_CODE: Record<ReadingKind, number> = { NORMAL: 0, FIRST: 1, RESET: 2 };
+const KIND_CODE: Record<ReadingKind, number> = { NORMAL: 0, FIRST: 1, RESET: 2, HOURLY: 3 };
 
 /** HAProxy counters are unsigned 64-bit; stored as the int64 with the same bits. */
 const toInt64 = (u: bigint) => BigInt.asIntN(64, u);
@@ -79,6 +79,8 @@ export function toReading(r: any): ReadingRow {
     connections: num(r.connections), connectionsSsl: num(r.connections_ssl),
     kind: READING_KINDS[num(r.kind)]!, hold: HOLDS[num(r.hold)]!, operator: OPERATOR[num(r.operator)]!,
   };
+  const polls = optNum(r.polls);
+  if (polls !== undefined && polls !== 1) row.polls = polls;
   const pid = optNum(r.pid);
   if (pid !== undefined) row.pid = pid;
   const start = optNum(r.process_start_ms);
@@ -137,9 +139,10 @@ export async function readingTotalsOf(db: Db, lbIds: number[] | undefined, fromM
     const hosts = perHost.groupBy(['account_id', 'load_balancer_id', 'host_id']).select([
       'account_id', 'load_balancer_id',
       billedIf('bytes_in').as('bi'), billedIf('bytes_out').as('bo'), billedIf('bytes_in_ssl').as('bis'), billedIf('bytes_out_ssl').as('bos'),
-      sql<number>`count(*)`.as('polls'),
-      sql<number>`cast(sum(connections) as double precision) / count(*)`.as('c'),
-      sql<number>`cast(sum(connections_ssl) as double precision) / count(*)`.as('cs'),
+      // An hourly row (compacted readings) stands for `polls` readings and their connections' sums.
+      sql<number>`sum(polls)`.as('polls'),
+      sql<number>`cast(sum(connections) as double precision) / sum(polls)`.as('c'),
+      sql<number>`cast(sum(connections_ssl) as double precision) / sum(polls)`.as('cs'),
     ]).as('h');
     const rows = await db.selectFrom(hosts).groupBy(['h.account_id', 'h.load_balancer_id']).select([
       'h.load_balancer_id',

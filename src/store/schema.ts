@@ -32,7 +32,10 @@ export interface Database {
     /** Raw counters as two's-complement int64 (unsigned 64-bit in HAProxy); null on rows of the first form. */
     counter_in: NullableInt; counter_out: NullableInt; counter_in_ssl: NullableInt; counter_out_ssl: NullableInt;
     kind: DefaultedInt; hold: DefaultedInt; operator: DefaultedInt;
+    /** Readings the row stands for: 1, or an hourly row's count (its connections are their sums). */
+    polls: DefaultedInt;
   };
+  compacted_days: { day_ms: Int; compacted_ms: Int; rows_before: Int; rows_after: Int };
   usage_records: {
     id: Generated<number | bigint | string>; account_id: Int; load_balancer_id: Int; hour_ms: Int; start_ms: Int; end_ms: Int; closing: Int;
     bytes_in: Int; bytes_out: Int; bytes_in_ssl: Int; bytes_out_ssl: Int;
@@ -46,7 +49,7 @@ export interface Database {
   };
   hours: { hour_ms: Int; final: Int; rolled_ms: Int };
   store_state: { name: string; value: Int };
-  leases: { name: string; holder: string; expires_ms: Int };
+  leases: { name: string; holder: string; expires_ms: Int; token: DefaultedInt };
   export_failures: { record_id: Int; attempts: Int; next_attempt_ms: Int; last_error: string; dead_ms: NullableInt };
   anomalies: {
     id: Generated<number | bigint | string>; kind: string; time_ms: Int; load_balancer_id: NullableInt; host_id: NullableInt;

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { engines } from '../helpers/engines.ts';
 import { sql } from 'kysely';
 import { openStore, type Store } from '../../src/store/store.ts';
-import { acquireLease, extendLease, liveHolders, releaseLease } from '../../src/store/leases.ts';
+import { acquireLease, extendLease, holdsLease, liveHolders, releaseLease, takeLease } from '../../src/store/leases.ts';
 import { baselinesOf, claimSampleKey, saveBaselines } from '../../src/store/counters.ts';
 import { insertNewEvents } from '../../src/store/events.ts';
 import { newRollStamp, replaceHourRecords, usageRecordsIn } from '../../src/store/usageRecords.ts';
@@ -45,7 +45,7 @@ for (const { fixture, skip } of await engines()) {
       const again = await openStore(location);
       try {
         const rows = await again.db.selectFrom('kysely_migration' as any).select('name' as any).execute();
-        assert.deepEqual(rows.map((r: any) => r.name), ['001_initial', '002_leases', '003_anomaly_amounts', '004_export_state', '005_day_partitions', '006_baseline_fillfactor', '007_reading_facts', '008_store_revision']);
+        assert.deepEqual(rows.map((r: any) => r.name), ['001_initial', '002_leases', '003_anomaly_amounts', '004_export_state', '005_day_partitions', '006_baseline_fillfactor', '007_reading_facts', '008_store_revision', '009_lease_tokens', '010_reading_hours']);
       } finally {
         await again.close();
       }
@@ -89,6 +89,21 @@ for (const { fixture, skip } of await engines()) {
       }), /lease lost/);
       const rows = await store.db.selectFrom('account_usage').selectAll().where('account_id', '=', 99).execute();
       assert.equal(rows.length, 0, 'the work rolled back with the transaction');
+    });
+
+    test('a lease token: kept while its holder renews, new when it changes hands, the fence checks it', async () => {
+      const now = Date.now();
+      const first = await takeLease(store.db, 'token', 'a', 1000, now);
+      assert.equal(first, now);
+      assert.equal(await takeLease(store.db, 'token', 'a', 1000, now + 500), first, 'renewed: the same token');
+      assert.equal(await holdsLease(store.db, 'token', 'a', first!, 1000, now + 2000), true, 'expired but not taken: still fenced in');
+      assert.equal(await takeLease(store.db, 'token', 'b', 1000, now + 3000 + 1), now + 3001, 'expired: taken over with a new token');
+      assert.equal(await holdsLease(store.db, 'token', 'a', first!, 1000, now + 3100), false, 'the old holder is fenced out');
+      await releaseLease(store.db, 'token', 'b');
+      const again = await takeLease(store.db, 'token', 'a', 1000, now + 3200);
+      assert.equal(again, now + 3200, 'taken again after another holder: a new token');
+      assert.equal(await holdsLease(store.db, 'token', 'a', first!, 1000, now + 3300), false, 'work from before the lease changed hands is refused');
+      assert.equal(await holdsLease(store.db, 'token', 'a', again!, 1000, now + 3300), true);
     });
 
     test('live holders of a group are those whose leases have not expired', async () => {

@@ -10,6 +10,8 @@ import * as dayPartitions from './005_day_partitions.ts';
 import * as baselineFillfactor from './006_baseline_fillfactor.ts';
 import * as readingFacts from './007_reading_facts.ts';
 import * as storeRevision from './008_store_revision.ts';
+import * as leaseTokens from './009_lease_tokens.ts';
+import * as readingHours from './010_reading_hours.ts';
 
 type EngineMigration = { up(db: Kysely<any>, engine: Engine): Promise<void> };
 
@@ -22,6 +24,8 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '006_baseline_fillfactor': baselineFillfactor,
   '007_reading_facts': readingFacts,
   '008_store_revision': storeRevision,
+  '009_lease_tokens': leaseTokens,
+  '010_reading_hours': readingHours,
 };
 
 export async function migrate(db: Kysely<any>, engine: Engine): Promise<string[]> {
