@@ -12,6 +12,8 @@ export interface Config {
   pollIntervalMs: number;
   pollTimeoutMs: number;
   retentionDays: number;
+  /** Days raw readings are kept after their hour is final, before compaction into hourly rows. */
+  readingsDays: number;
   graceMs: number;
   deltaCeiling: bigint;
   rateLimitPerMinute: number;
@@ -82,6 +84,7 @@ export function loadConfig(env: Env = process.env): Config {
     pollIntervalMs: integer(env, 'LBMETER_POLL_INTERVAL', 300, 1, 86_400) * 1000,
     pollTimeoutMs: integer(env, 'LBMETER_POLL_TIMEOUT', 10, 1, 600) * 1000,
     retentionDays: integer(env, 'LBMETER_RETENTION_DAYS', 90, 1, 3650),
+    readingsDays: integer(env, 'LBMETER_READINGS_DAYS', 7, 0, 3650),
     graceMs: integer(env, 'LBMETER_GRACE', 7200, 0, 7 * 86_400) * 1000,
     deltaCeiling: BigInt(ceiling),
     rateLimitPerMinute: integer(env, 'LBMETER_RATE_LIMIT', 1200, 0, 10_000_000),

@@ -12,6 +12,7 @@ import { pollHosts } from './ingest/poller.ts';
 import { keepMembership, leaveMembership } from './ingest/pollerShare.ts';
 import { PROCESS_HOLDER } from './jobs/leases.ts';
 import { purgeExpired } from './jobs/retention.ts';
+import { compactReadings } from './jobs/compaction.ts';
 import { DAY_MS, HOUR_MS } from './domain/time.ts';
 import { startDemoFleet } from './demo/fleet.ts';
 import { Metrics } from './metrics.ts';
@@ -109,6 +110,11 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
   if (options.jobs) {
     schedule(interval, 'rollup', () => runRollup(store, { graceMs: config.graceMs }));
     schedule(HOUR_MS, 'retention', () => purgeExpired(store, Date.now() - config.retentionDays * DAY_MS));
+    schedule(HOUR_MS, 'compaction', async () => {
+      for (const d of (await compactReadings(store, config.readingsDays)).days) {
+        logger.info({ day: new Date(d.dayMs).toISOString().slice(0, 10), rowsBefore: d.rowsBefore, rowsAfter: d.rowsAfter }, 'readings compacted into hourly rows');
+      }
+    });
     const sink = configuredSink(config.export);
     if (sink) {
       schedule(interval, 'export', async () => {

@@ -79,7 +79,7 @@ export function recordSourcesView(s: RecordSources, printer: TimePrinter) {
     readings: s.readings.map(({ reading: x, decision, billed, poll }) => ({
       hostId: x.hostId, time: printer.print(x.timeMs), pid: x.pid,
       processStartTime: x.processStartMs === undefined ? undefined : printer.print(x.processStartMs),
-      kind: x.kind, decision, poll, connections: x.connections, connectionsSsl: x.connectionsSsl,
+      kind: x.kind, decision, poll, polls: x.polls ?? 1, connections: x.connections, connectionsSsl: x.connectionsSsl,
       counters: x.counters && transferView(x.counters), delta: transferView(x), billed: transferView(billed),
     })),
     events: s.events.map((e) => ({ id: e.id, type: e.type, time: printer.print(e.timeMs) })),

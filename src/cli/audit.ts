@@ -21,7 +21,9 @@ export function formatRecordSources(s: RecordSources): string {
   for (const { reading: x, decision, billed } of s.readings) {
     const proc = x.pid === undefined ? '-' : `${x.pid}@${iso(x.processStartMs!)}`;
     const counters = x.counters ? describeTransfers(x.counters) : 'not kept';
-    lines.push(`  host ${x.hostId}  ${iso(x.timeMs)}  ${proc}  counters ${counters}  delta ${describeTransfers(x)}  ${decision}  billed ${describeTransfers(billed)}`);
+    // An hourly row (readings compacted after their window) stands for several readings.
+    const what = decision === 'HOURLY' ? `HOURLY (${x.polls ?? 1} readings to ${iso(x.timeMs)})` : decision;
+    lines.push(`  host ${x.hostId}  ${iso(x.timeMs)}  ${proc}  counters ${counters}  delta ${describeTransfers(x)}  ${what}  billed ${describeTransfers(billed)}`);
   }
   lines.push('', 'events:');
   if (s.events.length === 0) lines.push('  none');

@@ -8,6 +8,7 @@ import { createToken, listTokens, revokeToken, ROLES, type Role } from '../store
 import { runRollup } from '../jobs/rollup.ts';
 import { pollHosts } from '../ingest/poller.ts';
 import { purgeExpired } from '../jobs/retention.ts';
+import { compactReadings } from '../jobs/compaction.ts';
 import { listAnomalies, type AnomalyStatus } from '../store/anomalies.ts';
 import { discardAnomaly, releaseAnomaly } from '../usage/corrections.ts';
 import { listDeadLetters, replayDeadLetters } from '../store/exports.ts';
@@ -112,6 +113,16 @@ export function buildProgram(): Command {
       progress.done();
       if (r.busy) throw new Error('another process has been rolling up for 5 minutes; try again later');
       console.log(`rolled ${r.hoursRolled} hours (${r.hoursFinalized} final), ${r.records} records`);
+    }));
+
+  program.command('compact')
+    .description('Compact raw readings into hourly rows once their hours have been final for LBMETER_READINGS_DAYS')
+    .addHelpText('after', '\nExamples:\n  lbmeter compact\n  LBMETER_READINGS_DAYS=2 lbmeter compact')
+    .action(() => withStore(async (store, c) => {
+      const r = await compactReadings(store, c.readingsDays, { waitMs: 60_000 });
+      if (r.busy) throw new Error('another process is compacting; try again later');
+      for (const d of r.days) console.log(`${new Date(d.dayMs).toISOString().slice(0, 10)}\t${d.rowsBefore} readings\t-> ${d.rowsAfter} rows`);
+      console.log(`compacted ${r.days.length} days (raw readings are kept ${c.readingsDays} days after their hour is final)`);
     }));
 
   program.command('purge')

@@ -164,7 +164,8 @@ async function placeInChain(intake: SliceIntake, lbId: number, link: ChainLink, 
   const { trx, sample } = intake;
   if (!couldPrecede(link, newest)) return undefined;
   const { previous, next, same } = await chainNeighbours(trx, sample.hostId, lbId, link.timeMs);
-  if (same) return undefined;
+  // Compacted hourly rows keep no counters: no delta is taken from or after them again.
+  if (same || previous?.kind === 'HOURLY' || next?.kind === 'HOURLY') return undefined;
   const delta = chainDelta(previous && linkOf(previous), link, link.processKey);
   if (next) {
     const nextLink = linkOf(next);

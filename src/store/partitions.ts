@@ -23,7 +23,7 @@ export function dayStartsOf(fromMs: number, toMs: number): number[] {
   return days;
 }
 
-const partitionName = (table: PartitionedTable | string, dayMs: number) => `${table}_${new Date(dayMs).toISOString().slice(0, 10).replace(/-/g, '')}`;
+export const partitionName = (table: PartitionedTable | string, dayMs: number) => `${table}_${new Date(dayMs).toISOString().slice(0, 10).replace(/-/g, '')}`;
 
 export async function createDayPartition(db: Kysely<any>, table: PartitionedTable | string, dayMs: number): Promise<void> {
   try {
@@ -43,6 +43,11 @@ export async function ensureDayPartitions(db: Kysely<any>, table: PartitionedTab
     await createDayPartition(db, table, day);
     made(db).add(name);
   }
+}
+
+export async function partitionExists(db: Kysely<any>, name: string): Promise<boolean> {
+  const r = await sql`select 1 from pg_class where relname = ${name} and relkind = 'r'`.execute(db);
+  return r.rows.length > 0;
 }
 
 /**

@@ -96,6 +96,9 @@ async function joinChain(trx: Db, reading: ReadingRow): Promise<ReadingRow | und
   const link = linkOf(reading);
   if (!link) throw new CorrectionRefused(`the reading at ${reading.timeMs} was stored before raw counters were kept; discard it`);
   const { previous, next } = await chainNeighbours(trx, reading.hostId, reading.loadBalancerId, reading.timeMs);
+  // Its bytes are in the delta of the reading after it; next to readings compacted into hourly
+  // rows (which keep no counters to take a delta from) they stay billed there.
+  if (next?.kind === 'HOURLY' || previous?.kind === 'HOURLY') throw new CorrectionRefused(`the readings after ${reading.timeMs} were compacted into hourly rows, which bill this reading's bytes already; discard it`);
   await setReadingDelta(trx, reading, chainDelta(previous && linkOf(previous), link, link.processKey));
   const nextLink = next && linkOf(next);
   if (nextLink) await setReadingDelta(trx, next!, chainDelta(link, nextLink, nextLink.processKey));

@@ -168,6 +168,22 @@ for (const { fixture, skip } of await engines()) {
       assert.ok(audits[0].readings.some((x: any) => x.time === '2026-11-20T10:00:00Z' && x.decision === 'BASELINE'), 'the poll before the CREATE only set baselines');
       const reconciled = await lbmeter(['audit', 'reconcile', '--from', '2026-11-20', '--to', '2026-11-21']);
       assert.match(reconciled.stdout, /^balanced: every byte taken is in a record, held or discarded$/m);
+
+      // The day's readings compacted into hourly rows (once its hours are final; no window kept
+      // here): the same records audit to the same bytes, from hourly rows, and the day reconciles.
+      api.clock.now = at('14:30') + 15 * 3_600_000;
+      await rollup(api);
+      const compacted = await promisify(execFile)(process.execPath, [BIN, 'compact'], { env: { ...process.env, LBMETER_DB: location, LBMETER_READINGS_DAYS: '0' } });
+      assert.match(compacted.stdout, /^2026-11-20\t\d+ readings\t-> \d+ rows$/m);
+      const again = (await lbmeter(['audit', 'record', ...withBytes.map((r) => String(r.id)), '--format', 'json'])).stdout.trim().split('\n').map((line) => JSON.parse(line));
+      for (const [i, a] of again.entries()) {
+        assert.deepEqual([a.billed, a.matches], [audits[i].billed, true], `record ${withBytes[i].id} after compaction`);
+      }
+      const hourly = again.flatMap((a) => a.readings).filter((x: any) => x.decision === 'HOURLY');
+      assert.ok(hourly.length > 0 && hourly.every((x: any) => x.polls >= 1), 'quiet hours read as hourly rows');
+      assert.ok(again.flatMap((a) => a.readings).some((x: any) => x.decision === 'BASELINE'), 'the baseline stays a raw reading');
+      assert.ok(hourly.length + again.flatMap((a) => a.readings).filter((x: any) => x.decision !== 'HOURLY').length < audits.flatMap((a) => a.readings).length);
+      assert.match((await lbmeter(['audit', 'reconcile', '--from', '2026-11-20', '--to', '2026-11-21'])).stdout, /^balanced/m);
     });
   });
 }

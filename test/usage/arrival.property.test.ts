@@ -4,6 +4,8 @@
 // order and once shuffled, with duplicates and rollups at random points in between. While the
 // hours are provisional the records, account snapshots and anomalies must be identical (ids
 // aside); once final, both stores must reconcile: bytes in records + held = bytes of the deltas.
+// Then the first day's readings are compacted into hourly rows: every hour must roll up to the
+// same records, every record's audit must bill its bytes, and the window must still reconcile.
 //
 // PROPERTY_RUNS and PROPERTY_SEED (fast-check's seed) repeat or widen a run.
 
@@ -16,6 +18,9 @@ import { ingestEvents } from '../../src/ingest/events.ts';
 import { ingestSample } from '../../src/ingest/samples.ts';
 import { runRollup } from '../../src/jobs/rollup.ts';
 import { reconcile } from '../../src/query/reconciliation.ts';
+import { recordSources } from '../../src/query/recordSources.ts';
+import { rollHour } from '../../src/usage/hourRollup.ts';
+import { compactDay, daysToCompact } from '../../src/store/compaction.ts';
 import { putCluster, putHost } from '../../src/store/inventory.ts';
 import type { EventType, LifecycleEvent, VirtualIp } from '../../src/domain/types.ts';
 
@@ -132,6 +137,15 @@ async function deliver(store: Store, sequence: (Item | 'rollup')[], graceMs: num
   await runRollup(store, { nowMs: NOW, graceMs });
 }
 
+/** Every hour's records as the rollup makes them now from the stored facts, as text. */
+async function rolledHours(store: Store): Promise<unknown> {
+  const hours: unknown[] = [];
+  for (let h = H0 - 3_600_000; h < NOW - (NOW % 3_600_000); h += 3_600_000) hours.push((await rollHour(store.db, h, h + 3_600_000)).drafts);
+  return JSON.parse(JSON.stringify(hours, (_k, v) => (typeof v === 'bigint' ? String(v) : v)));
+}
+
+const countReadings = async (store: Store) => Number((await store.db.selectFrom('usage_samples').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+
 /** What the stores hold, ids and bookkeeping aside, in a stable order. */
 async function contents(store: Store) {
   const text = (rows: object[]) => rows.map((r) => JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? String(v) : v))).sort();
@@ -162,6 +176,7 @@ for (const { fixture, skip } of available) {
     const seed = process.env.PROPERTY_SEED === undefined ? undefined : Number(process.env.PROPERTY_SEED);
 
     test(`records, snapshots and anomalies do not depend on arrival order; every byte reconciles (${runs} fleets)`, async () => {
+      let compacted = 0;
       await fc.assert(fc.asyncProperty(storyArb, async (story) => {
         const facts = factsOf(story);
         const [inOrder, anyOrder] = [await open(), await open()];
@@ -178,6 +193,24 @@ for (const { fixture, skip } of available) {
           assert.deepEqual(a.differences, [], 'in order: records + held = deltas taken');
           assert.deepEqual(b.differences, [], 'any order: records + held = deltas taken');
           assert.deepEqual([b.taken, b.withheld, b.records], [a.taken, a.withheld, a.records]);
+
+          // Compacted (the first day's readings into hourly rows): every hour rolls up to the
+          // same records, every record's audit still bills its bytes, and it still reconciles.
+          const rolledBefore = await rolledHours(inOrder);
+          const rawBefore = await countReadings(inOrder);
+          const days = await daysToCompact(inOrder.db, 0);
+          assert.deepEqual(days, [H0 - (H0 % 86_400_000)], 'the first day is final, the second is not over');
+          for (const day of days) await compactDay(inOrder.db, day);
+          assert.deepEqual(await daysToCompact(inOrder.db, 0), [], 'each day once');
+          assert.ok(await countReadings(inOrder) <= rawBefore);
+          if (await inOrder.db.selectFrom('usage_samples').select('id').where('kind', '=', 3).executeTakeFirst()) compacted++;
+          assert.deepEqual(await rolledHours(inOrder), rolledBefore, 'compacted hours roll up to the same records');
+          for (const { id } of await inOrder.db.selectFrom('usage_records').select('id').where('voided', '=', 0).execute()) {
+            const audit = await recordSources(inOrder.db, Number(id));
+            assert.ok(audit?.matches, `record ${id}: its audit bills ${JSON.stringify(audit?.billed, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`);
+          }
+          const c = await reconcile(inOrder.db, H0 - 3_600_000, NOW);
+          assert.deepEqual([c.differences, c.taken, c.withheld, c.records], [[], a.taken, a.withheld, a.records], 'compacted: the same bytes reconcile');
         } catch (err) {
           // fast-check reports the counterexample; say what differed.
           console.log(`# ${fixture.name}: ${String((err as Error).message).slice(0, 3000)}`);
@@ -187,6 +220,7 @@ for (const { fixture, skip } of available) {
           await anyOrder.close();
         }
       }), { numRuns: runs, ...(seed !== undefined ? { seed } : {}), endOnFailure: true });
+      assert.ok(compacted > runs / 2, `readings compacted into hourly rows in ${compacted} of ${runs} fleets`);
     });
   });
 }

@@ -178,7 +178,7 @@ export const recordSources: Shape = {
         ns: 'mgmt',
         attrs: [
           f('hostId', 'int'), f('time', 'string'), f('pid', 'int', true), f('processStartTime', 'string', true),
-          f('kind', 'string'), f('decision', 'string'), f('poll', 'boolean'), f('connections', 'int'), f('connectionsSsl', 'int'),
+          f('kind', 'string'), f('decision', 'string'), f('poll', 'boolean'), f('polls', 'int'), f('connections', 'int'), f('connectionsSsl', 'int'),
         ],
         children: [
           { json: 'counters', xml: 'counters', many: false, optional: true, shape: transferShape },
