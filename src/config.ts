@@ -62,7 +62,21 @@ function onOff(env: Env, name: string, fallback: boolean): boolean {
   return raw === 'on';
 }
 
+/** A file path, or a PostgreSQL URL: any other scheme is a mistake, never a SQLite file of that name (SPEC 6). */
+function storeLocation(env: Env): string {
+  const db = env.LBMETER_DB || './data/lbmeter.db';
+  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(db)?.[1];
+  if (scheme && scheme.length > 1 && !/^postgres(ql)?$/i.test(scheme)) {
+    throw new ConfigError(`LBMETER_DB: expected a file path or a postgres:// or postgresql:// URL, got a ${JSON.stringify(scheme.slice(0, 20))} URL`);
+  }
+  if (/^postgres(ql)?:/i.test(db) && !/^postgres(ql)?:\/\//.test(db)) {
+    throw new ConfigError('LBMETER_DB: expected a URL starting postgres:// or postgresql:// (lower case, two slashes)');
+  }
+  return db;
+}
+
 export function loadConfig(env: Env = process.env): Config {
+  const db = storeLocation(env);
   const host = env.LBMETER_HOST || '127.0.0.1';
   const port = integer(env, 'LBMETER_PORT', 8080, 0, 65535);
   const timezone = env.LBMETER_TIMEZONE || 'UTC';
@@ -76,7 +90,7 @@ export function loadConfig(env: Env = process.env): Config {
   const ceiling = env.LBMETER_DELTA_CEILING || String(2n ** 40n);
   if (!/^\d{1,19}$/.test(ceiling)) throw new ConfigError(`LBMETER_DELTA_CEILING: expected a number of bytes, got ${JSON.stringify(ceiling.slice(0, 40))}`);
   const config: Config = {
-    db: env.LBMETER_DB || './data/lbmeter.db',
+    db,
     host,
     port,
     baseUrl,

@@ -1,6 +1,7 @@
 // The `lbmeter` command. Every command reads the same configuration as `serve` and may run while
 // `serve` runs on the same store. Bad arguments: one line on stderr, exit code 2.
 
+import { readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, ConfigError, type Config } from '../config.ts';
 import { openStore, type Store } from '../store/store.ts';
@@ -61,9 +62,13 @@ async function withStore<T>(fn: (store: Store, config: Config) => Promise<T>): P
   }
 }
 
+/** The version of the installed package (package.json beside src/ and dist/). */
+const PACKAGE_VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
+
 export function buildProgram(): Command {
   const program = new Command('lbmeter')
     .description('Usage metering and billing reports for load-balancer-as-a-service fleets')
+    .version(PACKAGE_VERSION, '-V, --version', 'print the version of lbmeter')
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text.split('\n')[0] + '\n') });

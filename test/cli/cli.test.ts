@@ -6,7 +6,7 @@ import { execFile, spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/main.ts';
 import { promisify } from 'node:util';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
@@ -86,6 +86,21 @@ test('a bad configuration value is one line naming the variable', async () => {
     assert.equal(g.code, 2);
     assert.equal(g.stderr.trim(), `lbmeter: LBMETER_HEAP_GROWTH: expected a whole number from 0 to 300, got "${growth}"`);
   }
+});
+
+test('LBMETER_DB is a file path or a PostgreSQL URL; any other scheme is refused, never made a SQLite file', async () => {
+  for (const db of ['mysql://root@db/lbmeter', 'pg://127.0.0.1/test', 'sqlite:///tmp/x.db', 'POSTGRES://127.0.0.1/test']) {
+    const r = await lbmeter(['token', 'list'], { LBMETER_DB: db });
+    assert.equal(r.code, 2, `${db}: ${r.stderr}`);
+    assert.match(r.stderr.trim(), /^lbmeter: LBMETER_DB: expected (a file path or a postgres:\/\/ or postgresql:\/\/ URL|a URL starting postgres:\/\/)/, db);
+    assert.equal(r.stderr.trim().split('\n').length, 1);
+  }
+});
+
+test('--version prints the package version alone', async () => {
+  const r = await lbmeter(['--version']);
+  assert.equal(r.code, 0);
+  assert.equal(r.stdout, `${JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version}\n`);
 });
 
 test('every command has a description and examples in its --help', () => {
