@@ -3,14 +3,14 @@
 // A host is read under its lease, by one process at a time: two overlapping reads could store
 // a later counter before an earlier one, and the earlier would then look like a reset.
 
-import type { Db, Store } from '../store/store.ts';
+import type { Store } from '../store/store.ts';
 import { listHosts, type Host } from '../store/inventory.ts';
 import { ingestSample } from './samples.ts';
 import { socketSource } from './sources/haproxySocket.ts';
 import { httpSource } from './sources/haproxyHttp.ts';
 import type { StatsSource } from './sources/source.ts';
 import { holdsLease, releaseLease, takeLease } from '../store/leases.ts';
-import { LeaseLost, PROCESS_HOLDER, waitForLease } from '../jobs/leases.ts';
+import { leaseFence, PROCESS_HOLDER, waitForLease } from '../jobs/leases.ts';
 import { livePollers, shareOf } from './pollerShare.ts';
 
 export interface HostPollReport {
@@ -94,9 +94,7 @@ async function pollOne(store: Store, host: Host, cycleMs: number, options: PollO
     report.error = (err as Error).message;
     return report;
   }
-  const fence = async (trx: Db) => {
-    if (!(await holdsLease(trx, lease, holder, token, leaseMs))) throw new LeaseLost(lease);
-  };
+  const fence = leaseFence(lease, holder, token, leaseMs);
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(), options.timeoutMs);
   const renewal = setInterval(() => void holdsLease(store.db, lease, holder, token, leaseMs).catch(() => {}), leaseMs / 3);

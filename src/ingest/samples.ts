@@ -8,6 +8,7 @@
 // final between the check below and the commit.
 
 import type { Db, Store } from '../store/store.ts';
+import type { Fence } from '../jobs/leases.ts';
 import { baselinesOf, claimSampleKey, saveBaselines } from '../store/counters.ts';
 import { chainNeighbours, insertReadings, linkOf, setReadingDelta, type NewReading } from '../store/readings.ts';
 import { holdAnomalies, replaceCeilingHold, type AnomalyKind, type NewAnomaly } from '../store/anomalies.ts';
@@ -57,7 +58,7 @@ export interface SampleIntakeOptions {
    * Called first in the storing transaction; throws when the reading may no longer be stored
    * (the poller's read lease was lost: another process reads the host now).
    */
-  fence?: (trx: Db) => Promise<void>;
+  fence?: Fence;
 }
 
 export async function ingestSample(store: Store, sample: HostSample, options: SampleIntakeOptions): Promise<SampleIntakeResult> {

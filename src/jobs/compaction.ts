@@ -4,8 +4,7 @@
 
 import type { Store } from '../store/store.ts';
 import { compactDay, daysToCompact, type CompactedDay } from '../store/compaction.ts';
-import { releaseLease } from '../store/leases.ts';
-import { PROCESS_HOLDER, waitForLease } from './leases.ts';
+import { underLease } from './leases.ts';
 
 export interface CompactionResult {
   days: CompactedDay[];
@@ -16,15 +15,13 @@ const COMPACTION_LEASE = 'compaction';
 const COMPACTION_LEASE_MS = 30 * 60_000;
 
 export async function compactReadings(store: Store, readingsDays: number, options: { waitMs?: number; nowMs?: number } = {}): Promise<CompactionResult> {
-  if ((await waitForLease(store.db, COMPACTION_LEASE, PROCESS_HOLDER, COMPACTION_LEASE_MS, options.waitMs ?? 0)) === undefined) return { days: [], busy: true };
-  try {
+  const compacted = await underLease(store.db, { name: COMPACTION_LEASE, ttlMs: COMPACTION_LEASE_MS, waitMs: options.waitMs }, async () => {
     const days: CompactedDay[] = [];
     for (const day of await daysToCompact(store.db, readingsDays)) {
       const done = await compactDay(store.db, day, options.nowMs);
       if (done) days.push(done);
     }
     return { days };
-  } finally {
-    await releaseLease(store.db, COMPACTION_LEASE, PROCESS_HOLDER).catch(() => {});
-  }
+  });
+  return compacted ?? { days: [], busy: true };
 }

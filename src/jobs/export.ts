@@ -8,8 +8,8 @@ import type { Store } from '../store/store.ts';
 import type { BillingSink } from '../export/sink.ts';
 import type { Metrics } from '../metrics.ts';
 import { markExported, recordExportFailure, recordsDueForExport } from '../store/exports.ts';
-import { acquireLease, releaseLease } from '../store/leases.ts';
-import { PROCESS_HOLDER, waitForLease } from './leases.ts';
+import { acquireLease } from '../store/leases.ts';
+import { PROCESS_HOLDER, underLease } from './leases.ts';
 
 export interface ExportOptions {
   batchSize: number;
@@ -45,9 +45,8 @@ export function backoff(options: Pick<ExportOptions, 'maxAttempts' | 'baseDelayM
 
 export async function runExport(store: Store, sink: BillingSink, options: ExportOptions): Promise<ExportResult> {
   const result: ExportResult = { delivered: 0, duplicates: 0, failed: 0, deadLettered: 0 };
-  if ((await waitForLease(store.db, EXPORT_LEASE, PROCESS_HOLDER, EXPORT_LEASE_MS, options.waitMs ?? 0)) === undefined) return { ...result, busy: true };
   const now = options.nowMs ?? Date.now;
-  try {
+  const ran = await underLease(store.db, { name: EXPORT_LEASE, ttlMs: EXPORT_LEASE_MS, waitMs: options.waitMs }, async () => {
     for (;;) {
       const records = await recordsDueForExport(store.db, now(), options.batchSize);
       if (records.length === 0) break;
@@ -69,8 +68,7 @@ export async function runExport(store: Store, sink: BillingSink, options: Export
       options.onProgress?.(result.delivered + result.duplicates);
       await acquireLease(store.db, EXPORT_LEASE, PROCESS_HOLDER, EXPORT_LEASE_MS);
     }
-  } finally {
-    await releaseLease(store.db, EXPORT_LEASE, PROCESS_HOLDER).catch(() => {});
-  }
-  return result;
+    return result;
+  });
+  return ran ?? { ...result, busy: true };
 }

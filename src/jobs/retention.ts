@@ -6,10 +6,9 @@ import type { Store } from '../store/store.ts';
 import { purgeUsageRecordsBefore, oldestUnexportedStart } from '../store/usageRecords.ts';
 import { purgeAccountUsageBefore } from '../store/accountUsage.ts';
 import { purgeReadingsBefore } from '../store/readings.ts';
-import { releaseLease } from '../store/leases.ts';
 import { dropDayPartitionsBefore } from '../store/partitions.ts';
 import { advanceRevision } from '../store/revision.ts';
-import { PROCESS_HOLDER, waitForLease } from './leases.ts';
+import { underLease } from './leases.ts';
 
 export interface PurgeResult {
   records: number;
@@ -21,15 +20,12 @@ export interface PurgeResult {
 const RETENTION_LEASE = 'retention';
 
 export async function purgeExpired(store: Store, cutoffMs: number, options: { waitMs?: number } = {}): Promise<PurgeResult> {
-  if ((await waitForLease(store.db, RETENTION_LEASE, PROCESS_HOLDER, 10 * 60_000, options.waitMs ?? 0)) === undefined) {
-    return { records: 0, snapshots: 0, samples: 0, busy: true };
-  }
-  try {
+  const purged = await underLease(store.db, { name: RETENTION_LEASE, ttlMs: 10 * 60_000, waitMs: options.waitMs }, async () => {
     // Whole days first (PostgreSQL drops their partitions), then the rows of partial days.
     const keepSamplesFrom = Math.min(cutoffMs, (await oldestUnexportedStart(store.db)) ?? Infinity);
     const droppedRecords = await dropDayPartitionsBefore(store.db, 'usage_records', cutoffMs, 'exported_ms is null');
     const droppedSamples = await dropDayPartitionsBefore(store.db, 'usage_samples', keepSamplesFrom);
-    return await store.transaction(async (trx) => {
+    return store.transaction(async (trx) => {
       const records = droppedRecords + (await purgeUsageRecordsBefore(trx, cutoffMs));
       const snapshots = await purgeAccountUsageBefore(trx, cutoffMs);
       // Samples are kept from the oldest unexported record on (its hour's samples made it).
@@ -39,7 +35,6 @@ export async function purgeExpired(store: Store, cutoffMs: number, options: { wa
       if (records + snapshots > 0) await advanceRevision(trx);
       return { records, snapshots, samples };
     });
-  } finally {
-    await releaseLease(store.db, RETENTION_LEASE, PROCESS_HOLDER).catch(() => {});
-  }
+  });
+  return purged ?? { records: 0, snapshots: 0, samples: 0, busy: true };
 }

@@ -17,10 +17,9 @@ import { timeline } from '../domain/lifecycle.ts';
 import { countAccountAt } from '../domain/snapshot.ts';
 import { DAY_MS, floorDay, floorHour, HOUR_MS } from '../domain/time.ts';
 import { num } from '../store/rows.ts';
-import { holdsLease, releaseLease } from '../store/leases.ts';
 import { ensureDayPartitions } from '../store/partitions.ts';
 import { rollHour, writeRolledHour } from '../usage/hourRollup.ts';
-import { LeaseLost, PROCESS_HOLDER, waitForLease } from './leases.ts';
+import { underLease, type Fence } from './leases.ts';
 
 export interface RollupOptions {
   nowMs?: number;
@@ -45,19 +44,12 @@ const ROLLUP_LEASE = 'rollup';
 const ROLLUP_LEASE_MS = 2 * 60_000;
 
 export async function runRollup(store: Store, options: RollupOptions): Promise<RollupResult> {
-  const holder = options.holder ?? PROCESS_HOLDER;
-  const token = await waitForLease(store.db, ROLLUP_LEASE, holder, ROLLUP_LEASE_MS, options.waitMs ?? 0);
-  if (token === undefined) return { hoursRolled: 0, hoursFinalized: 0, records: 0, busy: true };
-  try {
-    return await rollUpHeld(store, options, async (trx) => {
-      if (!(await holdsLease(trx, ROLLUP_LEASE, holder, token, ROLLUP_LEASE_MS))) throw new LeaseLost(ROLLUP_LEASE);
-    });
-  } finally {
-    await releaseLease(store.db, ROLLUP_LEASE, holder).catch(() => {}); // it expires anyway
-  }
+  const terms = { name: ROLLUP_LEASE, ttlMs: ROLLUP_LEASE_MS, waitMs: options.waitMs, holder: options.holder };
+  const rolled = await underLease(store.db, terms, (fence) => rollUpHeld(store, options, fence));
+  return rolled ?? { hoursRolled: 0, hoursFinalized: 0, records: 0, busy: true };
 }
 
-async function rollUpHeld(store: Store, options: RollupOptions, fence: (trx: Db) => Promise<void>): Promise<RollupResult> {
+async function rollUpHeld(store: Store, options: RollupOptions, fence: Fence): Promise<RollupResult> {
   const nowMs = options.nowMs ?? Date.now();
   const result: RollupResult = { hoursRolled: 0, hoursFinalized: 0, records: 0 };
   const first = await firstOpenHour(store.db);
@@ -96,7 +88,7 @@ async function firstOpenHour(db: Db): Promise<number | undefined> {
  * intake keeps the days already taken up to date as late events change an account's history
  * (ingest/events.ts); it waits for this transaction, so the two never miss each other.
  */
-async function takeDailySnapshots(store: Store, fromMs: number, nowMs: number, fence: (trx: Db) => Promise<void>): Promise<void> {
+async function takeDailySnapshots(store: Store, fromMs: number, nowMs: number, fence: Fence): Promise<void> {
   for (let day = floorDay(fromMs) + (fromMs % DAY_MS === 0 ? 0 : DAY_MS); day <= nowMs; day += DAY_MS) {
     if (await hasDailySnapshot(store.db, day)) continue;
     await store.transaction(async (trx) => {

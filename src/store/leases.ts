@@ -39,18 +39,6 @@ export async function holdsLease(db: Db, name: string, holder: string, token: nu
   return Number(r.numUpdatedRows) > 0;
 }
 
-/**
- * Extends a lease we hold; false when it expired and someone else took it. Inside a
- * transaction this is the fence: on PostgreSQL the row stays locked until commit, so no one
- * can take the lease while our work commits.
- */
-export async function extendLease(db: Db, name: string, holder: string, ttlMs: number, nowMs = Date.now()): Promise<boolean> {
-  const r = await db.updateTable('leases').set({ expires_ms: nowMs + ttlMs })
-    .where('name', '=', name).where('holder', '=', holder).where('expires_ms', '>', nowMs)
-    .executeTakeFirst();
-  return Number(r.numUpdatedRows) > 0;
-}
-
 export async function releaseLease(db: Db, name: string, holder: string): Promise<void> {
   await db.deleteFrom('leases').where('name', '=', name).where('holder', '=', holder).execute();
 }

@@ -7,19 +7,16 @@ import assert from 'node:assert/strict';
 import { engines } from '../helpers/engines.ts';
 import { openStore } from '../../src/store/store.ts';
 import { ingestSample, type HostSample } from '../../src/ingest/samples.ts';
-import { holdsLease, releaseLease, takeLease } from '../../src/store/leases.ts';
+import { releaseLease, takeLease } from '../../src/store/leases.ts';
 import { putCluster, putHost } from '../../src/store/inventory.ts';
-import { LeaseLost } from '../../src/jobs/leases.ts';
-import type { Db } from '../../src/store/store.ts';
+import { leaseFence, LeaseLost } from '../../src/jobs/leases.ts';
 
 const T = Date.UTC(2026, 10, 2, 10, 30);
 const sample = (timeMs: number, bytes: bigint): HostSample => ({
   hostId: 1, timeMs, process: { pid: 7, startMs: T - 3_600_000 },
   loadBalancers: [{ accountId: 5, loadBalancerId: 50, bytesIn: bytes, bytesOut: bytes, bytesInSsl: 0n, bytesOutSsl: 0n, connections: 1, connectionsSsl: 0 }],
 });
-const fenceOf = (holder: string, token: number) => async (trx: Db) => {
-  if (!(await holdsLease(trx, 'poll-host:1', holder, token, 5_000))) throw new LeaseLost('poll-host:1');
-};
+const fenceOf = (holder: string, token: number) => leaseFence('poll-host:1', holder, token, 5_000);
 
 for (const { fixture, skip } of await engines()) {
   describe(`read lease fence [${fixture.name}]`, { skip }, () => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { engines } from '../helpers/engines.ts';
 import { sql } from 'kysely';
 import { openStore, type Store } from '../../src/store/store.ts';
-import { acquireLease, extendLease, holdsLease, liveHolders, releaseLease, takeLease } from '../../src/store/leases.ts';
+import { acquireLease, holdsLease, liveHolders, releaseLease, takeLease } from '../../src/store/leases.ts';
 import { baselinesOf, claimSampleKey, saveBaselines } from '../../src/store/counters.ts';
 import { insertNewEvents } from '../../src/store/events.ts';
 import { newRollStamp, replaceHourRecords, usageRecordsIn } from '../../src/store/usageRecords.ts';
@@ -53,13 +53,15 @@ for (const { fixture, skip } of await engines()) {
 
     test('a lease: free is taken, live is refused, ours is renewed, expired is taken over', async () => {
       const now = Date.now();
-      assert.equal(await acquireLease(store.db, 'job', 'a', 1000, now), true);
+      const a = await takeLease(store.db, 'job', 'a', 1000, now);
+      assert.notEqual(a, undefined);
       assert.equal(await acquireLease(store.db, 'job', 'b', 1000, now + 10), false);
       assert.equal(await acquireLease(store.db, 'job', 'a', 1000, now + 500), true, 'the holder renews');
       assert.equal(await acquireLease(store.db, 'job', 'b', 1000, now + 1400), false, 'renewed until now + 1500');
-      assert.equal(await acquireLease(store.db, 'job', 'b', 1000, now + 1500), true, 'expired: taken over');
-      assert.equal(await extendLease(store.db, 'job', 'a', 1000, now + 1600), false, 'the old holder cannot extend');
-      assert.equal(await extendLease(store.db, 'job', 'b', 1000, now + 1600), true);
+      const b = await takeLease(store.db, 'job', 'b', 1000, now + 1500);
+      assert.notEqual(b, undefined, 'expired: taken over');
+      assert.equal(await holdsLease(store.db, 'job', 'a', a!, 1000, now + 1600), false, 'the old holder cannot extend');
+      assert.equal(await holdsLease(store.db, 'job', 'b', b!, 1000, now + 1600), true);
       await releaseLease(store.db, 'job', 'a'); // not a's: nothing happens
       assert.equal(await acquireLease(store.db, 'job', 'c', 1000, now + 1700), false);
       await releaseLease(store.db, 'job', 'b');
@@ -81,11 +83,12 @@ for (const { fixture, skip } of await engines()) {
 
     test('the lease fence: a holder that lost its lease cannot commit work behind it', async () => {
       const now = Date.now();
-      assert.equal(await acquireLease(store.db, 'fenced', 'slow', 50, now - 100), true); // already expired
+      const slow = await takeLease(store.db, 'fenced', 'slow', 50, now - 100); // already expired
+      assert.notEqual(slow, undefined);
       assert.equal(await acquireLease(store.db, 'fenced', 'fast', 60_000), true);
       await assert.rejects(store.transaction(async (trx) => {
         await putSnapshots(trx, [{ accountId: 99, timeMs: H, source: 'DAILY', counts: { numLoadBalancers: 1, numPublicVips: 1, numServicenetVips: 0 } }]);
-        if (!(await extendLease(trx, 'fenced', 'slow', 60_000))) throw new Error('lease lost');
+        if (!(await holdsLease(trx, 'fenced', 'slow', slow!, 60_000))) throw new Error('lease lost');
       }), /lease lost/);
       const rows = await store.db.selectFrom('account_usage').selectAll().where('account_id', '=', 99).execute();
       assert.equal(rows.length, 0, 'the work rolled back with the transaction');
