@@ -17,9 +17,10 @@ import { HOUR_MS } from '../domain/time.ts';
 
 const HOLDS: IngestHold[] = ['NONE', 'CEILING', 'LATE'];
 const OPERATOR: OperatorDecision[] = ['NONE', 'RELEASED', 'DISCARDED'];
-const HOLD_CODE = { NONE: 0, CEILING: 1, LATE: 2 } as const;
-const OPERATOR_CODE = { NONE: 0, RELEASED: 1, DISCARDED: 2 } as const;
-const KIND_CODE: Record<ReadingKind, number> = { NORMAL: 0, FIRST: 1, RESET: 2, HOURLY: 3 };
+/** How kinds, holds and decisions are stored (also read by store/compaction.ts's SQL). */
+export const HOLD_CODE = { NONE: 0, CEILING: 1, LATE: 2 } as const;
+export const OPERATOR_CODE = { NONE: 0, RELEASED: 1, DISCARDED: 2 } as const;
+export const KIND_CODE: Record<ReadingKind, number> = { NORMAL: 0, FIRST: 1, RESET: 2, HOURLY: 3 };
 
 /** HAProxy counters are unsigned 64-bit; stored as the int64 with the same bits. */
 const toInt64 = (u: bigint) => BigInt.asIntN(64, u);
