@@ -34,9 +34,12 @@ export interface RollFilter {
 
 /**
  * Drafts for every load balancer alive in [hourMs, endMs), endMs being the hour's end or, for
- * the hour in progress, now; and the holds of readings that came after a deletion.
+ * the hour in progress, now; and the holds of readings that came after a deletion. An end past
+ * the hour's is the hour's: the creation hour reads from before the CREATE up to the end, so a
+ * later end would bill the next hour's bytes in this one too.
  */
-export async function rollHour(db: Db, hourMs: number, endMs: number, filter: RollFilter = {}): Promise<RolledHour> {
+export async function rollHour(db: Db, hourMs: number, untilMs: number, filter: RollFilter = {}): Promise<RolledHour> {
+  const endMs = Math.min(untilMs, hourMs + HOUR_MS);
   const only = filter.loadBalancerIds;
   const alive = await loadBalancerIdsAliveIn(db, hourMs, hourMs + HOUR_MS, { ids: only });
   // Most load balancers have a quiet hour: their records come from totals the store sums. The
