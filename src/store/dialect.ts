@@ -7,6 +7,9 @@ import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import pg from 'pg';
 import Cursor from 'pg-cursor';
+import copyStreams from 'pg-copy-streams';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { PostgresAdapter, PostgresDialect, SqliteDialect, sql, type ColumnDefinitionBuilder, type Compilable, type Dialect, type ExpressionBuilder, type Kysely } from 'kysely';
 
 export type Engine = 'sqlite' | 'postgres';
@@ -44,7 +47,7 @@ export function connect(location: string): EngineConnection {
     });
     // An idle client losing its server must not crash the process; the next query reports it.
     pool.on('error', () => {});
-    return { engine: 'postgres', location, dialect: new PostgresDialect({ pool, cursor: Cursor }), pool };
+    return { engine: 'postgres', location, dialect: new PostgresStoreDialect(pool), pool };
   }
   if (location !== ':memory:') mkdirSync(dirname(location), { recursive: true });
   const sqlite = new SqliteDatabase(location);
@@ -61,6 +64,10 @@ export function identityColumn(engine: Engine) {
   return engine === 'postgres'
     ? { type: 'bigint' as const, build: (c: ColumnDefinitionBuilder) => c.primaryKey().generatedByDefaultAsIdentity() }
     : { type: 'integer' as const, build: (c: ColumnDefinitionBuilder) => c.primaryKey().autoIncrement() };
+}
+
+export function binaryColumnType(engine: Engine) {
+  return engine === 'postgres' ? 'bytea' as const : 'blob' as const;
 }
 
 const UNREACHABLE_CODES = new Set([
@@ -164,15 +171,85 @@ export interface BulkColumn<T> {
   value: (item: T) => unknown;
 }
 
+/** From this many rows COPY beats one INSERT of unnest arrays (a poll's 100k readings: 1.07 s -> 0.83 s, profiled). */
+const COPY_FROM_ROWS = 1_000;
+
+/** The pool behind a store's adapter (a transaction shares its store's), and its clients by backend. */
+const poolByAdapter = new WeakMap<object, { pool: pg.Pool; clients: Map<number, pg.PoolClient> }>();
+
+/** PostgreSQL as Kysely speaks it, plus what COPY needs: the pool's clients by backend process id. */
+class PostgresStoreDialect extends PostgresDialect {
+  constructor(private readonly pool: pg.Pool) {
+    super({ pool, cursor: Cursor });
+  }
+
+  override createAdapter() {
+    const adapter = super.createAdapter();
+    const clients = new Map<number, pg.PoolClient>();
+    this.pool.on('connect', (client) => clients.set((client as unknown as { processID: number }).processID, client as pg.PoolClient));
+    this.pool.on('remove', (client) => clients.delete((client as unknown as { processID: number }).processID));
+    poolByAdapter.set(adapter, { pool: this.pool, clients });
+    return adapter;
+  }
+}
+
 /**
- * Inserts one row an item, in one statement on PostgreSQL (unnest of one array a column, about
- * as fast as COPY and inside the caller's transaction) and in as few as SQLite allows.
- * `conflict` is an ON CONFLICT clause; both engines read it the same way.
+ * An item as one line of COPY's text format, the columns in order, ending in a newline: a table
+ * of numbers only writes its rows as one template each instead of a call and a join a column.
  */
-export async function bulkInsert<T>(db: Kysely<any>, table: string, columns: BulkColumn<T>[], items: readonly T[], conflict = ''): Promise<void> {
+export type CopyLine<T> = (item: T) => string;
+
+/**
+ * Rows by COPY on the connection `db` runs on, inside its transaction if it is one. Kysely hands
+ * out no driver client: the connection names its backend, and the pool's client with that
+ * backend takes the COPY (no statement of the caller's runs meanwhile: it awaits this). False,
+ * nothing done, when no such client is known.
+ */
+async function copyRows<T>(db: Kysely<any>, table: string, columns: BulkColumn<T>[], items: readonly T[], copyLine?: CopyLine<T>): Promise<boolean> {
+  const known = poolByAdapter.get(db.getExecutor().adapter);
+  if (!known) return false;
+  const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db);
+  const client = known.clients.get(rows[0]!.pid);
+  if (!client) return false;
+  const names = columns.map((c) => `"${c.name}"`).join(', ');
+  const lines = (function* () {
+    const values: unknown[] = new Array(columns.length);
+    let chunk = '';
+    for (let i = 0; i < items.length; i++) {
+      if (copyLine) chunk += copyLine(items[i]!);
+      else {
+        for (let c = 0; c < columns.length; c++) values[c] = copyText(columns[c]!.value(items[i]!));
+        chunk += values.join('\t') + '\n';
+      }
+      if (chunk.length > 1 << 16) {
+        yield chunk;
+        chunk = '';
+      }
+    }
+    if (chunk) yield chunk;
+  })();
+  await pipeline(Readable.from(lines), client.query(copyStreams.from(`copy ${table} (${names}) from stdin`)));
+  return true;
+}
+
+/** A value in COPY's text format: NULL as \N, text with its backslash, tab and newline escaped. */
+function copyText(v: unknown): unknown {
+  if (v === null || v === undefined) return '\\N';
+  return typeof v === 'string' ? v.replace(/[\\\t\n\r]/g, (ch) => COPY_ESCAPES[ch]!) : v;
+}
+const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
+
+/**
+ * Inserts one row an item, inside the caller's transaction: on PostgreSQL by COPY from
+ * COPY_FROM_ROWS rows on, else in one statement (unnest of one array a column, which also takes
+ * an ON CONFLICT clause); on SQLite in as few statements as it allows. `conflict` is an ON
+ * CONFLICT clause; both engines read it the same way.
+ */
+export async function bulkInsert<T>(db: Kysely<any>, table: string, columns: BulkColumn<T>[], items: readonly T[], conflict = '', copyLine?: CopyLine<T>): Promise<void> {
   if (items.length === 0) return;
   const names = sql.join(columns.map((c) => sql.ref(c.name)));
   if (isPostgres(db)) {
+    if (!conflict && items.length >= COPY_FROM_ROWS && (await copyRows(db, table, columns, items, copyLine))) return;
     const arrays = columns.map((c) => sql`${arrayLiteral(items, c.pgType === 'text', c.value)}::${sql.raw(c.pgType)}[]`);
     await sql`insert into ${sql.table(table)} (${names}) select * from unnest(${sql.join(arrays)}) ${sql.raw(conflict)}`.execute(db);
     return;

@@ -2,7 +2,7 @@
 
 import { sql } from 'kysely';
 import type { Db } from './store.ts';
-import { big, num, optNum } from './rows.ts';
+import { big, num } from './rows.ts';
 import type { Transfers } from '../domain/types.ts';
 
 export interface AccountTraffic extends Transfers {
@@ -29,9 +29,3 @@ export async function topAccounts(db: Db, startMs: number, endMs: number, limit:
   }));
 }
 
-/** The time of the newest reading stored for each host (absent: never read). */
-export async function lastReadingPerHost(db: Db): Promise<Map<number, number>> {
-  const rows = await db.selectFrom('counter_state').select(['host_id', (eb) => eb.fn.max('time_ms').as('t')])
-    .where('process_key', '!=', '*').groupBy('host_id').execute();
-  return new Map(rows.map((r) => [num(r.host_id), optNum(r.t as number)!]));
-}

@@ -20,10 +20,8 @@ export interface Database {
   events: {
     id: string; type: string; time_ms: Int; account_id: Int; load_balancer_id: Int; body: string; received_ms: Int; held: DefaultedInt;
   };
-  counter_state: {
-    host_id: Int; load_balancer_id: Int; process_key: string; time_ms: Int;
-    bytes_in: string; bytes_out: string; bytes_in_ssl: string; bytes_out_ssl: string;
-  };
+  /** A host's counter baselines, packed (store/counters.ts). */
+  host_baselines: { host_id: Int; version: string; newest_ms: Int; process_keys: string; links: Uint8Array };
   sample_keys: { host_id: Int; process_key: string; time_ms: Int };
   usage_samples: {
     id: Generated<number | bigint | string>; load_balancer_id: Int; account_id: Int; host_id: Int; time_ms: Int;

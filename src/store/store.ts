@@ -17,7 +17,8 @@ export interface Store {
   close(): Promise<void>;
 }
 
-export async function openStore(location: string, options: { migrate?: boolean } = {}): Promise<Store> {
+/** `migrate`: false leaves the schema as found; a migration's name migrates up to it (tests of a migration). */
+export async function openStore(location: string, options: { migrate?: boolean | string } = {}): Promise<Store> {
   const connection = connect(location);
   const db = new Kysely<Database>({ dialect: connection.dialect });
   const store: Store = {
@@ -34,7 +35,7 @@ export async function openStore(location: string, options: { migrate?: boolean }
   };
   if (options.migrate !== false) {
     try {
-      await migrate(db, connection.engine);
+      await migrate(db, connection.engine, typeof options.migrate === 'string' ? options.migrate : undefined);
     } catch (err) {
       await db.destroy();
       throw err;

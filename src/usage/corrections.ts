@@ -8,7 +8,8 @@
 import type { Db, Store } from '../store/store.ts';
 import { getAnomaly, resolveAnomaly, type Anomaly } from '../store/anomalies.ts';
 import { getEvent, setEventsHeld } from '../store/events.ts';
-import { baselinesOf, saveBaselines } from '../store/counters.ts';
+import { hostBaselines, saveHostBaselines } from '../store/counters.ts';
+import { lockHostCounters } from '../store/dialect.ts';
 import { chainNeighbours, getReading, linkOf, setReadingDelta, setReadingOperator, type ReadingKey, type ReadingRow } from '../store/readings.ts';
 import { loadBalancerBasics } from '../store/loadBalancers.ts';
 import { applyHistory } from '../ingest/events.ts';
@@ -103,8 +104,10 @@ async function joinChain(trx: Db, reading: ReadingRow): Promise<ReadingRow | und
   const nextLink = next && linkOf(next);
   if (nextLink) await setReadingDelta(trx, next!, chainDelta(link, nextLink, nextLink.processKey));
   else if (!next) {
-    const newest = (await baselinesOf(trx, reading.hostId, [reading.loadBalancerId])).get(reading.loadBalancerId);
-    if (!newest || newest.timeMs < reading.timeMs) await saveBaselines(trx, reading.hostId, new Map([[reading.loadBalancerId, link]]));
+    await lockHostCounters(trx, reading.hostId);
+    const baselines = await hostBaselines(trx, reading.hostId);
+    const newest = baselines.get(reading.loadBalancerId);
+    if (!newest || newest.timeMs < reading.timeMs) await saveHostBaselines(trx, reading.hostId, baselines.set(reading.loadBalancerId, link));
   }
   return next;
 }

@@ -6,8 +6,9 @@ import assert from 'node:assert/strict';
 import { engines } from '../helpers/engines.ts';
 import { sql } from 'kysely';
 import { openStore, type Store } from '../../src/store/store.ts';
+import { migrate } from '../../src/store/migrations/index.ts';
 import { acquireLease, holdsLease, liveHolders, releaseLease, takeLease } from '../../src/store/leases.ts';
-import { baselinesOf, claimSampleKey, saveBaselines } from '../../src/store/counters.ts';
+import { claimSampleKey, hostBaselines, newestReadingPerHost, saveHostBaselines } from '../../src/store/counters.ts';
 import { insertNewEvents } from '../../src/store/events.ts';
 import { newRollStamp, replaceHourRecords, usageRecordsIn } from '../../src/store/usageRecords.ts';
 import { insertReadings, readingsOf, type NewReading } from '../../src/store/readings.ts';
@@ -45,9 +46,27 @@ for (const { fixture, skip } of await engines()) {
       const again = await openStore(location);
       try {
         const rows = await again.db.selectFrom('kysely_migration' as any).select('name' as any).execute();
-        assert.deepEqual(rows.map((r: any) => r.name), ['001_initial', '002_leases', '003_anomaly_amounts', '004_export_state', '005_day_partitions', '006_baseline_fillfactor', '007_reading_facts', '008_store_revision', '009_lease_tokens', '010_reading_hours']);
+        assert.deepEqual(rows.map((r: any) => r.name), ['001_initial', '002_leases', '003_anomaly_amounts', '004_export_state', '005_day_partitions', '006_baseline_fillfactor', '007_reading_facts', '008_store_revision', '009_lease_tokens', '010_reading_hours', '011_packed_baselines']);
       } finally {
         await again.close();
+      }
+    });
+
+    test('migration 011 packs the baselines of a store from before it, host by host, exactly', async () => {
+      const old = await openStore(await fixture.create(), { migrate: '010_reading_hours' });
+      try {
+        const row = (host: number, lb: number, timeMs: number, bytesIn: bigint) => ({
+          host_id: host, load_balancer_id: lb, process_key: `${host}@1`, time_ms: timeMs,
+          bytes_in: String(bytesIn), bytes_out: '2', bytes_in_ssl: '3', bytes_out_ssl: String(U64_MAX),
+        });
+        await old.db.insertInto('counter_state' as any).values([row(1, 70, H, U64_MAX), row(1, 71, H + 1, 5n), row(2, 70, H - 1, 0n)]).execute();
+        await migrate(old.db, old.engine);
+        const one = await hostBaselines(old.db, 1);
+        assert.deepEqual(one.get(70), { processKey: '1@1', timeMs: H, bytesIn: U64_MAX, bytesOut: 2n, bytesInSsl: 3n, bytesOutSsl: U64_MAX });
+        assert.deepEqual([...one.keys(), ...(await hostBaselines(old.db, 2)).keys()], [70, 71, 70]);
+        assert.deepEqual([...await newestReadingPerHost(old.db)].sort(), [[1, H + 1], [2, H - 1]]);
+      } finally {
+        await old.close();
       }
     });
 
@@ -118,16 +137,23 @@ for (const { fixture, skip } of await engines()) {
       assert.deepEqual(await liveHolders(store.db, 'member:'), ['x', 'y']);
     });
 
-    test('counter baselines keep unsigned 64-bit values exactly', async () => {
-      await saveBaselines(store.db, 1, new Map([[70, { processKey: 'p', timeMs: H, bytesIn: U64_MAX, bytesOut: U64_MAX - 1n, bytesInSsl: 2n ** 63n, bytesOutSsl: 0n }]]));
-      const b = (await baselinesOf(store.db, 1, [70])).get(70)!;
-      assert.deepEqual([b.bytesIn, b.bytesOut, b.bytesInSsl, b.bytesOutSsl, b.timeMs], [U64_MAX, U64_MAX - 1n, 2n ** 63n, 0n, H]);
+    test('counter baselines keep unsigned 64-bit values, process keys and times exactly, host by host', async () => {
+      await saveHostBaselines(store.db, 1, new Map([
+        [70, { processKey: 'p', timeMs: H, bytesIn: U64_MAX, bytesOut: U64_MAX - 1n, bytesInSsl: 2n ** 63n, bytesOutSsl: 0n }],
+        [2 ** 53 - 1, { processKey: '12@1700000000000', timeMs: H - 5, bytesIn: 1n, bytesOut: 2n, bytesInSsl: 3n, bytesOutSsl: 4n }],
+      ]));
+      await saveHostBaselines(store.db, 2, new Map([[70, { processKey: 'q', timeMs: H + 9, bytesIn: 0n, bytesOut: 0n, bytesInSsl: 0n, bytesOutSsl: 0n }]]));
+      const b = (await hostBaselines(store.db, 1)).get(70)!;
+      assert.deepEqual([b.bytesIn, b.bytesOut, b.bytesInSsl, b.bytesOutSsl, b.timeMs, b.processKey], [U64_MAX, U64_MAX - 1n, 2n ** 63n, 0n, H, 'p']);
+      assert.deepEqual((await hostBaselines(store.db, 1)).get(2 ** 53 - 1), { processKey: '12@1700000000000', timeMs: H - 5, bytesIn: 1n, bytesOut: 2n, bytesInSsl: 3n, bytesOutSsl: 4n });
+      assert.deepEqual([...await hostBaselines(store.db, 3)], []);
+      assert.equal((await newestReadingPerHost(store.db)).get(2), H + 9);
     });
 
     test('a whole host of held readings is stored at once, text and amounts exactly', async () => {
       // More than one statement's worth of parameters (PostgreSQL: 65535), as when a host's
       // clock went back and every reading of it is stale.
-      const details = ['plain', 'a "quoted", {braced} \\ back\\slashed, comma', 'NULL', '', 'ünïcødé ✓', "it's; drop table anomalies; --"];
+      const details = ['plain', 'a "quoted", {braced} \\ back\\slashed, comma', 'NULL', '', 'ünïcødé ✓', "it's; drop table anomalies; --", 'tab\tnew\nline\r\\N end'];
       const items: NewAnomaly[] = Array.from({ length: 12_000 }, (_, i) => ({
         kind: i % 2 ? 'STALE_SAMPLE' : 'DELTA_ABOVE_CEILING', timeMs: H + i, loadBalancerId: i + 1, hostId: i % 3 ? 9 : undefined,
         detail: details[i % details.length]!,

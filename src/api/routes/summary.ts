@@ -5,7 +5,8 @@ import type { RouteModule } from './index.ts';
 import { READ_ALL } from '../auth.ts';
 import { optionalWindow, querySchemas } from '../params.ts';
 import { listHosts } from '../../store/inventory.ts';
-import { topAccounts, lastReadingPerHost } from '../../store/reports.ts';
+import { topAccounts } from '../../store/reports.ts';
+import { newestReadingPerHost } from '../../store/counters.ts';
 import { rollupLagMs } from '../../store/hours.ts';
 import { exportBacklog } from '../../store/usageRecords.ts';
 import { countDeadLetters } from '../../store/exports.ts';
@@ -58,7 +59,7 @@ export const summaryRoutes: RouteModule = (api) => [{
     const db = api.store.db;
     const [top, hosts, readings, rollupLag, backlog, deadLetters, anomalies] = await Promise.all([
       topAccounts(db, window.startMs, window.endMs, Number(q.top ?? 10)),
-      listHosts(db), lastReadingPerHost(db), rollupLagMs(db, nowMs), exportBacklog(db), countDeadLetters(db), countAnomalies(db, 'HELD'),
+      listHosts(db), newestReadingPerHost(db), rollupLagMs(db, nowMs), exportBacklog(db), countDeadLetters(db), countAnomalies(db, 'HELD'),
     ]);
     return {
       startTime: api.printer.print(window.startMs),

@@ -12,6 +12,7 @@ import * as readingFacts from './007_reading_facts.ts';
 import * as storeRevision from './008_store_revision.ts';
 import * as leaseTokens from './009_lease_tokens.ts';
 import * as readingHours from './010_reading_hours.ts';
+import * as packedBaselines from './011_packed_baselines.ts';
 
 type EngineMigration = { up(db: Kysely<any>, engine: Engine): Promise<void> };
 
@@ -26,9 +27,11 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '008_store_revision': storeRevision,
   '009_lease_tokens': leaseTokens,
   '010_reading_hours': readingHours,
+  '011_packed_baselines': packedBaselines,
 };
 
-export async function migrate(db: Kysely<any>, engine: Engine): Promise<string[]> {
+/** Runs the migrations not run yet, up to `target` (a migration's name; default: all). */
+export async function migrate(db: Kysely<any>, engine: Engine, target?: string): Promise<string[]> {
   const provider: MigrationProvider = {
     async getMigrations() {
       const out: Record<string, Migration> = {};
@@ -36,7 +39,8 @@ export async function migrate(db: Kysely<any>, engine: Engine): Promise<string[]
       return out;
     },
   };
-  const { error, results } = await new Migrator({ db, provider }).migrateToLatest();
+  const migrator = new Migrator({ db, provider });
+  const { error, results } = await (target ? migrator.migrateTo(target) : migrator.migrateToLatest());
   if (error) throw error;
   return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
 }
