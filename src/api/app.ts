@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import type { Store } from '../store/store.ts';
 import type { Config } from '../config.ts';
 import type { TokenRecord } from '../store/tokens.ts';
-import { isStoreUnavailable } from '../store/dialect.ts';
+import { isStoreUnavailable } from '../store/dialect/index.ts';
 import { ApiFault, badRequest, notFound, overLimit, serviceUnavailable, shown } from './faults.ts';
 import { faultXml } from './format/xml.ts';
 import { formatFromAccept, stripSuffix, type Format } from './negotiate.ts';

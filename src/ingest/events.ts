@@ -10,7 +10,7 @@ import { saveLoadBalancerStates } from '../store/loadBalancers.ts';
 import { lastDailySnapshot, replaceAccountSnapshots } from '../store/accountUsage.ts';
 import { holdAnomalies } from '../store/anomalies.ts';
 import { finalHours } from '../store/hours.ts';
-import { lockEventIntake, lockHours } from '../store/dialect.ts';
+import { lockEventIntake, lockHours } from '../store/dialect/index.ts';
 import { finalState, timeline } from '../domain/lifecycle.ts';
 import { accountSnapshotsFrom } from '../domain/snapshot.ts';
 import { floorHour, HOUR_MS } from '../domain/time.ts';

@@ -15,7 +15,7 @@ import { holdAnomalies, replaceCeilingHold, type AnomalyKind, type NewAnomaly } 
 import { isHourFinal } from '../store/hours.ts';
 import { chainDelta, exceedsCeiling, NO_BYTES, type ChainDelta, type ChainLink } from '../domain/delta.ts';
 import { floorHour } from '../domain/time.ts';
-import { lockHostCounters, lockHours } from '../store/dialect.ts';
+import { lockHostCounters, lockHours } from '../store/dialect/index.ts';
 import { ensureDayPartitions } from '../store/partitions.ts';
 import { describeTransfers, processKey, type CounterReading, type ProcessIdentity, type Transfers } from '../domain/types.ts';
 
@@ -159,6 +159,8 @@ async function ingestSlice(intake: SliceIntake, readings: LoadBalancerReading[])
       connections: reading.connections, connectionsSsl: reading.connectionsSsl,
     });
   }
+  // Slice by slice, each by COPY: while PostgreSQL takes one, another host's slice is computed
+  // (one COPY of the whole host at the end made the cycle of two hosts 3.6 s instead of 2.3 s).
   await insertReadings(trx, rows);
   intake.result.deltas += rows.length;
 }

@@ -12,7 +12,7 @@ import { eventsOfAccount } from '../store/events.ts';
 import { accountsWithLiveLoadBalancerAt } from '../store/loadBalancers.ts';
 import { lastFinalHour, markHour } from '../store/hours.ts';
 import { hasDailySnapshot, putSnapshots } from '../store/accountUsage.ts';
-import { lockEventIntake, lockHours } from '../store/dialect.ts';
+import { lockEventIntake, lockHours } from '../store/dialect/index.ts';
 import { timeline } from '../domain/lifecycle.ts';
 import { countAccountAt } from '../domain/snapshot.ts';
 import { DAY_MS, floorDay, floorHour, HOUR_MS } from '../domain/time.ts';

@@ -4,7 +4,7 @@
 // and the memory is one load balancer's records, whatever the size of the fleet or the day.
 
 import type { Store } from '../store/store.ts';
-import { streamRows } from '../store/dialect.ts';
+import { streamRows } from '../store/dialect/index.ts';
 import { namedRecordsQuery, toNamedRecord, type NamedRecord, type UsageRecord } from '../store/usageRecords.ts';
 import { accountUsageQuery, toAccountUsage, type AccountUsageRecord } from '../store/accountUsage.ts';
 import { RowCursor } from './rowCursor.ts';

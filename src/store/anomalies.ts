@@ -3,7 +3,7 @@
 
 import type { Db } from './store.ts';
 import { big, num, optNum } from './rows.ts';
-import { bulkInsert, idBatches, idIn, type BulkColumn } from './dialect.ts';
+import { bulkInsert, idBatches, idIn, type BulkColumn } from './dialect/index.ts';
 import type { Transfers } from '../domain/types.ts';
 
 export type AnomalyKind = 'DELTA_ABOVE_CEILING' | 'LATE_SAMPLE' | 'LATE_EVENT' | 'SAMPLE_AFTER_DELETE' | 'STALE_SAMPLE';

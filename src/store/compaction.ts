@@ -16,7 +16,7 @@
 
 import { sql, type RawBuilder } from 'kysely';
 import type { Db } from './store.ts';
-import { isPostgres } from './dialect.ts';
+import { dialectOf } from './dialect/index.ts';
 import { partitionName, partitionExists } from './partitions.ts';
 import { num } from './rows.ts';
 import { HOLD_CODE, KIND_CODE, OPERATOR_CODE } from './readings.ts';
@@ -82,7 +82,7 @@ export interface CompactedDay {
 export async function compactDay(db: Db, dayMs: number, nowMs = Date.now()): Promise<CompactedDay | undefined> {
   const done = await db.selectFrom('compacted_days').select('day_ms').where('day_ms', '=', dayMs).executeTakeFirst();
   if (done) return undefined;
-  const counts = isPostgres(db) ? await rebuildPartition(db, dayMs) : await compactInPlace(db, dayMs);
+  const counts = dialectOf(db).partitionsByDay ? await rebuildPartition(db, dayMs) : await compactInPlace(db, dayMs);
   await db.insertInto('compacted_days').values({ day_ms: dayMs, compacted_ms: nowMs, rows_before: counts.before, rows_after: counts.after })
     .onConflict((oc) => oc.doNothing()).execute();
   return { dayMs, rowsBefore: counts.before, rowsAfter: counts.after };

@@ -3,7 +3,7 @@
 
 import type { Db } from './store.ts';
 import { chunks } from './store.ts';
-import { idBatches, idIn } from './dialect.ts';
+import { idBatches, idIn } from './dialect/index.ts';
 import { num } from './rows.ts';
 import type { EventType, LifecycleEvent } from '../domain/types.ts';
 

@@ -2,7 +2,7 @@
 
 import type { Db } from './store.ts';
 import { chunks } from './store.ts';
-import { idBatches, idIn } from './dialect.ts';
+import { idBatches, idIn } from './dialect/index.ts';
 import { num, optNum } from './rows.ts';
 import type { LoadBalancerState, VirtualIp, IpVersion, VipType, LbStatus, SslMode } from '../domain/types.ts';
 import { sortVips } from '../domain/lifecycle.ts';

@@ -1,9 +1,9 @@
-// Day partitions of the usage tables on PostgreSQL (migration 005); nothing on SQLite. A day's
+// Day partitions of the usage tables where the dialect has them (PostgreSQL, migration 005). A day's
 // partition is made before the first write into it, outside the writing transaction (creating
 // one locks its parent table), and remembered by this process. Retention drops whole days.
 
 import { sql, type Kysely } from 'kysely';
-import { isPostgres } from './dialect.ts';
+import { dialectOf } from './dialect/index.ts';
 import { DAY_MS, floorDay } from '../domain/time.ts';
 
 export type PartitionedTable = 'usage_records' | 'usage_samples';
@@ -36,7 +36,7 @@ export async function createDayPartition(db: Kysely<any>, table: PartitionedTabl
 
 /** Makes sure every day of [fromMs, toMs] has its partition. */
 export async function ensureDayPartitions(db: Kysely<any>, table: PartitionedTable, fromMs: number, toMs: number): Promise<void> {
-  if (!isPostgres(db)) return;
+  if (!dialectOf(db).partitionsByDay) return;
   for (const day of dayStartsOf(fromMs, toMs)) {
     const name = partitionName(table, day);
     if (made(db).has(name)) continue;
@@ -55,7 +55,7 @@ export async function partitionExists(db: Kysely<any>, name: string): Promise<bo
  * `keep` selects (a record not exported yet); returns how many rows went with them.
  */
 export async function dropDayPartitionsBefore(db: Kysely<any>, table: PartitionedTable, beforeMs: number, keep?: string): Promise<number> {
-  if (!isPostgres(db)) return 0;
+  if (!dialectOf(db).partitionsByDay) return 0;
   const parts = await sql<{ name: string }>`select c.relname as name from pg_inherits i join pg_class c on c.oid = i.inhrelid
     join pg_class p on p.oid = i.inhparent where p.relname = ${table}`.execute(db);
   let dropped = 0;

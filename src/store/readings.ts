@@ -6,7 +6,7 @@
 import { sql, type ExpressionBuilder } from 'kysely';
 import type { Db } from './store.ts';
 import type { Database } from './schema.ts';
-import { bulkInsert, idBatches, idIn, type BulkColumn } from './dialect.ts';
+import { bulkInsert, idBatches, idIn, type BulkColumn } from './dialect/index.ts';
 import { ensureDayPartitions } from './partitions.ts';
 import { big, num, optNum } from './rows.ts';
 import { READING_KINDS, type ChainDelta, type ChainLink, type ReadingKind } from '../domain/delta.ts';

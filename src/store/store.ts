@@ -1,7 +1,7 @@
 // The store: one Kysely instance over either engine, migrated at open.
 
 import { Kysely, sql, type Transaction } from 'kysely';
-import { connect, type Engine, type EngineConnection } from './dialect.ts';
+import { connect, type Engine, type EngineConnection } from './dialect/index.ts';
 import { migrate } from './migrations/index.ts';
 import type { Database } from './schema.ts';
 
@@ -35,7 +35,7 @@ export async function openStore(location: string, options: { migrate?: boolean |
   };
   if (options.migrate !== false) {
     try {
-      await migrate(db, connection.engine, typeof options.migrate === 'string' ? options.migrate : undefined);
+      await migrate(db, typeof options.migrate === 'string' ? options.migrate : undefined);
     } catch (err) {
       await db.destroy();
       throw err;

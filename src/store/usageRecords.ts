@@ -6,7 +6,7 @@
 import { randomInt } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from './store.ts';
-import { bulkInsert, idBatches, idIn, type BulkColumn } from './dialect.ts';
+import { bulkInsert, idBatches, idIn, type BulkColumn } from './dialect/index.ts';
 import { ensureDayPartitions } from './partitions.ts';
 import { HOUR_MS } from '../domain/time.ts';
 import { big, num } from './rows.ts';

@@ -9,7 +9,7 @@ import type { Db, Store } from '../store/store.ts';
 import { getAnomaly, resolveAnomaly, type Anomaly } from '../store/anomalies.ts';
 import { getEvent, setEventsHeld } from '../store/events.ts';
 import { hostBaselines, saveHostBaselines } from '../store/counters.ts';
-import { lockHostCounters } from '../store/dialect.ts';
+import { lockHostCounters } from '../store/dialect/index.ts';
 import { chainNeighbours, getReading, linkOf, setReadingDelta, setReadingOperator, type ReadingKey, type ReadingRow } from '../store/readings.ts';
 import { loadBalancerBasics } from '../store/loadBalancers.ts';
 import { applyHistory } from '../ingest/events.ts';

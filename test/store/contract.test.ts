@@ -60,7 +60,7 @@ for (const { fixture, skip } of await engines()) {
           bytes_in: String(bytesIn), bytes_out: '2', bytes_in_ssl: '3', bytes_out_ssl: String(U64_MAX),
         });
         await old.db.insertInto('counter_state' as any).values([row(1, 70, H, U64_MAX), row(1, 71, H + 1, 5n), row(2, 70, H - 1, 0n)]).execute();
-        await migrate(old.db, old.engine);
+        await migrate(old.db);
         const one = await hostBaselines(old.db, 1);
         assert.deepEqual(one.get(70), { processKey: '1@1', timeMs: H, bytesIn: U64_MAX, bytesOut: 2n, bytesInSsl: 3n, bytesOutSsl: U64_MAX });
         assert.deepEqual([...one.keys(), ...(await hostBaselines(old.db, 2)).keys()], [70, 71, 70]);

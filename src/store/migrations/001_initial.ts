@@ -2,10 +2,10 @@
 // snapshots, hours, anomalies and tokens.
 
 import type { Kysely } from 'kysely';
-import { identityColumn, type Engine } from '../dialect.ts';
+import type { StoreDialect } from '../dialect/index.ts';
 
-export async function up(db: Kysely<any>, engine: Engine): Promise<void> {
-  const id = identityColumn(engine);
+export async function up(db: Kysely<any>, dialect: StoreDialect): Promise<void> {
+  const id = dialect.identityColumn();
   const big = 'bigint';
 
   await db.schema.createTable('clusters')

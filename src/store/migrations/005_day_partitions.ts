@@ -7,7 +7,7 @@
 // gets a plain index.
 
 import { sql, type Kysely } from 'kysely';
-import type { Engine } from '../dialect.ts';
+import type { StoreDialect } from '../dialect/index.ts';
 import { createDayPartition, dayStartsOf } from '../partitions.ts';
 
 const TABLES = [
@@ -39,8 +39,8 @@ const TABLES = [
   },
 ];
 
-export async function up(db: Kysely<any>, engine: Engine): Promise<void> {
-  if (engine !== 'postgres') return;
+export async function up(db: Kysely<any>, dialect: StoreDialect): Promise<void> {
+  if (!dialect.partitionsByDay) return;
   for (const t of TABLES) {
     await sql.raw(`alter table ${t.name} rename to ${t.name}_unpartitioned`).execute(db);
     await sql.raw(`create table ${t.name} (${t.columns}) partition by range (${t.key})`).execute(db);

@@ -3,9 +3,9 @@
 // 100k baselines went from 1.4 s to 0.86 s (measured). SQLite has no such setting.
 
 import { sql, type Kysely } from 'kysely';
-import type { Engine } from '../dialect.ts';
+import type { StoreDialect } from '../dialect/index.ts';
 
-export async function up(db: Kysely<any>, engine: Engine): Promise<void> {
-  if (engine !== 'postgres') return;
+export async function up(db: Kysely<any>, dialect: StoreDialect): Promise<void> {
+  if (dialect.engine !== 'postgres') return;
   await sql`alter table counter_state set (fillfactor = 40)`.execute(db);
 }

@@ -12,9 +12,8 @@
 // reading, which is now held by its `hold`. Their raw counters were never kept (null).
 
 import { sql, type Kysely } from 'kysely';
-import type { Engine } from '../dialect.ts';
 
-export async function up(db: Kysely<any>, _engine: Engine): Promise<void> {
+export async function up(db: Kysely<any>): Promise<void> {
   for (const [column, type] of [
     ['pid', 'bigint'], ['process_start_ms', 'bigint'],
     ['counter_in', 'bigint'], ['counter_out', 'bigint'], ['counter_in_ssl', 'bigint'], ['counter_out_ssl', 'bigint'],

@@ -3,16 +3,16 @@
 
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
-import { binaryColumnType, type Engine } from '../dialect.ts';
+import type { StoreDialect } from '../dialect/index.ts';
 import { packBaselines, type HostBaselines } from '../counters.ts';
 
-export async function up(db: Kysely<any>, engine: Engine): Promise<void> {
+export async function up(db: Kysely<any>, dialect: StoreDialect): Promise<void> {
   await db.schema.createTable('host_baselines')
     .addColumn('host_id', 'bigint', (c) => c.primaryKey())
     .addColumn('version', 'text', (c) => c.notNull())
     .addColumn('newest_ms', 'bigint', (c) => c.notNull())
     .addColumn('process_keys', 'text', (c) => c.notNull())
-    .addColumn('links', binaryColumnType(engine), (c) => c.notNull())
+    .addColumn('links', dialect.binaryColumnType(), (c) => c.notNull())
     .execute();
   const hosts = await db.selectFrom('counter_state').select('host_id').distinct().execute();
   for (const { host_id: hostId } of hosts) {

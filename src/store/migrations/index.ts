@@ -1,7 +1,7 @@
 // Versioned migrations, run by Kysely's Migrator at start. Append new files; never edit old ones.
 
 import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
-import type { Engine } from '../dialect.ts';
+import { dialectOf, type StoreDialect } from '../dialect/index.ts';
 import * as initial from './001_initial.ts';
 import * as leases from './002_leases.ts';
 import * as anomalyAmounts from './003_anomaly_amounts.ts';
@@ -14,7 +14,8 @@ import * as leaseTokens from './009_lease_tokens.ts';
 import * as readingHours from './010_reading_hours.ts';
 import * as packedBaselines from './011_packed_baselines.ts';
 
-type EngineMigration = { up(db: Kysely<any>, engine: Engine): Promise<void> };
+/** A migration sees the engine's dialect: its column types and what the engine has (partitions). */
+type EngineMigration = { up(db: Kysely<any>, dialect: StoreDialect): Promise<void> };
 
 const MIGRATIONS: Record<string, EngineMigration> = {
   '001_initial': initial,
@@ -31,11 +32,12 @@ const MIGRATIONS: Record<string, EngineMigration> = {
 };
 
 /** Runs the migrations not run yet, up to `target` (a migration's name; default: all). */
-export async function migrate(db: Kysely<any>, engine: Engine, target?: string): Promise<string[]> {
+export async function migrate(db: Kysely<any>, target?: string): Promise<string[]> {
+  const dialect = dialectOf(db);
   const provider: MigrationProvider = {
     async getMigrations() {
       const out: Record<string, Migration> = {};
-      for (const [name, m] of Object.entries(MIGRATIONS)) out[name] = { up: (d) => m.up(d, engine) };
+      for (const [name, m] of Object.entries(MIGRATIONS)) out[name] = { up: (d) => m.up(d, dialect) };
       return out;
     },
   };

@@ -1,0 +1,65 @@
+// What differs between the two engines, as one interface (Kysely's pattern: a dialect object
+// per engine, found from the query's adapter). Callers say what they need (a lock, rows in
+// bulk, an id list in a statement); each engine's file says how it does it.
+
+import type pg from 'pg';
+import type SqliteDatabase from 'better-sqlite3';
+import type { ColumnDefinitionBuilder, Compilable, Dialect, ExpressionBuilder, Kysely } from 'kysely';
+
+export type Engine = 'sqlite' | 'postgres';
+
+export interface EngineConnection {
+  engine: Engine;
+  /** The file or URL it was opened from. */
+  location: string;
+  dialect: Dialect;
+  /** Set when the engine is PostgreSQL, for COPY and raw driver access. */
+  pool?: pg.Pool;
+  /** Set when the engine is SQLite. */
+  sqlite?: SqliteDatabase.Database;
+}
+
+export interface BulkColumn<T> {
+  name: string;
+  /** The column's PostgreSQL type, for its unnest array. */
+  pgType: 'bigint' | 'integer' | 'text' | 'double precision';
+  /** The column's value for one item. */
+  value: (item: T) => unknown;
+}
+
+/**
+ * An item as one line of COPY's text format, the columns in order, ending in a newline: a table
+ * of numbers only writes its rows as one template each instead of a call and a join a column.
+ */
+export type CopyLine<T> = (item: T) => string;
+
+export type LockMode = 'shared' | 'exclusive';
+
+export interface StoreDialect {
+  readonly engine: Engine;
+  /** The usage tables are partitioned by day (migration 005): days are made, dropped and swapped whole. */
+  readonly partitionsByDay: boolean;
+  connect(location: string): EngineConnection;
+  identityColumn(): { type: 'bigint' | 'integer'; build: (c: ColumnDefinitionBuilder) => ColumnDefinitionBuilder };
+  binaryColumnType(): 'bytea' | 'blob';
+  /** True when the error is this engine's way of saying the store cannot be reached now. */
+  isUnavailable(err: { code?: string; message?: string }): boolean;
+
+  /** Serializes counter updates of one host across processes, for the rest of the transaction. */
+  lockHostCounters(db: Kysely<any>, hostId: number): Promise<void>;
+  /** Ingest takes its hours shared, finalisation exclusive (SPEC 5, Late data), for the rest of the transaction. */
+  lockHours(db: Kysely<any>, hourMs: readonly number[], mode: LockMode): Promise<void>;
+  /** One event batch at a time, for the rest of the transaction. */
+  lockEventIntake(db: Kysely<any>): Promise<void>;
+
+  /** The id list in as few statements as the engine allows. */
+  idBatches(ids: number[]): number[][];
+  /** `column in (ids)`, for one of idBatches' lists. */
+  idIn(column: string, ids: number[]): (eb: ExpressionBuilder<any, any>) => any;
+
+  /** Inserts one row an item inside the caller's transaction; `conflict` is an ON CONFLICT clause. */
+  bulkInsert<T>(db: Kysely<any>, table: string, columns: BulkColumn<T>[], items: readonly T[], conflict?: string, copyLine?: CopyLine<T>): Promise<void>;
+
+  /** The rows of a select in the query's order, a chunk at a time, never all at once. */
+  streamRows<R>(connection: EngineConnection, query: Compilable<R>, chunkSize: number): AsyncGenerator<R[]>;
+}

@@ -1,0 +1,66 @@
+// The store's engine differences, one dialect object per engine (dialect.ts), found from the
+// query builder's adapter; and the calls the store makes through it, so call sites name what
+// they need and never the engine.
+
+import { PostgresAdapter, type Compilable, type Kysely } from 'kysely';
+import { postgresDialect } from './postgres.ts';
+import { sqliteDialect } from './sqlite.ts';
+import type { BulkColumn, CopyLine, Engine, EngineConnection, LockMode, StoreDialect } from './dialect.ts';
+
+export type { BulkColumn, CopyLine, Engine, EngineConnection, LockMode, StoreDialect } from './dialect.ts';
+
+export function engineOf(location: string): Engine {
+  return /^postgres(ql)?:\/\//.test(location) ? 'postgres' : 'sqlite';
+}
+
+export function dialectFor(engine: Engine): StoreDialect {
+  return engine === 'postgres' ? postgresDialect : sqliteDialect;
+}
+
+/** The dialect of the store a query builder (or one of its transactions) runs on. */
+export function dialectOf(db: Kysely<any>): StoreDialect {
+  return db.getExecutor().adapter instanceof PostgresAdapter ? postgresDialect : sqliteDialect;
+}
+
+export function connect(location: string): EngineConnection {
+  return dialectFor(engineOf(location)).connect(location);
+}
+
+/** True when an error means the store cannot be reached now (503), not a bug (500). */
+export function isStoreUnavailable(err: unknown): boolean {
+  const e = err as { code?: string; message?: string } | undefined;
+  return !!e && (postgresDialect.isUnavailable(e) || sqliteDialect.isUnavailable(e));
+}
+
+/** Serializes counter updates of one host across processes for the rest of the transaction. */
+export const lockHostCounters = (db: Kysely<any>, hostId: number) => dialectOf(db).lockHostCounters(db, hostId);
+
+/**
+ * Serializes the ingest of an hour's data with its finalisation (SPEC 5, Late data): ingest
+ * takes its hours shared, the rollup finalising an hour takes it exclusive, so no reading or
+ * event can commit unheld into an hour that has just become final.
+ */
+export const lockHours = (db: Kysely<any>, hourMs: readonly number[], mode: LockMode) => dialectOf(db).lockHours(db, hourMs, mode);
+
+/**
+ * One event batch at a time: intake recomputes load balancer states and account snapshots from
+ * every stored event, which two concurrent batches for one load balancer would each do without
+ * the other's events. Provisioning events are few; the lock costs nothing at their rate.
+ */
+export const lockEventIntake = (db: Kysely<any>) => dialectOf(db).lockEventIntake(db);
+
+export const idBatches = (db: Kysely<any>, ids: number[]) => dialectOf(db).idBatches(ids);
+export const idIn = (db: Kysely<any>, column: string, ids: number[]) => dialectOf(db).idIn(column, ids);
+
+export function bulkInsert<T>(db: Kysely<any>, table: string, columns: BulkColumn<T>[], items: readonly T[], conflict = '', copyLine?: CopyLine<T>): Promise<void> {
+  return items.length ? dialectOf(db).bulkInsert(db, table, columns, items, conflict, copyLine) : Promise.resolve();
+}
+
+
+/**
+ * The rows of a select in the query's order, a chunk at a time, never all of them at once: a
+ * report of a whole fleet's day streams through here. A failure mid-way throws from the iteration.
+ */
+export function streamRows<R>(connection: EngineConnection, query: Compilable<R>, chunkSize = 2000): AsyncGenerator<R[]> {
+  return dialectFor(connection.engine).streamRows(connection, query, chunkSize);
+}

@@ -1,0 +1,87 @@
+// SQLite (better-sqlite3): one file in WAL mode; writers are serialized by the database's single
+// write lock, so the locks other engines take are no-ops here (each transaction's first
+// statement is a write, which takes it); a statement binds at most 32766 values.
+
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { SqliteDialect, sql, type Compilable, type Kysely } from 'kysely';
+import type { BulkColumn, EngineConnection, StoreDialect } from './dialect.ts';
+
+const UNREACHABLE_CODES = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_CANTOPEN', 'SQLITE_FULL']);
+
+/** Ids a statement: SQLite binds at most 32766 values. */
+const IDS_PER_STATEMENT = 10_000;
+const VALUES_PER_STATEMENT = 30_000;
+
+export const sqliteDialect: StoreDialect = {
+  engine: 'sqlite',
+  partitionsByDay: false,
+
+  connect(location: string): EngineConnection {
+    if (location !== ':memory:') mkdirSync(dirname(location), { recursive: true });
+    const sqlite = new SqliteDatabase(location);
+    sqlite.pragma('journal_mode = WAL');
+    sqlite.pragma('synchronous = NORMAL');
+    sqlite.pragma('busy_timeout = 5000');
+    sqlite.pragma('foreign_keys = ON');
+    // Every integer comes back as bigint: byte counters are exact up to 2^63.
+    sqlite.defaultSafeIntegers(true);
+    return { engine: 'sqlite', location, dialect: new SqliteDialect({ database: sqlite }), sqlite };
+  },
+
+  identityColumn: () => ({ type: 'integer', build: (c) => c.primaryKey().autoIncrement() }),
+  binaryColumnType: () => 'blob',
+
+  isUnavailable(e) {
+    if (e.code && (UNREACHABLE_CODES.has(e.code) || e.code.startsWith('SQLITE_IOERR'))) return true;
+    return /database connection is not open/i.test(e.message ?? '');
+  },
+
+  lockHostCounters: async () => {},
+  lockHours: async () => {},
+  lockEventIntake: async () => {},
+
+  idBatches(ids) {
+    const out: number[][] = [];
+    for (let i = 0; i < ids.length; i += IDS_PER_STATEMENT) out.push(ids.slice(i, i + IDS_PER_STATEMENT));
+    return out;
+  },
+  idIn: (column, ids) => (eb) => eb(column, 'in', ids),
+
+  bulkInsert,
+
+  streamRows,
+};
+
+async function bulkInsert<T>(db: Kysely<any>, table: string, columns: BulkColumn<T>[], items: readonly T[], conflict = ''): Promise<void> {
+  const names = sql.join(columns.map((c) => sql.ref(c.name)));
+  const perStatement = Math.floor(VALUES_PER_STATEMENT / columns.length);
+  for (let i = 0; i < items.length; i += perStatement) {
+    const values = sql.join(items.slice(i, i + perStatement).map((item) => sql`(${sql.join(columns.map((c) => c.value(item)))})`));
+    await sql`insert into ${sql.table(table)} (${names}) values ${values} ${sql.raw(conflict)}`.execute(db);
+  }
+}
+
+/**
+ * On a read-only connection of its own (WAL lets it read beside the writer): Kysely's SQLite
+ * stream would hold the process's one connection for as long as the slowest client takes to read.
+ */
+async function* streamRows<R>(connection: EngineConnection, query: Compilable<R>, chunkSize: number): AsyncGenerator<R[]> {
+  const { sql: text, parameters } = query.compile();
+  const reader = connection.location === ':memory:' ? connection.sqlite! : new SqliteDatabase(connection.location, { readonly: true, fileMustExist: true });
+  try {
+    reader.defaultSafeIntegers(true);
+    let rows: R[] = [];
+    for (const row of reader.prepare(text).iterate(...(parameters as unknown[]))) {
+      rows.push(row as R);
+      if (rows.length === chunkSize) {
+        yield rows;
+        rows = [];
+      }
+    }
+    if (rows.length) yield rows;
+  } finally {
+    if (reader !== connection.sqlite) reader.close();
+  }
+}
