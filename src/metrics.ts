@@ -49,7 +49,8 @@ export class Metrics {
   });
 
   constructor(store: Store, now: () => number = Date.now) {
-    collectDefaultMetrics({ register: this.registry, prefix: 'lbmeter_process_' });
+    // Under their standard names (process_*, nodejs_*), which stock Node.js dashboards query.
+    collectDefaultMetrics({ register: this.registry });
     new Gauge({
       name: 'lbmeter_anomalies_held', help: 'Anomalies waiting for an operator, by kind', labelNames: ['kind'] as const, registers: [this.registry],
       async collect() {

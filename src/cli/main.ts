@@ -1,10 +1,11 @@
 // The `lbmeter` command. Every command reads the same configuration as `serve` and may run while
 // `serve` runs on the same store. Bad arguments: one line on stderr, exit code 2.
 
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, ConfigError, type Config } from '../config.ts';
 import { openStore, type Store } from '../store/store.ts';
+import { dialectFor, engineOf } from '../store/dialect/index.ts';
 import { createToken, listTokens, revokeToken, ROLES, type Role } from '../store/tokens.ts';
 import { runRollup } from '../jobs/rollup.ts';
 import { pollHosts } from '../ingest/poller.ts';
@@ -52,8 +53,16 @@ function config(): Config {
   return loadConfig(process.env);
 }
 
-async function withStore<T>(fn: (store: Store, config: Config) => Promise<T>): Promise<T> {
+/**
+ * Runs fn on the configured store. Only `migrate` (and serve) make a store that is not there:
+ * any other command on a missing SQLite file would leave an empty store behind (a token in it
+ * that no server knows, say), so it stops with one line instead.
+ */
+async function withStore<T>(fn: (store: Store, config: Config) => Promise<T>, options: { create?: boolean } = {}): Promise<T> {
   const c = config();
+  if (!options.create && engineOf(c.db) === 'sqlite' && c.db !== ':memory:' && !existsSync(c.db)) {
+    throw new UsageError(`no store at ${c.db}: check LBMETER_DB, or make one with lbmeter migrate`);
+  }
   const store = await openStore(c.db);
   try {
     return await fn(store, c);
@@ -88,7 +97,7 @@ export function buildProgram(): Command {
   program.command('migrate')
     .description('Create or upgrade the store schema (serve also does this at start)')
     .addHelpText('after', '\nExamples:\n  lbmeter migrate\n  LBMETER_DB=postgres://postgres@127.0.0.1/lbmeter lbmeter migrate')
-    .action(() => withStore(async (store, c) => console.log(`store ${store.engine} at ${c.db.startsWith('postgres') ? 'postgres' : c.db} is up to date`)));
+    .action(() => withStore(async (store, c) => console.log(`store ${store.engine} at ${c.db.startsWith('postgres') ? 'postgres' : c.db} is up to date`), { create: true }));
 
   program.command('poll')
     .description('Poll HAProxy hosts now and store their counters')
@@ -128,6 +137,24 @@ export function buildProgram(): Command {
       if (r.busy) throw new Error('another process is compacting; try again later');
       for (const d of r.days) console.log(`${new Date(d.dayMs).toISOString().slice(0, 10)}\t${d.rowsBefore} readings\t-> ${d.rowsAfter} rows`);
       console.log(`compacted ${r.days.length} days (raw readings are kept ${c.readingsDays} days after their hour is final)`);
+    }));
+
+  program.command('backup')
+    .description('Copy the embedded SQLite store into a new file, consistent even while serve writes to it')
+    .argument('<file>', 'the copy: a new file (an existing one is never overwritten)')
+    .addHelpText('after', '\nExamples:\n  lbmeter backup /var/backups/lbmeter-$(date +%F).db\n  LBMETER_DB=/var/lib/lbmeter/lbmeter.db lbmeter backup copy.db\n\nPostgreSQL stores are backed up with pg_dump (docs/operations.md).')
+    .action((file: string) => withStore(async (store) => {
+      const dialect = dialectFor(store.engine);
+      if (!dialect.backup) throw new UsageError(`the store is ${store.engine}: back it up with its own tools (pg_dump; see docs/operations.md)`);
+      if (existsSync(file)) throw new UsageError(`${file} exists: give a new file`);
+      const { pages } = await dialect.backup(store.connection, file);
+      const copy = await openStore(file, { migrate: false });
+      try {
+        const records = await copy.db.selectFrom('usage_records').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
+        console.log(`backed up ${pages} pages to ${file} (${records.n} usage records)`);
+      } finally {
+        await copy.close();
+      }
     }));
 
   program.command('purge')

@@ -20,6 +20,14 @@ const FILES: [url: string, file: string, type: string][] = [
 ];
 
 export function registerDashboard(app: FastifyInstance): void {
+  // Whoever opens the server's address in a browser lands on the dashboard, not a JSON 404.
+  app.route({
+    method: 'GET',
+    url: '/',
+    config: { access: OPEN, ownMediaType: true },
+    schema: { hide: true },
+    handler: async (_request, reply) => reply.redirect('/dashboard', 302),
+  });
   for (const [url, file, type] of FILES) {
     const content = readFileSync(file);
     app.route({

@@ -58,3 +58,12 @@ test('the document is JSON only', async () => {
   const res = await fetch(`${api.url}/openapi.xml`);
   assert.equal(res.status, 406);
 });
+
+test('/ sends a browser to the dashboard, without a token', async () => {
+  const res = await fetch(`${api.url}/`, { redirect: 'manual', headers: { accept: 'text/html' } });
+  assert.equal(res.status, 302);
+  assert.equal(res.headers.get('location'), '/dashboard');
+  const followed = await fetch(`${api.url}/`);
+  assert.equal(followed.status, 200);
+  assert.match(followed.headers.get('content-type') ?? '', /^text\/html/);
+});

@@ -6,7 +6,7 @@ import { execFile, spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/main.ts';
 import { promisify } from 'node:util';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import http from 'node:http';
@@ -29,6 +29,17 @@ async function lbmeter(args: string[], extraEnv: Record<string, string> = {}) {
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
 }
+
+test('only migrate makes a store: another command on a missing one is one line, exit code 2, and leaves no file', async () => {
+  const missing = join(dir, 'elsewhere', 'none.db');
+  for (const args of [['token', 'create', '--role', 'support'], ['anomalies', 'list'], ['backup', join(dir, 'b.db')], ['rollup']]) {
+    const r = await lbmeter(args, { LBMETER_DB: missing });
+    assert.equal(r.code, 2, `${args.join(' ')}: ${r.stderr}`);
+    assert.equal(r.stderr, `lbmeter: no store at ${missing}: check LBMETER_DB, or make one with lbmeter migrate\n`);
+    assert.equal(existsSync(missing), false);
+  }
+  assert.match((await lbmeter(['migrate'])).stdout, /up to date/);
+});
 
 test('token create prints the token alone; list shows it without its value; revoke ends it', async () => {
   const created = await lbmeter(['token', 'create', '--role', 'support', 'billing', '--label', 'ops']);

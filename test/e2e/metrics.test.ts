@@ -94,6 +94,10 @@ test('the series of requests, polls, samples, anomalies, rollup lag, export back
   assert.equal(exported.get('lbmeter_export_records_total{result="delivered"}'), backlog);
   assert.equal(exported.get('lbmeter_export_backlog_records'), 0);
 
+  // The process's own series under the names stock Node.js dashboards and alerts query.
+  for (const series of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'process_start_time_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds']) {
+    assert.ok(exported.has(series), `${series} is exported`);
+  }
   const text = await (await fetch(`${api.url}/metrics`)).text();
   for (const secret of Object.values(api.tokens)) assert.ok(!text.includes(secret), 'no token in the metrics');
 });

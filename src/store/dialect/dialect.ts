@@ -60,6 +60,12 @@ export interface StoreDialect {
   /** Inserts one row an item inside the caller's transaction; `conflict` is an ON CONFLICT clause. */
   bulkInsert<T>(db: Kysely<any>, table: string, columns: BulkColumn<T>[], items: readonly T[], conflict?: string, copyLine?: CopyLine<T>): Promise<void>;
 
+  /**
+   * A consistent copy of the whole store into a new file, taken while others write; undefined
+   * when the engine has its own tools for that (PostgreSQL: pg_dump, docs/operations.md).
+   */
+  backup?(connection: EngineConnection, file: string): Promise<{ pages: number }>;
+
   /** The rows of a select in the query's order, a chunk at a time, never all at once. */
   streamRows<R>(connection: EngineConnection, query: Compilable<R>, chunkSize: number): AsyncGenerator<R[]>;
 }

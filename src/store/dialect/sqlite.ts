@@ -51,6 +51,13 @@ export const sqliteDialect: StoreDialect = {
 
   bulkInsert,
 
+  // SQLite's online backup: page by page from a snapshot, other connections writing meanwhile
+  // (a plain copy of the file while serve writes can miss the WAL's pages, or tear).
+  async backup(connection, file) {
+    const { totalPages } = await connection.sqlite!.backup(file);
+    return { pages: totalPages };
+  },
+
   streamRows,
 };
 

@@ -1,0 +1,95 @@
+// `lbmeter backup` of the embedded store, taken while `serve --demo` writes to it: the copy opens
+// as a consistent store (SQLite's integrity check) holding every record the live store had
+// made final before it, field for field.
+
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sql } from 'kysely';
+import { openStore } from '../../src/store/store.ts';
+import { engines } from '../helpers/engines.ts';
+
+const run = promisify(execFile);
+const BIN = new URL('../../bin/lbmeter.js', import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'lbmeter-backup-'));
+const live = join(dir, 'live.db');
+const env = { ...process.env, LBMETER_DB: live, LBMETER_PORT: '0', LBMETER_LOG_LEVEL: 'silent' };
+const [, postgres] = await engines();
+after(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await postgres.fixture.cleanup();
+});
+
+async function lbmeter(args: string[], extraEnv: Record<string, string> = {}) {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { ...env, ...extraEnv } });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+const finalRecords = (db: any) => db.selectFrom('usage_records').selectAll().where('final', '=', 1).orderBy('id').execute();
+
+test('a backup taken while serve --demo writes opens consistent, with every final record', async () => {
+  const child = spawn(process.execPath, [BIN, 'serve', '--demo'], { env });
+  let out = '';
+  child.stdout.on('data', (d) => (out += d));
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`serve --demo did not start: ${out}`)), 60_000);
+      child.stdout.on('data', () => { if (/dashboard:/.test(out)) { clearTimeout(timer); resolve(); } });
+      child.on('exit', (code) => reject(new Error(`serve exited ${code}`)));
+    });
+    // Backups while the demo pushes a round every 10 s and the rollup closes hours.
+    const copies: string[] = [];
+    for (let i = 0; i < 3; i++) {
+      const file = join(dir, `copy-${i}.db`);
+      const r = await lbmeter(['backup', file]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, new RegExp(`^backed up \\d+ pages to ${file.replace(/[.]/g, '\\.')} \\(\\d+ usage records\\)\\n$`));
+      copies.push(file);
+      await new Promise((r) => setTimeout(r, 4_000));
+    }
+    const store = await openStore(live, { migrate: false });
+    try {
+      const liveRecords = new Map((await finalRecords(store.db)).map((r: any) => [String(r.id), JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? String(v) : v))]));
+      for (const file of copies) {
+        const copy = await openStore(file, { migrate: false });
+        try {
+          const check = await sql<{ integrity_check: string }>`pragma integrity_check`.execute(copy.db);
+          assert.deepEqual(check.rows, [{ integrity_check: 'ok' }], file);
+          const records = await finalRecords(copy.db);
+          assert.ok(records.length > 0, `${file} holds the demo's final records`);
+          for (const r of records) assert.equal(JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? String(v) : v)), liveRecords.get(String(r.id)), `record ${r.id} of ${file}`);
+        } finally {
+          await copy.close();
+        }
+      }
+    } finally {
+      await store.close();
+    }
+    const again = await lbmeter(['backup', copies[0]!]);
+    assert.equal(again.code, 2);
+    assert.equal(again.stderr, `lbmeter: ${copies[0]} exists: give a new file\n`);
+  } finally {
+    const exited = new Promise((resolve) => child.on('exit', resolve));
+    child.kill('SIGTERM');
+    await exited;
+  }
+});
+
+test('a PostgreSQL store is backed up with pg_dump: one line, exit code 2, no file', { skip: postgres.skip }, async () => {
+  const location = await postgres.fixture.create();
+  assert.equal((await lbmeter(['migrate'], { LBMETER_DB: location })).code, 0);
+  const file = join(dir, 'pg.db');
+  const r = await lbmeter(['backup', file], { LBMETER_DB: location });
+  assert.equal(r.code, 2);
+  assert.equal(r.stderr, 'lbmeter: the store is postgres: back it up with its own tools (pg_dump; see docs/operations.md)\n');
+  assert.equal(existsSync(file), false);
+});
