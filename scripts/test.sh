@@ -6,16 +6,22 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# HAProxy is the data plane of the end-to-end tests; Chromium drives the dashboard test.
+# HAProxy is the data plane of the end-to-end tests; Chromium drives the dashboard test;
+# systemd-analyze and promtool (Debian's prometheus, without the exporters it recommends)
+# check the units and alert rules in deploy/.
+export DEBIAN_FRONTEND=noninteractive
+sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "installing ${missing[*]} (Debian packages)"
-  export DEBIAN_FRONTEND=noninteractive
-  sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
+lean=()
+command -v promtool >/dev/null 2>&1 || lean+=(prometheus)
+if [ ${#missing[@]} -gt 0 ] || [ ${#lean[@]} -gt 0 ]; then
+  echo "installing ${missing[*]} ${lean[*]} (Debian packages)"
   sudo_if_needed apt-get update -qq
-  sudo_if_needed apt-get install -y -qq "${missing[@]}" >/dev/null
+  [ ${#missing[@]} -eq 0 ] || sudo_if_needed apt-get install -y -qq "${missing[@]}" >/dev/null
+  [ ${#lean[@]} -eq 0 ] || sudo_if_needed apt-get install -y -qq --no-install-recommends "${lean[@]}" >/dev/null
 fi
 
 npm ci --no-audit --no-fund

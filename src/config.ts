@@ -62,6 +62,15 @@ function onOff(env: Env, name: string, fallback: boolean): boolean {
   return raw === 'on';
 }
 
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/** pino's levels; anything else is one line naming them, not pino's own exception at start. */
+function logLevel(env: Env): string {
+  const level = env.LBMETER_LOG_LEVEL || 'info';
+  if (!LOG_LEVELS.includes(level)) throw new ConfigError(`LBMETER_LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(level.slice(0, 40))}`);
+  return level;
+}
+
 /** A file path, or a PostgreSQL URL: any other scheme is a mistake, never a SQLite file of that name (SPEC 6). */
 function storeLocation(env: Env): string {
   const db = env.LBMETER_DB || './data/lbmeter.db';
@@ -102,7 +111,7 @@ export function loadConfig(env: Env = process.env): Config {
     graceMs: integer(env, 'LBMETER_GRACE', 7200, 0, 7 * 86_400) * 1000,
     deltaCeiling: BigInt(ceiling),
     rateLimitPerMinute: integer(env, 'LBMETER_RATE_LIMIT', 1200, 0, 10_000_000),
-    logLevel: env.LBMETER_LOG_LEVEL || 'info',
+    logLevel: logLevel(env),
     metrics: onOff(env, 'LBMETER_METRICS', true),
     workers: integer(env, 'LBMETER_WORKERS', 1, 1, 64),
     heapGrowthPercent: integer(env, 'LBMETER_HEAP_GROWTH', 20, 0, 300),

@@ -8,6 +8,7 @@ import type { HostPollReport } from './ingest/poller.ts';
 import { countAnomalies } from './store/anomalies.ts';
 import { rollupLagMs } from './store/hours.ts';
 import { exportBacklog } from './store/usageRecords.ts';
+import { countDeadLetters } from './store/exports.ts';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -28,16 +29,18 @@ export class Metrics {
     labelNames: ['host'] as const, buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [this.registry],
   });
   readonly jobSeconds = new Histogram({
-    name: 'lbmeter_job_duration_seconds', help: 'Time a scheduled job (poll, rollup, retention, export, demo) took, by job',
-    labelNames: ['job'] as const, buckets: [0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800], registers: [this.registry],
+    // The job's label is `name`: Prometheus gives every scraped series a `job` label of its own
+    // (the scrape job), and renames a series' `job` to `exported_job`, which alert rules then miss.
+    name: 'lbmeter_job_duration_seconds', help: 'Time a scheduled job (poll, rollup, retention, export, compaction, demo) took, by job name',
+    labelNames: ['name'] as const, buckets: [0.01, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 1800], registers: [this.registry],
   });
   readonly jobOverruns = new Counter({
     name: 'lbmeter_job_overruns_total', help: 'Scheduled runs skipped because the job\'s previous run was still going, by job',
-    labelNames: ['job'] as const, registers: [this.registry],
+    labelNames: ['name'] as const, registers: [this.registry],
   });
   readonly jobLastSuccess = new Gauge({
     name: 'lbmeter_job_last_success_timestamp_seconds', help: 'When a scheduled job last finished without an error, by job (Unix seconds)',
-    labelNames: ['job'] as const, registers: [this.registry],
+    labelNames: ['name'] as const, registers: [this.registry],
   });
   readonly samples = new Counter({
     name: 'lbmeter_samples_ingested_total', help: 'Load balancer counter readings stored, by source (poll, push)',
@@ -69,6 +72,12 @@ export class Metrics {
       name: 'lbmeter_export_backlog_records', help: 'Final usage records not exported yet', registers: [this.registry],
       async collect() {
         this.set(await exportBacklog(store.db));
+      },
+    });
+    new Gauge({
+      name: 'lbmeter_export_dead_letters', help: 'Usage records the billing sink refused for good, waiting for an operator (lbmeter export replay)', registers: [this.registry],
+      async collect() {
+        this.set(await countDeadLetters(store.db));
       },
     });
   }

@@ -59,14 +59,14 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
     let running = false;
     const run = () => {
       if (running) {
-        metrics.jobOverruns.inc({ job: name });
+        metrics.jobOverruns.inc({ name });
         logger.warn({ job: name }, 'job still running from its last turn; this turn skipped');
         return;
       }
       running = true;
-      const timer = metrics.jobSeconds.startTimer({ job: name });
+      const timer = metrics.jobSeconds.startTimer({ name });
       const done: Promise<unknown> = work()
-        .then(() => metrics.jobLastSuccess.set({ job: name }, Date.now() / 1000))
+        .then(() => metrics.jobLastSuccess.set({ name }, Date.now() / 1000))
         .catch((err) => logger.error({ err, job: name }, 'job failed'))
         .finally(() => {
           timer();

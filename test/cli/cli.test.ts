@@ -97,6 +97,11 @@ test('a bad configuration value is one line naming the variable', async () => {
     assert.equal(g.code, 2);
     assert.equal(g.stderr.trim(), `lbmeter: LBMETER_HEAP_GROWTH: expected a whole number from 0 to 300, got "${growth}"`);
   }
+  for (const command of [['migrate'], ['serve']]) {
+    const l = await lbmeter(command, { LBMETER_LOG_LEVEL: 'verbose' });
+    assert.equal(l.code, 2, `${command}: ${l.stderr}`);
+    assert.equal(l.stderr, 'lbmeter: LBMETER_LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, silent, got "verbose"\n');
+  }
 });
 
 test('LBMETER_DB is a file path or a PostgreSQL URL; any other scheme is refused, never made a SQLite file', async () => {

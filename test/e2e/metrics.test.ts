@@ -8,6 +8,7 @@ import { startApi } from '../helpers/api.ts';
 import { cluster, createLb, ok, rollup, sample } from '../helpers/fleet.ts';
 import { startByteServer, startHaproxy, transfer } from '../helpers/haproxy.ts';
 import http from 'node:http';
+import { readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
 import { exportBacklog } from '../../src/store/usageRecords.ts';
 import { runExport } from '../../src/jobs/export.ts';
@@ -100,7 +101,36 @@ test('the series of requests, polls, samples, anomalies, rollup lag, export back
   }
   const text = await (await fetch(`${api.url}/metrics`)).text();
   for (const secret of Object.values(api.tokens)) assert.ok(!text.includes(secret), 'no token in the metrics');
+  assertQueriedSeriesExported(text);
 });
+
+/**
+ * Every metric the alert rules and the Grafana dashboard (deploy/) query is one lbmeter exports,
+ * and every label they group or filter it by is on its samples (where the work above gave it some).
+ */
+function assertQueriedSeriesExported(exposition: string): void {
+  const rules = readFileSync(new URL('../../deploy/prometheus/lbmeter-rules.yml', import.meta.url), 'utf8');
+  const dashboard = JSON.parse(readFileSync(new URL('../../deploy/grafana/lbmeter-dashboard.json', import.meta.url), 'utf8'));
+  const expressions = [
+    ...[...rules.matchAll(/^\s*expr: (.+)$/gm)].map((m) => m[1]!),
+    ...dashboard.panels.flatMap((p: { targets: { expr: string }[] }) => p.targets.map((t) => t.expr)),
+  ];
+  assert.ok(expressions.length >= 20, `${expressions.length} expressions`);
+  const families = new Map<string, string>([...exposition.matchAll(/^# TYPE (\S+) (\S+)$/gm)].map((m) => [m[1]!, m[2]!]));
+  const samples = exposition.split('\n').filter((l) => l && !l.startsWith('#'));
+  for (const expr of expressions) {
+    const labels = new Set([...expr.matchAll(/by \(([^)]*)\)/g)].flatMap((m) => m[1]!.split(',').map((l) => l.trim()))
+      .concat([...expr.matchAll(/[{,]\s*(\w+)\s*=~?"/g)].map((m) => m[1]!)));
+    for (const label of ['le', 'job', 'instance']) labels.delete(label); // the histogram's, and Prometheus's own
+    for (const [name] of expr.matchAll(/\b(?:lbmeter|process|nodejs)_[a-z0-9_]+/g)) {
+      const family = families.has(name) ? name : name.replace(/_(bucket|count|sum)$/, '');
+      assert.ok(families.has(family), `${name} (in ${expr}) is exported`);
+      const own = samples.filter((l) => l.startsWith(`${name}{`) || l.startsWith(`${name} `));
+      if (own.length === 0) continue;
+      for (const label of labels) assert.ok(own.some((l) => l.includes(`${label}="`)), `${name} has the label ${label} (in ${expr})`);
+    }
+  }
+}
 
 test('LBMETER_METRICS=off removes /metrics', async () => {
   const api = await startApi(await sqlite.fixture.create(), { env: { LBMETER_METRICS: 'off' } });

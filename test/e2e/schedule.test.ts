@@ -56,8 +56,8 @@ test('a billing sink that hangs longer than a poll interval never delays a poll'
   assert.equal(offered.length, 1, 'the export offered its first batch, and waits for an answer that does not come');
   const polls = await series(url, /^lbmeter_host_polls_total\{host="1",result="ok"\}/);
   assert.ok(polls >= 4, `polls went on every second while the export hung: ${polls} in ${Date.now() - started} ms`);
-  assert.ok(await series(url, /^lbmeter_job_overruns_total\{job="export"\}/) >= 3, 'the export\'s turns while it hangs are skipped and counted');
-  assert.equal(await series(url, /^lbmeter_job_overruns_total\{job="poll"\}/), 0);
-  assert.ok(await series(url, /^lbmeter_job_last_success_timestamp_seconds\{job="poll"\}/) * 1000 >= started, 'polls succeed');
-  assert.ok(await series(url, /^lbmeter_job_duration_seconds_count\{job="rollup"\}/) >= 1);
+  assert.ok(await series(url, /^lbmeter_job_overruns_total\{name="export"\}/) >= 3, 'the export\'s turns while it hangs are skipped and counted');
+  assert.equal(await series(url, /^lbmeter_job_overruns_total\{name="poll"\}/), 0);
+  assert.ok(await series(url, /^lbmeter_job_last_success_timestamp_seconds\{name="poll"\}/) * 1000 >= started, 'polls succeed');
+  assert.ok(await series(url, /^lbmeter_job_duration_seconds_count\{name="rollup"\}/) >= 1);
 });

@@ -1,0 +1,72 @@
+// The operations artefacts in deploy/ as their own tools read them: the systemd units pass
+// `systemd-analyze verify` without a warning (and keep their hardening), the alert rules pass
+// `promtool check rules`. (The series they query are checked against a real /metrics in
+// metrics.test.ts.) Missing tools skip with the reason printed, or fail when REQUIRE_TOOLS=1 (CI).
+
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const run = promisify(execFile);
+const DEPLOY = new URL('../../deploy/', import.meta.url).pathname;
+const BIN = new URL('../../bin/lbmeter.js', import.meta.url).pathname;
+const dir = mkdtempSync(join(tmpdir(), 'lbmeter-deploy-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function missing(tool: string, pkg: string): Promise<string | undefined> {
+  try {
+    await run('sh', ['-c', `command -v ${tool}`]);
+    return undefined;
+  } catch {
+    const why = `${tool} is not installed (apt-get install ${pkg})`;
+    if (process.env.REQUIRE_TOOLS === '1') throw new Error(`REQUIRE_TOOLS=1 but ${why}`);
+    console.log(`# skipping: ${why}`);
+    return why;
+  }
+}
+
+async function runTool(file: string, args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(file, args);
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+test('the systemd units verify without a warning and keep their hardening', { skip: await missing('systemd-analyze', 'systemd') }, async () => {
+  for (const [unit, as] of [['lbmeter.service', 'lbmeter.service'], ['lbmeter@.service', 'lbmeter@api.service']] as const) {
+    const text = readFileSync(join(DEPLOY, 'systemd', unit), 'utf8');
+    for (const line of ['User=lbmeter', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'ReadWritePaths=/var/lib/lbmeter', 'EnvironmentFile=/etc/lbmeter/lbmeter.env', 'CapabilityBoundingSet=', 'KillSignal=SIGTERM']) {
+      assert.match(text, new RegExp(`^${line.replace(/[.]/g, '\\.')}$`, 'm'), `${unit}: ${line}`);
+    }
+    // verify wants ExecStart's program to exist: the package's is installed at /usr/bin/lbmeter.
+    const file = join(dir, as);
+    writeFileSync(file, text.replaceAll('/usr/bin/lbmeter', BIN));
+    const r = await runTool('systemd-analyze', ['verify', file]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr.trim(), '', `${unit}: no warning`);
+  }
+  assert.match(readFileSync(join(DEPLOY, 'systemd', 'lbmeter@.service'), 'utf8'), /^ExecStart=\/usr\/bin\/lbmeter serve \$LBMETER_SERVE_FLAGS$/m);
+});
+
+test('the alert rules pass promtool check rules', { skip: await missing('promtool', 'prometheus') }, async () => {
+  const r = await runTool('promtool', ['check', 'rules', join(DEPLOY, 'prometheus', 'lbmeter-rules.yml')]);
+  assert.equal(r.code, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /SUCCESS: 9 rules found/);
+});
+
+test('the Grafana dashboard is one JSON model whose every panel queries Prometheus with a unit', () => {
+  const dashboard = JSON.parse(readFileSync(join(DEPLOY, 'grafana', 'lbmeter-dashboard.json'), 'utf8'));
+  assert.equal(dashboard.uid, 'lbmeter');
+  assert.ok(dashboard.panels.length >= 12);
+  for (const panel of dashboard.panels) {
+    assert.ok(panel.targets.length > 0 && panel.targets.every((t: { expr?: string }) => t.expr), panel.title);
+    assert.ok(panel.fieldConfig.defaults.unit, `${panel.title} has a unit`);
+  }
+});
