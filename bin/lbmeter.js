@@ -2,8 +2,9 @@
 // --max-semi-space-size=4: a young generation of 4 MB instead of 16, 30 MB less memory for
 // `serve` (see src/memory.ts and the README's Performance section for what it costs). V8 takes
 // it only on the command line, so `node bin/lbmeter.js` runs without it.
-// Runs the compiled build (npm run build) while it is newer than every source file; otherwise
-// the TypeScript sources directly through tsx, so a checkout needs no build step.
+// Runs the compiled build (npm run build; the installed package has nothing else) while it is
+// newer than every source file; otherwise, in a checkout, the TypeScript sources directly through
+// tsx (a development dependency), so a checkout needs no build step.
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
@@ -20,7 +21,8 @@ function newestSource(dir) {
 }
 
 let main;
-if (existsSync(built) && statSync(built).mtimeMs >= newestSource(`${root}src`)) {
+const sources = `${root}src`;
+if (!existsSync(sources) || (existsSync(built) && statSync(built).mtimeMs >= newestSource(sources))) {
   ({ main } = await import('../dist/cli/main.js'));
 } else {
   const { register } = await import('tsx/esm/api');

@@ -109,7 +109,7 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
   // Another process holding the rollup lease does the work; this one tries again next time.
   if (options.jobs) {
     schedule(interval, 'rollup', () => runRollup(store, { graceMs: config.graceMs }));
-    schedule(HOUR_MS, 'retention', () => purgeExpired(store, Date.now() - config.retentionDays * DAY_MS));
+    schedule(HOUR_MS, 'retention', () => purgeExpired(store, Date.now() - config.retentionDays * DAY_MS, { exportSink: !!config.export.url }));
     schedule(HOUR_MS, 'compaction', async () => {
       for (const d of (await compactReadings(store, config.readingsDays)).days) {
         logger.info({ day: new Date(d.dayMs).toISOString().slice(0, 10), rowsBefore: d.rowsBefore, rowsAfter: d.rowsAfter }, 'readings compacted into hourly rows');

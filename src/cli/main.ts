@@ -9,7 +9,7 @@ import { dialectFor, engineOf } from '../store/dialect/index.ts';
 import { createToken, listTokens, revokeToken, ROLES, type Role } from '../store/tokens.ts';
 import { runRollup } from '../jobs/rollup.ts';
 import { pollHosts } from '../ingest/poller.ts';
-import { purgeExpired } from '../jobs/retention.ts';
+import { purgeExpired, retentionRule } from '../jobs/retention.ts';
 import { compactReadings } from '../jobs/compaction.ts';
 import { listAnomalies, type AnomalyStatus } from '../store/anomalies.ts';
 import { discardAnomaly, releaseAnomaly } from '../usage/corrections.ts';
@@ -161,9 +161,9 @@ export function buildProgram(): Command {
     .description('Delete usage older than the retention period (never an unexported record)')
     .addHelpText('after', '\nExamples:\n  lbmeter purge\n  LBMETER_RETENTION_DAYS=400 lbmeter purge')
     .action(() => withStore(async (store, c) => {
-      const r = await purgeExpired(store, Date.now() - c.retentionDays * DAY_MS, { waitMs: 60_000 });
+      const r = await purgeExpired(store, Date.now() - c.retentionDays * DAY_MS, { waitMs: 60_000, exportSink: !!c.export.url });
       if (r.busy) throw new Error('another process is purging; try again later');
-      console.log(`purged ${r.records} usage records, ${r.snapshots} account snapshots and ${r.samples} samples older than ${c.retentionDays} days (unexported records are kept)`);
+      console.log(`purged ${r.records} usage records, ${r.snapshots} account snapshots and ${r.samples} samples (${retentionRule(c.retentionDays, !!c.export.url)})`);
     }));
 
   const exporting = program.command('export').description('Hand closed usage records to the billing sink (LBMETER_EXPORT_URL)');

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.ts';
 import { serve, type RunningServer, type ServeOptions } from '../server.ts';
 import { limitHeapGrowth } from '../memory.ts';
+import { retentionRule } from '../jobs/retention.ts';
 
 export async function serveCommand(config: Config, logger: Logger, options: ServeOptions): Promise<void> {
   limitHeapGrowth(config.heapGrowthPercent);
@@ -27,6 +28,7 @@ export async function serveCommand(config: Config, logger: Logger, options: Serv
     }))))[0];
   }
   printWelcome(config, running, url);
+  if (options.jobs) console.log(`retention: ${retentionRule(config.retentionDays, !!config.export.url)}`);
   stopOnSignals(logger, async () => {
     await Promise.all(children.map((w) => new Promise<void>((resolve) => {
       if (w.isDead()) return resolve();

@@ -1,6 +1,7 @@
-// Retention (SPEC 5): usage older than the retention period goes, except a usage record not yet
-// exported, and the samples behind it (they are its audit trail). One process at a time. On
-// PostgreSQL a whole day goes by dropping its partition.
+// Retention (SPEC 5): usage older than the retention period goes. With a billing sink, a usage
+// record not yet exported stays, and the samples behind it (its audit trail); with none (billing
+// pulls through the API), records go by age alone. One process at a time. Where the store
+// partitions by day, a whole day goes by dropping its partition.
 
 import type { Store } from '../store/store.ts';
 import { purgeUsageRecordsBefore, oldestUnexportedStart } from '../store/usageRecords.ts';
@@ -19,17 +20,32 @@ export interface PurgeResult {
 
 const RETENTION_LEASE = 'retention';
 
-export async function purgeExpired(store: Store, cutoffMs: number, options: { waitMs?: number } = {}): Promise<PurgeResult> {
+/** What retention does with this configuration, in words (serve's start, lbmeter purge). */
+export function retentionRule(retentionDays: number, exportSink: boolean): string {
+  return exportSink
+    ? `usage older than ${retentionDays} days is purged once exported to the billing sink; an unexported record is kept`
+    : `usage older than ${retentionDays} days is purged, exported or not: no billing sink is configured (LBMETER_EXPORT_URL)`;
+}
+
+export interface PurgeOptions {
+  waitMs?: number;
+  /** A billing sink is configured: records wait for their export (default true, the safe side). */
+  exportSink?: boolean;
+}
+
+export async function purgeExpired(store: Store, cutoffMs: number, options: PurgeOptions = {}): Promise<PurgeResult> {
+  const keepUnexported = options.exportSink ?? true;
+  const oldestKept = (db: Store['db']) => (keepUnexported ? oldestUnexportedStart(db) : Promise.resolve(undefined));
   const purged = await underLease(store.db, { name: RETENTION_LEASE, ttlMs: 10 * 60_000, waitMs: options.waitMs }, async () => {
     // Whole days first (PostgreSQL drops their partitions), then the rows of partial days.
-    const keepSamplesFrom = Math.min(cutoffMs, (await oldestUnexportedStart(store.db)) ?? Infinity);
-    const droppedRecords = await dropDayPartitionsBefore(store.db, 'usage_records', cutoffMs, 'exported_ms is null');
+    const keepSamplesFrom = Math.min(cutoffMs, (await oldestKept(store.db)) ?? Infinity);
+    const droppedRecords = await dropDayPartitionsBefore(store.db, 'usage_records', cutoffMs, keepUnexported ? 'exported_ms is null' : undefined);
     const droppedSamples = await dropDayPartitionsBefore(store.db, 'usage_samples', keepSamplesFrom);
     return store.transaction(async (trx) => {
-      const records = droppedRecords + (await purgeUsageRecordsBefore(trx, cutoffMs));
+      const records = droppedRecords + (await purgeUsageRecordsBefore(trx, cutoffMs, keepUnexported));
       const snapshots = await purgeAccountUsageBefore(trx, cutoffMs);
-      // Samples are kept from the oldest unexported record on (its hour's samples made it).
-      const keepFrom = await oldestUnexportedStart(trx);
+      // Samples are kept from the oldest record kept for export on (its hour's samples made it).
+      const keepFrom = await oldestKept(trx);
       const samples = droppedSamples + (await purgeReadingsBefore(trx, Math.min(cutoffMs, keepFrom ?? Infinity)));
       // Windows of past hours answer differently now: cached answers about them are outdated.
       if (records + snapshots > 0) await advanceRevision(trx);

@@ -150,9 +150,11 @@ function windowQuery(db: Db, w: RecordWindow) {
   return q;
 }
 
-export async function purgeUsageRecordsBefore(db: Db, cutoffMs: number): Promise<number> {
-  // An unexported record is never purged (SPEC 5, Retention).
-  const r = await db.deleteFrom('usage_records').where('end_ms', '<', cutoffMs).where('exported_ms', 'is not', null).executeTakeFirst();
+/** Records that ended before cutoffMs; `keepUnexported`: not one still waiting for the billing sink (SPEC 5, Retention). */
+export async function purgeUsageRecordsBefore(db: Db, cutoffMs: number, keepUnexported = true): Promise<number> {
+  let purge = db.deleteFrom('usage_records').where('end_ms', '<', cutoffMs);
+  if (keepUnexported) purge = purge.where('exported_ms', 'is not', null);
+  const r = await purge.executeTakeFirst();
   return Number(r.numDeletedRows);
 }
 

@@ -74,6 +74,7 @@ test('a backup taken while serve --demo writes opens consistent, with every fina
     } finally {
       await store.close();
     }
+    assert.match(out, /^retention: usage older than 90 days is purged, exported or not: no billing sink is configured \(LBMETER_EXPORT_URL\)$/m, 'serve says how it purges');
     const again = await lbmeter(['backup', copies[0]!]);
     assert.equal(again.code, 2);
     assert.equal(again.stderr, `lbmeter: ${copies[0]} exists: give a new file\n`);

@@ -216,7 +216,9 @@ test('export, piped: delivers the final records, prints one summary line and no 
 test('migrate, rollup and purge run against the same store as serve', async () => {
   assert.match((await lbmeter(['migrate'])).stdout, /up to date/);
   assert.match((await lbmeter(['rollup'])).stdout, /^rolled \d+ hours/);
-  assert.match((await lbmeter(['purge'])).stdout, /^purged 0 usage records/);
+  assert.equal((await lbmeter(['purge'])).stdout, 'purged 0 usage records, 0 account snapshots and 0 samples (usage older than 90 days is purged, exported or not: no billing sink is configured (LBMETER_EXPORT_URL))\n');
+  const sunk = await lbmeter(['purge'], { LBMETER_EXPORT_URL: 'http://127.0.0.1:9/events', LBMETER_RETENTION_DAYS: '400' });
+  assert.match(sunk.stdout, /\(usage older than 400 days is purged once exported to the billing sink; an unexported record is kept\)\n$/);
 });
 
 test('serve prints where the API is and a first token, answers with it, logs request ids but never a token, and stops on SIGTERM', async () => {

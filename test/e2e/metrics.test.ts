@@ -111,7 +111,7 @@ test('the series of requests, polls, samples, anomalies, rollup lag, export back
 function assertQueriedSeriesExported(exposition: string): void {
   const rules = readFileSync(new URL('../../deploy/prometheus/lbmeter-rules.yml', import.meta.url), 'utf8');
   const dashboard = JSON.parse(readFileSync(new URL('../../deploy/grafana/lbmeter-dashboard.json', import.meta.url), 'utf8'));
-  const expressions = [
+  const expressions: string[] = [
     ...[...rules.matchAll(/^\s*expr: (.+)$/gm)].map((m) => m[1]!),
     ...dashboard.panels.flatMap((p: { targets: { expr: string }[] }) => p.targets.map((t) => t.expr)),
   ];

@@ -226,6 +226,12 @@ for (const { fixture, skip } of await engines()) {
       assert.deepEqual(left.map((x) => Number(x.load_balancer_id)), [81], 'the unexported record stays');
       const samples = await store.db.selectFrom('usage_samples').select('load_balancer_id').where('time_ms', '<', H - 90 * DAY_MS).orderBy('time_ms').execute();
       assert.deepEqual(samples.map((x) => Number(x.load_balancer_id)), [81, 82], 'samples from the unexported record\'s hour on stay');
+
+      // With no billing sink (billing pulls through the API), nothing waits for an export.
+      const unsunk = await purgeExpired(store, H - 90 * DAY_MS, { exportSink: false });
+      assert.deepEqual([unsunk.records, unsunk.samples], [1, 2]);
+      assert.deepEqual(await store.db.selectFrom('usage_records').select('id').where('start_ms', '<', H - 90 * DAY_MS).execute(), []);
+      assert.deepEqual(await store.db.selectFrom('usage_samples').select('id').where('time_ms', '<', H - 90 * DAY_MS).execute(), []);
     });
   });
 }
