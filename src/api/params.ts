@@ -38,7 +38,9 @@ export const querySchemas = {
   startTime: timeParam(`Start of the window: ${ACCEPTED_TIME_FORMS}; no zone means UTC`),
   endTime: timeParam(`End of the window: ${ACCEPTED_TIME_FORMS}; no zone means UTC`),
   offset: { type: 'string', pattern: '^[0-9]{1,15}$', description: 'Rows to skip (default 0)' },
-  limit: { type: 'string', pattern: '^[0-9]+$', maxLength: 64, description: `Rows per page (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT})` },
+  // No length cap: any whole number above the maximum, however long, is 413 (parsePaging); the
+  // request line's own limit bounds it.
+  limit: { type: 'string', pattern: '^[0-9]+$', description: `Rows per page (default ${DEFAULT_LIMIT}, at most ${MAX_LIMIT})` },
 };
 
 export const windowQuery = (required: boolean) => ({
@@ -95,6 +97,14 @@ export function optionalWindow(q: { startTime?: string; endTime?: string }, nowM
   if (end === undefined) return checkedWindow(start!, Math.max(nowMs, start!));
   if (start === undefined) return { startMs: end - backMs, endMs: end };
   return checkedWindow(start, end);
+}
+
+/** Bounds that filter (a list of anomalies, say): either may be absent; when both are given, in order. */
+export function timeBounds(q: { startTime?: string; endTime?: string }): { fromMs?: number; toMs?: number } {
+  const fromMs = q.startTime === undefined ? undefined : parseTimeParam('startTime', q.startTime);
+  const toMs = q.endTime === undefined ? undefined : parseTimeParam('endTime', q.endTime);
+  if (fromMs !== undefined && toMs !== undefined) checkedWindow(fromMs, toMs);
+  return { fromMs, toMs };
 }
 
 function checkedWindow(startMs: number, endMs: number, maxMs?: number): Window {

@@ -42,9 +42,27 @@ export async function holdAnomalies(db: Db, items: NewAnomaly[], nowMs = Date.no
   await bulkInsert(db, 'anomalies', [...ANOMALY_COLUMNS, { name: 'created_ms', pgType: 'bigint', value: () => nowMs }], items);
 }
 
-export async function listAnomalies(db: Db, status?: AnomalyStatus): Promise<Anomaly[]> {
+export const ANOMALY_KINDS: readonly AnomalyKind[] = ['DELTA_ABOVE_CEILING', 'LATE_SAMPLE', 'LATE_EVENT', 'SAMPLE_AFTER_DELETE', 'STALE_SAMPLE'];
+
+export interface AnomalyFilter {
+  status?: AnomalyStatus;
+  kind?: AnomalyKind;
+  /** Anomalies of data timed in [fromMs, toMs). */
+  fromMs?: number;
+  toMs?: number;
+  /** At most this many, the oldest first. */
+  limit?: number;
+}
+
+/** Anomalies in id order (the order they were held in). */
+export async function listAnomalies(db: Db, filter: AnomalyFilter | AnomalyStatus = {}): Promise<Anomaly[]> {
+  const { status, kind, fromMs, toMs, limit } = typeof filter === 'string' ? { status: filter } as AnomalyFilter : filter;
   let q = db.selectFrom('anomalies').selectAll().orderBy('id');
   if (status) q = q.where('status', '=', status);
+  if (kind) q = q.where('kind', '=', kind);
+  if (fromMs !== undefined) q = q.where('time_ms', '>=', fromMs);
+  if (toMs !== undefined) q = q.where('time_ms', '<', toMs);
+  if (limit !== undefined) q = q.limit(limit);
   return (await q.execute()).map(toAnomaly);
 }
 

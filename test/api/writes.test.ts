@@ -143,6 +143,26 @@ forEachEngine('write API', ({ api }) => {
     assert.deepEqual([r.loadBalancerUsageRecords[0].incomingTransfer, r.loadBalancerUsageRecords[0].outgoingTransfer, r.loadBalancerUsageRecords[0].numPolls], [0, 0, 2], 'a held reading bills nothing of it until an operator releases it');
   });
 
+  test('the anomalies list filters by status, kind and time of the held data, and says when a limit cut it', async () => {
+    const list = async (query: string) => (await ok(api().get(`/management/usage/anomalies?${query}`)));
+    const kinds = (body: any) => body.anomalies.map((a: any) => [a.kind, a.time]);
+    assert.deepEqual(kinds(await list('kind=LATE_SAMPLE')), [['LATE_SAMPLE', '2026-11-20T11:50:00Z']]);
+    assert.deepEqual(kinds(await list('kind=DELTA_ABOVE_CEILING&startTime=2026-11-20T12:15&endTime=2026-11-20T13:00')), [['DELTA_ABOVE_CEILING', '2026-11-20T12:20:00Z']]);
+    assert.deepEqual(kinds(await list('status=RELEASED')), []);
+    const first = await list('limit=2');
+    assert.deepEqual([first.anomalies.length, first.truncated], [2, true]);
+    assert.deepEqual([(await list('limit=3')).truncated, (await list('')).truncated], [false, false]);
+    for (const [query, status, says] of [
+      ['kind=BOGUS', 400, /kind/], ['kind=late_sample', 400, /kind/], ['startTime=yesterday', 400, /startTime/], ['endTime=2026-13-01', 400, /endTime/],
+      ['limit=0', 400, /limit/], ['limit=-1', 400, /limit/], ['limit=1001', 413, /limit/], [`limit=${'9'.repeat(65)}`, 413, /limit/],
+      ['startTime=2026-11-21&endTime=2026-11-20', 400, /startTime|endTime|window/],
+    ] as const) {
+      const res = await api().get(`/management/usage/anomalies?${query}`);
+      assert.equal(res.status, status, query);
+      assert.match(JSON.stringify(await res.json()), says, query);
+    }
+  });
+
   test('current usage includes the hour in progress', async () => {
     api().clock.now = Date.parse('2026-11-20T15:45:00Z');
     await sample(api(), 1, T('15:40'), [{ accountId: 5, loadBalancerId: 51, bytesIn: '18446744073709551110', bytesOut: '4611686018427387914', connections: 4 }], { pid: 20, startTime: T('09:00') });

@@ -10,6 +10,7 @@ import { engines } from '../helpers/engines.ts';
 import { startApi } from '../helpers/api.ts';
 import { startDemoFleet } from '../../src/demo/fleet.ts';
 import { runRollup } from '../../src/jobs/rollup.ts';
+import { cluster, createLb, ok, rollup, sample } from '../helpers/fleet.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = new URL('../../test-artifacts/', import.meta.url).pathname;
@@ -90,14 +91,111 @@ test('sign in, the fleet, an account\'s chart from the API\'s numbers', { skip: 
   assert.deepEqual(drawn.sets['bytes in'], hours.map((h) => perHour.get(h)!.in));
   assert.deepEqual(drawn.sets['bytes out'], hours.map((h) => perHour.get(h)!.out));
   assert.ok(drawn.sets['bytes in'].some((v: number) => v > 0), 'real traffic, not an empty chart');
+  // Axes say what they count, bytes scaled to a unit.
+  const axes = await page.evaluate(() => ['bytes-chart', 'connections-chart', 'ssl-chart'].map((id) => {
+    const c = (window as any).Chart.getChart(document.getElementById(id));
+    return [c.options.scales.x.title.text, c.options.scales.y.title.text, c.scales.y.ticks.map((t: any) => t.label)];
+  }));
+  assert.deepEqual(axes.map(([x, y]) => [x, y]), [['hour (UTC)', 'bytes'], ['hour (UTC)', 'connections'], ['hour (UTC)', 'SSL share (%)']]);
+  assert.ok((axes[0]![2] as string[]).every((label) => /^\d+(\.\d)? (B|KB|MB|GB|TB|PB)$/.test(label)), `byte ticks carry units: ${axes[0]![2]}`);
+  assert.ok((axes[2]![2] as string[]).every((label) => /%$/.test(label)));
   assert.equal(await page.$$eval('#load-balancers tbody tr', (r) => r.length), body.loadBalancerUsages.length);
   await page.screenshot({ path: `${ARTIFACTS}dashboard-account.png`, fullPage: true });
 
   // One load balancer, then signing out.
+  const first = body.loadBalancerUsages[0];
   await page.click('#load-balancers tbody tr:first-child a');
   await page.waitForSelector('body[data-ready^="/accounts/"][data-ready*="/loadbalancers/"]');
   assert.ok((await page.$$eval('#records tbody tr', (r) => r.length)) > 0);
+  assert.equal(await page.textContent('#view h1'), `Account ${accountId} / ${first.loadBalancerName} (${first.loadBalancerId})`, 'the load balancer\'s name in the title');
+
+  // An account lbmeter never heard of says so, instead of empty charts.
+  await page.fill('#account-jump input', '987654321');
+  await page.click('#account-jump button');
+  await ready(page, '/accounts/987654321');
+  assert.match(await page.textContent('#unknown-account') ?? '', /No load balancer of account 987654321 is known to lbmeter: check the account id/);
   await page.click('#logout');
   await page.waitForSelector('#login:not([hidden])');
+  assert.deepEqual(pageErrors, []);
+});
+
+test('the anomalies page: filter, release and discard one or many, and the API agrees; usable at 400 px', { skip: missing }, async () => {
+  const [sqlite] = await engines();
+  const now = Date.parse('2026-11-20T15:30:00Z');
+  const api = await startApi(await sqlite!.fixture.create(), { nowMs: now, env: { LBMETER_DELTA_CEILING: '1000000' } });
+  cleanups.push(() => sqlite!.fixture.cleanup());
+  cleanups.push(() => api.close());
+  await cluster(api, 1);
+  await ok(api.send('PUT', '/management/hosts/1', { clusterId: 1, name: 'agent-1' }));
+  await createLb(api, { accountId: 5, id: 50, time: '2026-11-20T10:00:00Z', name: 'web <b>front</b>' });
+  // Four readings above the 1 MB ceiling (held), and another host's late for a final hour (held).
+  const proc = { pid: 7, startTime: '2026-11-20T09:00:00Z' };
+  for (const [minute, bytesIn] of [[10, 2_000_000], [20, 4_000_000], [30, 6_000_000], [40, 8_000_000]] as const) {
+    await sample(api, 1, `2026-11-20T12:${minute}:00Z`, [{ accountId: 5, loadBalancerId: 50, bytesIn }], proc);
+  }
+  await rollup(api);
+  await ok(api.send('PUT', '/management/hosts/2', { clusterId: 1, name: 'agent-2' }));
+  await sample(api, 2, '2026-11-20T11:55:00Z', [{ accountId: 5, loadBalancerId: 50, bytesIn: 500_000 }], { pid: 8, startTime: '2026-11-20T11:50:00Z' });
+  const held = (await ok(api.get('/management/usage/anomalies?status=HELD'))).anomalies;
+  assert.deepEqual(held.map((a: any) => a.kind), ['DELTA_ABOVE_CEILING', 'DELTA_ABOVE_CEILING', 'DELTA_ABOVE_CEILING', 'DELTA_ABOVE_CEILING', 'LATE_SAMPLE']);
+
+  const browser = await launch();
+  cleanups.push(() => browser.close());
+  const page = await browser.newPage({ viewport: { width: 400, height: 900 } });
+  const pageErrors: string[] = [];
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  mkdirSync(ARTIFACTS, { recursive: true });
+  await page.goto(`${api.url}/`); // the server's root is the dashboard
+  await page.fill('#login input[name=token]', api.tokens.all);
+  await page.click('#login button');
+  await ready(page, '/');
+  const overflow = () => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
+  assert.equal(await overflow(), 0, 'the fleet page fits 400 px');
+  await page.screenshot({ path: `${ARTIFACTS}dashboard-fleet-400px.png`, fullPage: true });
+
+  await page.click('a[href="#/anomalies"] >> nth=0');
+  await ready(page, '/anomalies');
+  const rows = () => page.$$eval('#anomalies tbody tr[data-id]', (trs) => trs.map((tr) => [Number((tr as HTMLElement).dataset.id), tr.querySelector('td.status')!.textContent]));
+  assert.deepEqual(await rows(), held.map((a: any) => [a.id, 'HELD']));
+  assert.equal(await overflow(), 0, 'the anomalies page fits 400 px (its table scrolls in its box)');
+  await page.screenshot({ path: `${ARTIFACTS}dashboard-anomalies-400px.png`, fullPage: true });
+
+  // Filter by kind, then by time: the address carries the filter.
+  await page.selectOption('#anomaly-filters select[name=kind]', 'LATE_SAMPLE');
+  await page.click('#anomaly-filters button');
+  await page.waitForFunction(() => location.hash.includes('kind=LATE_SAMPLE') && document.body.dataset.ready === '/anomalies');
+  assert.deepEqual(await rows(), [[held[4].id, 'HELD']]);
+  await page.selectOption('#anomaly-filters select[name=kind]', '');
+  await page.fill('#anomaly-filters input[name=startTime]', '2026-11-20T12:15');
+  await page.fill('#anomaly-filters input[name=endTime]', '2026-11-20T12:35');
+  await page.click('#anomaly-filters button');
+  await page.waitForFunction(() => location.hash.includes('startTime=') && !location.hash.includes('kind=') && document.body.dataset.ready === '/anomalies');
+  assert.deepEqual((await rows()).map(([id]) => id), [held[1].id, held[2].id]);
+
+  // Release two at once, from the filtered list.
+  await page.check('#select-all');
+  await page.click('#release-selected');
+  await page.waitForSelector('#anomaly-result:has-text("2 released")');
+  // Back to every status: discard one, release the late one.
+  await page.goto(`${api.url}/dashboard#/anomalies?status=ALL`);
+  await ready(page, '/anomalies');
+  await page.check(`input[name=anomaly][value="${held[0].id}"]`);
+  await page.click('#discard-selected');
+  await page.waitForSelector('#anomaly-result:has-text("1 discarded")');
+  await page.check(`input[name=anomaly][value="${held[4].id}"]`);
+  await page.click('#release-selected');
+  await page.waitForSelector('#anomaly-result:has-text("1 released")');
+  await page.screenshot({ path: `${ARTIFACTS}dashboard-anomalies-decided.png`, fullPage: true });
+
+  const after = new Map((await ok(api.get('/management/usage/anomalies'))).anomalies.map((a: any) => [a.id, a.status]));
+  assert.deepEqual(held.map((a: any) => after.get(a.id)), ['DISCARDED', 'RELEASED', 'RELEASED', 'HELD', 'RELEASED']);
+  assert.deepEqual(await rows(), held.map((a: any) => [a.id, after.get(a.id)]), 'the page shows what the API says');
+
+  // The load balancer's page at 400 px, its name escaped in the title.
+  await page.goto(`${api.url}/dashboard#/accounts/5/loadbalancers/50`);
+  await ready(page, '/accounts/5/loadbalancers/50');
+  assert.equal(await page.textContent('#view h1'), 'Account 5 / web <b>front</b> (50)');
+  assert.equal(await overflow(), 0, 'the load balancer page fits 400 px');
+  await page.screenshot({ path: `${ARTIFACTS}dashboard-loadbalancer-400px.png`, fullPage: true });
   assert.deepEqual(pageErrors, []);
 });

@@ -9,10 +9,10 @@ import { ingestSample } from '../../ingest/samples.ts';
 import { runRollup } from '../../jobs/rollup.ts';
 import { pollHosts } from '../../ingest/poller.ts';
 import type { FastifyRequest } from 'fastify';
-import { listAnomalies, type Anomaly, type AnomalyStatus } from '../../store/anomalies.ts';
+import { ANOMALY_KINDS, listAnomalies, type Anomaly, type AnomalyKind, type AnomalyStatus } from '../../store/anomalies.ts';
 import { CorrectionRefused, discardAnomaly, releaseAnomaly } from '../../usage/corrections.ts';
 import { badRequest, notFound } from '../faults.ts';
-import { pathSchemas } from '../params.ts';
+import { MAX_LIMIT, parsePaging, pathSchemas, querySchemas, timeBounds } from '../params.ts';
 
 const id = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER };
 const timeText = { type: 'string', maxLength: 64 };
@@ -183,12 +183,21 @@ export const ingestRoutes: RouteModule = (api) => [
     method: 'GET', url: '/management/usage/anomalies', config: { access: SUPPORT, jsonOnly: true },
     schema: {
       summary: 'Data held for an operator instead of being billed: deltas above the ceiling, late samples and events',
-      querystring: { type: 'object', additionalProperties: false, properties: { status: { enum: ['HELD', 'RELEASED', 'DISCARDED'] } } },
-      response: { 200: { type: 'object', properties: { anomalies: { type: 'array', items: anomalySchema } } } },
+      description: `Oldest first, at most \`limit\` (default and most ${MAX_LIMIT}); \`truncated\` says more match. startTime and endTime bound the time of the held data.`,
+      querystring: {
+        type: 'object', additionalProperties: false,
+        properties: {
+          status: { enum: ['HELD', 'RELEASED', 'DISCARDED'] }, kind: { enum: [...ANOMALY_KINDS] },
+          startTime: querySchemas.startTime, endTime: querySchemas.endTime, limit: querySchemas.limit,
+        },
+      },
+      response: { 200: { type: 'object', properties: { anomalies: { type: 'array', items: anomalySchema }, truncated: { type: 'boolean' } } } },
     },
     handler: async (request) => {
-      const { status } = request.query as { status?: AnomalyStatus };
-      return { anomalies: (await listAnomalies(api.store.db, status)).map((a) => anomalyView(a, (ms) => api.printer.print(ms))) };
+      const q = request.query as { status?: AnomalyStatus; kind?: AnomalyKind; startTime?: string; endTime?: string; limit?: string };
+      const limit = parsePaging({ limit: q.limit ?? String(MAX_LIMIT) }).limit;
+      const found = await listAnomalies(api.store.db, { status: q.status, kind: q.kind, limit: limit + 1, ...timeBounds(q) });
+      return { anomalies: found.slice(0, limit).map((a) => anomalyView(a, (ms) => api.printer.print(ms))), truncated: found.length > limit };
     },
   },
   ...(['release', 'discard'] as const).map((decision) => ({

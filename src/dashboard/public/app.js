@@ -7,20 +7,24 @@ const charts = [];
 
 const $ = (selector) => document.querySelector(selector);
 const esc = (text) => String(text).replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]);
+/** Bytes scaled to a unit (decimal: 1 KB = 1000 B, as billing counts them). */
 const bytes = (n) => {
   const units = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];
   let i = 0;
   let v = Number(n);
-  while (v >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+  while (Math.abs(v) >= 1000 && i < units.length - 1) { v /= 1000; i++; }
   return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
 };
+const table = (id, head, rows) => `<div class="table-wrap"><table id="${id}"><thead><tr>${head}</tr></thead><tbody>${rows}</tbody></table></div>`;
 const percent = (part, whole) => (whole > 0 ? `${((100 * part) / whole).toFixed(1)}%` : '–');
 const hourLabel = (ms) => new Date(ms).toISOString().slice(5, 16).replace('T', ' ') + 'Z';
 
 class Unauthorized extends Error {}
 
-async function api(path) {
-  const res = await fetch(path, { headers: { 'x-auth-token': sessionStorage.getItem(TOKEN_KEY) ?? '', accept: 'application/json' } });
+async function api(path, method = 'GET') {
+  const headers = { 'x-auth-token': sessionStorage.getItem(TOKEN_KEY) ?? '', accept: 'application/json' };
+  if (method !== 'GET') headers['content-type'] = 'application/json';
+  const res = await fetch(path, { method, headers, ...(method !== 'GET' ? { body: '{}' } : {}) });
   const body = await res.json().catch(() => ({}));
   if (res.status === 401) throw new Unauthorized(body.unauthorized?.message ?? 'not signed in');
   if (!res.ok) {
@@ -38,6 +42,16 @@ function chart(id, config) {
   charts.push(new window.Chart(document.getElementById(id), { ...config, options: { responsive: true, maintainAspectRatio: false, animation: false, ...config.options } }));
 }
 
+/** Axes and tooltips in bytes scaled to KB, MB, GB, with the axes named. */
+const byteScales = (x, options = {}) => ({
+  scales: {
+    x: { title: { display: true, text: x }, ...options.x },
+    y: { title: { display: true, text: 'bytes' }, ticks: { callback: (v) => bytes(v) }, ...options.y },
+  },
+  plugins: { tooltip: { callbacks: { label: (c) => `${c.dataset.label}: ${bytes(c.parsed.y)}` } } },
+});
+const namedScales = (x, y, yOptions = {}) => ({ scales: { x: { title: { display: true, text: x } }, y: { title: { display: true, text: y }, ...yOptions } } });
+
 const windowQuery = () => {
   const end = Date.now();
   return `startTime=${new Date(end - 24 * HOUR).toISOString()}&endTime=${new Date(end).toISOString()}`;
@@ -54,24 +68,20 @@ async function fleetView() {
       ${card('rollup lag', `${Math.round(s.rollupLagSeconds / 60)} min`, s.rollupLagSeconds === 0)}
       ${card('records waiting for export', s.exportBacklog)}
       ${card('export dead letters', s.deadLetters, s.deadLetters === 0)}
-      ${card('anomalies held', s.anomaliesHeld, s.anomaliesHeld === 0)}
+      <a href="#/anomalies" class="card-link">${card('anomalies held', s.anomaliesHeld, s.anomaliesHeld === 0)}</a>
     </div>
     <h2>Top accounts, last 24 hours</h2>
     <div class="chart"><canvas id="top-chart"></canvas></div>
-    <table id="top-accounts"><thead><tr><th>Account</th><th class="num">Load balancers</th><th class="num">In</th><th class="num">Out</th><th class="num">SSL share</th></tr></thead><tbody>
-      ${s.topAccounts.map((a) => {
-        const ssl = a.incomingTransferSsl + a.outgoingTransferSsl;
-        const all = a.incomingTransfer + a.outgoingTransfer + ssl;
-        return `<tr><td><a href="#/accounts/${a.accountId}">${a.accountId}</a></td><td class="num">${a.loadBalancers}</td><td class="num">${bytes(a.incomingTransfer + a.incomingTransferSsl)}</td><td class="num">${bytes(a.outgoingTransfer + a.outgoingTransferSsl)}</td><td class="num">${percent(ssl, all)}</td></tr>`;
-      }).join('')}
-    </tbody></table>
+    ${table('top-accounts', '<th>Account</th><th class="num">Load balancers</th><th class="num">In</th><th class="num">Out</th><th class="num">SSL share</th>', s.topAccounts.map((a) => {
+      const ssl = a.incomingTransferSsl + a.outgoingTransferSsl;
+      const all = a.incomingTransfer + a.outgoingTransfer + ssl;
+      return `<tr><td><a href="#/accounts/${a.accountId}">${a.accountId}</a></td><td class="num">${a.loadBalancers}</td><td class="num">${bytes(a.incomingTransfer + a.incomingTransferSsl)}</td><td class="num">${bytes(a.outgoingTransfer + a.outgoingTransferSsl)}</td><td class="num">${percent(ssl, all)}</td></tr>`;
+    }).join(''))}
     <h2>Hosts</h2>
-    <table id="hosts"><thead><tr><th>Host</th><th>Cluster</th><th>Stats source</th><th>Last reading</th></tr></thead><tbody>
-      ${s.hosts.map((h) => {
-        const stale = h.polled && (!h.lastReadingTime || Date.parse(h.lastReadingTime) < staleAfter);
-        return `<tr><td>${esc(h.name)} (${h.hostId})</td><td>${h.clusterId}</td><td>${h.polled ? 'polled' : 'pushed'}</td><td class="${stale ? 'stale' : ''}">${esc(h.lastReadingTime ?? 'never')}</td></tr>`;
-      }).join('')}
-    </tbody></table>`;
+    ${table('hosts', '<th>Host</th><th>Cluster</th><th>Stats source</th><th>Last reading</th>', s.hosts.map((h) => {
+      const stale = h.polled && (!h.lastReadingTime || Date.parse(h.lastReadingTime) < staleAfter);
+      return `<tr><td>${esc(h.name)} (${h.hostId})</td><td>${h.clusterId}</td><td>${h.polled ? 'polled' : 'pushed'}</td><td class="${stale ? 'stale' : ''}">${esc(h.lastReadingTime ?? 'never')}</td></tr>`;
+    }).join(''))}`;
   chart('top-chart', {
     type: 'bar',
     data: {
@@ -81,6 +91,7 @@ async function fleetView() {
         { label: 'bytes out', data: s.topAccounts.map((a) => a.outgoingTransfer + a.outgoingTransferSsl), backgroundColor: '#f39c12' },
       ],
     },
+    options: byteScales('account'),
   });
 }
 
@@ -115,11 +126,12 @@ function usageCharts(series) {
         { label: 'bytes out (SSL)', data: series.map(([, h]) => h.outSsl), backgroundColor: '#f8c471', stack: 'out' },
       ],
     },
-    options: { scales: { x: { stacked: true }, y: { stacked: true } } },
+    options: byteScales('hour (UTC)', { x: { stacked: true }, y: { stacked: true } }),
   });
   chart('connections-chart', {
     type: 'line',
     data: { labels, datasets: [{ label: 'average connections', data: series.map(([, h]) => Number(h.connections.toFixed(2))), borderColor: '#1e8449' }] },
+    options: namedScales('hour (UTC)', 'connections', { min: 0 }),
   });
   chart('ssl-chart', {
     type: 'line',
@@ -133,7 +145,7 @@ function usageCharts(series) {
         }),
       }],
     },
-    options: { scales: { y: { min: 0, max: 100 } } },
+    options: namedScales('hour (UTC)', 'SSL share (%)', { min: 0, max: 100, ticks: { callback: (v) => `${v}%` } }),
   });
 }
 
@@ -144,35 +156,107 @@ const CHARTS_HTML = `
     <div class="chart"><canvas id="ssl-chart"></canvas></div>
   </div>`;
 
+/** The account's load balancers by id, names included; undefined where the token may not list them. */
+async function loadBalancersOf(accountId) {
+  const body = await api(`/management/accounts/${accountId}/loadbalancers`).catch((err) => {
+    if (err instanceof Unauthorized) throw err;
+    return undefined;
+  });
+  return body && new Map(body.accountLoadBalancers.map((lb) => [lb.loadBalancerId, lb]));
+}
+
 async function accountView(accountId) {
-  const body = await api(`/v1.0/${accountId}/loadbalancers/usage?${windowQuery()}`);
+  const [body, known] = await Promise.all([api(`/v1.0/${accountId}/loadbalancers/usage?${windowQuery()}`), loadBalancersOf(accountId)]);
   const usages = body.loadBalancerUsages ?? [];
+  if (known?.size === 0 && usages.length === 0) {
+    $('#view').innerHTML = `<h1>Account ${esc(accountId)}</h1><p class="notice" id="unknown-account">No load balancer of account ${esc(accountId)} is known to lbmeter: check the account id. (An account appears once its first load balancer is created.)</p>`;
+    return;
+  }
   const snapshot = body.accountUsage?.accountUsageRecords?.at(-1);
   $('#view').innerHTML = `
     <h1>Account ${esc(accountId)}</h1>
     <p>${snapshot ? `${snapshot.numLoadBalancers} load balancers, ${snapshot.numPublicVips} public and ${snapshot.numServicenetVips} servicenet VIPs` : 'No account snapshot in the last 24 hours'}. Rolled-up hours of the last 24 hours, UTC.</p>
+    ${usages.length ? '' : '<p class="notice">No usage in the last 24 hours.</p>'}
     ${CHARTS_HTML}
     <h2>Load balancers</h2>
-    <table id="load-balancers"><thead><tr><th>Load balancer</th><th class="num">Records</th><th class="num">In</th><th class="num">Out</th><th class="num">SSL share</th></tr></thead><tbody>
-      ${usages.map((u) => {
-        const t = u.loadBalancerUsageRecords.reduce((s, r) => ({ in: s.in + r.incomingTransfer + r.incomingTransferSsl, out: s.out + r.outgoingTransfer + r.outgoingTransferSsl, ssl: s.ssl + r.incomingTransferSsl + r.outgoingTransferSsl }), { in: 0, out: 0, ssl: 0 });
-        return `<tr><td><a href="#/accounts/${esc(accountId)}/loadbalancers/${u.loadBalancerId}">${esc(u.loadBalancerName)} (${u.loadBalancerId})</a></td><td class="num">${u.loadBalancerUsageRecords.length}</td><td class="num">${bytes(t.in)}</td><td class="num">${bytes(t.out)}</td><td class="num">${percent(t.ssl, t.in + t.out)}</td></tr>`;
-      }).join('')}
-    </tbody></table>`;
+    ${table('load-balancers', '<th>Load balancer</th><th class="num">Records</th><th class="num">In</th><th class="num">Out</th><th class="num">SSL share</th>', usages.map((u) => {
+      const t = u.loadBalancerUsageRecords.reduce((s, r) => ({ in: s.in + r.incomingTransfer + r.incomingTransferSsl, out: s.out + r.outgoingTransfer + r.outgoingTransferSsl, ssl: s.ssl + r.incomingTransferSsl + r.outgoingTransferSsl }), { in: 0, out: 0, ssl: 0 });
+      return `<tr><td><a href="#/accounts/${esc(accountId)}/loadbalancers/${u.loadBalancerId}">${esc(u.loadBalancerName)} (${u.loadBalancerId})</a></td><td class="num">${u.loadBalancerUsageRecords.length}</td><td class="num">${bytes(t.in)}</td><td class="num">${bytes(t.out)}</td><td class="num">${percent(t.ssl, t.in + t.out)}</td></tr>`;
+    }).join(''))}`;
   usageCharts(hourly(usages.flatMap((u) => u.loadBalancerUsageRecords)));
 }
 
 async function loadBalancerView(accountId, loadBalancerId) {
-  const body = await api(`/v1.0/${accountId}/loadbalancers/${loadBalancerId}/usage?${windowQuery()}`);
+  const [body, known] = await Promise.all([api(`/v1.0/${accountId}/loadbalancers/${loadBalancerId}/usage?${windowQuery()}`), loadBalancersOf(accountId)]);
   const records = body.loadBalancerUsageRecords ?? [];
+  const name = known?.get(Number(loadBalancerId))?.loadBalancerName;
   $('#view').innerHTML = `
-    <h1><a href="#/accounts/${esc(accountId)}">Account ${esc(accountId)}</a> / load balancer ${esc(loadBalancerId)}</h1>
+    <h1><a href="#/accounts/${esc(accountId)}">Account ${esc(accountId)}</a> / ${name === undefined ? 'load balancer' : esc(name)} (${esc(loadBalancerId)})</h1>
     ${CHARTS_HTML}
     <h2>Records</h2>
-    <table id="records"><thead><tr><th>Start</th><th>End</th><th>Event</th><th>SSL</th><th class="num">In</th><th class="num">Out</th><th class="num">Polls</th></tr></thead><tbody>
-      ${records.map((r) => `<tr><td>${esc(r.startTime)}</td><td>${esc(r.endTime)}</td><td>${esc(r.eventType ?? '')}</td><td>${esc(r.sslMode)}</td><td class="num">${bytes(r.incomingTransfer + r.incomingTransferSsl)}</td><td class="num">${bytes(r.outgoingTransfer + r.outgoingTransferSsl)}</td><td class="num">${r.numPolls}</td></tr>`).join('')}
-    </tbody></table>`;
+    ${table('records', '<th>Start</th><th>End</th><th>Event</th><th>SSL</th><th class="num">In</th><th class="num">Out</th><th class="num">Polls</th>',
+      records.map((r) => `<tr><td>${esc(r.startTime)}</td><td>${esc(r.endTime)}</td><td>${esc(r.eventType ?? '')}</td><td>${esc(r.sslMode)}</td><td class="num">${bytes(r.incomingTransfer + r.incomingTransferSsl)}</td><td class="num">${bytes(r.outgoingTransfer + r.outgoingTransferSsl)}</td><td class="num">${r.numPolls}</td></tr>`).join(''))}`;
   usageCharts(hourly(records));
+}
+
+const ANOMALY_KINDS = ['DELTA_ABOVE_CEILING', 'LATE_SAMPLE', 'LATE_EVENT', 'SAMPLE_AFTER_DELETE', 'STALE_SAMPLE'];
+const heldBytes = (held) => (held ? `${bytes(BigInt(held.bytesIn) + BigInt(held.bytesInSsl))} in, ${bytes(BigInt(held.bytesOut) + BigInt(held.bytesOutSsl))} out` : '');
+
+/**
+ * Held data for an operator: filtered by status, kind and time (the filters live in the
+ * address, so a filtered list can be shared), released into billing or discarded, one or many.
+ */
+async function anomaliesView(params) {
+  const status = params.get('status') ?? 'HELD';
+  const query = new URLSearchParams();
+  if (status !== 'ALL') query.set('status', status);
+  for (const name of ['kind', 'startTime', 'endTime']) if (params.get(name)) query.set(name, params.get(name));
+  const body = await api(`/management/usage/anomalies?${query}`);
+  const option = (value, selected, label = value) => `<option value="${esc(value)}"${value === selected ? ' selected' : ''}>${esc(label)}</option>`;
+  const time = (name) => (params.get(name) ?? '').replace(/Z$/, '');
+  $('#view').innerHTML = `
+    <h1>Anomalies</h1>
+    <p>Data held back from billing for an operator. <strong>Release</strong> bills it in the record it belongs to; <strong>discard</strong> leaves it unbilled. Each is decided once.</p>
+    <form id="anomaly-filters" class="filters">
+      <label>Status <select name="status">${['HELD', 'RELEASED', 'DISCARDED', 'ALL'].map((s) => option(s, status)).join('')}</select></label>
+      <label>Kind <select name="kind">${option('', params.get('kind') ?? '', 'any')}${ANOMALY_KINDS.map((k) => option(k, params.get('kind') ?? '')).join('')}</select></label>
+      <label>From (UTC) <input type="datetime-local" name="startTime" value="${esc(time('startTime'))}"></label>
+      <label>To (UTC) <input type="datetime-local" name="endTime" value="${esc(time('endTime'))}"></label>
+      <button>Filter</button>
+    </form>
+    <div class="actions">
+      <button type="button" id="release-selected">Release selected</button>
+      <button type="button" id="discard-selected">Discard selected</button>
+      <span id="anomaly-result" role="status"></span>
+    </div>
+    ${body.truncated ? `<p class="notice">The first ${body.anomalies.length} are shown: narrow the filters to see the rest.</p>` : ''}
+    ${table('anomalies', '<th><input type="checkbox" id="select-all" aria-label="Select all"></th><th>Id</th><th>Kind</th><th>Time</th><th>Load balancer</th><th>Host</th><th>Held</th><th>Status</th><th>Detail</th>',
+      body.anomalies.map((a) => `<tr data-id="${a.id}"><td>${a.status === 'HELD' ? `<input type="checkbox" name="anomaly" value="${a.id}" aria-label="Select ${a.id}">` : ''}</td><td>${a.id}</td><td>${esc(a.kind)}</td><td>${esc(a.time)}</td><td>${a.loadBalancerId ?? ''}</td><td>${a.hostId ?? ''}</td><td class="num">${heldBytes(a.held)}</td><td class="status">${esc(a.status)}</td><td class="detail">${esc(a.detail)}</td></tr>`).join('')
+      || '<tr><td colspan="9">None match.</td></tr>')}`;
+  $('#anomaly-filters').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const next = new URLSearchParams();
+    for (const [name, value] of new FormData(event.target)) {
+      if (!value) continue;
+      next.set(name, name.endsWith('Time') ? `${value}${value.length === 16 ? ':00' : ''}Z` : value);
+    }
+    location.hash = `#/anomalies?${next}`;
+  });
+  $('#select-all').addEventListener('change', (event) => {
+    for (const box of document.querySelectorAll('input[name=anomaly]')) box.checked = event.target.checked;
+  });
+  const decide = async (decision) => {
+    const ids = [...document.querySelectorAll('input[name=anomaly]:checked')].map((box) => box.value);
+    if (ids.length === 0) return ($('#anomaly-result').textContent = 'Select the anomalies first.');
+    // One at a time, each its own decision: a refusal (already decided, beyond what a record can
+    // carry) is reported and the others go on.
+    const refused = [];
+    for (const id of ids) await api(`/management/usage/anomalies/${id}/${decision}`, 'POST').catch((err) => refused.push(`${id}: ${err.message}`));
+    await route();
+    $('#anomaly-result').textContent = `${ids.length - refused.length} ${decision === 'release' ? 'released' : 'discarded'}${refused.length ? `; refused ${refused.join('; ')}` : ''}.`;
+  };
+  $('#release-selected').addEventListener('click', () => decide('release'));
+  $('#discard-selected').addEventListener('click', () => decide('discard'));
 }
 
 function showLogin(message = '') {
@@ -189,12 +273,13 @@ async function route() {
   $('#nav').hidden = false;
   delete document.body.dataset.ready;
   clearCharts();
-  const path = location.hash.replace(/^#/, '') || '/';
+  const [path, search = ''] = (location.hash.replace(/^#/, '') || '/').split('?');
   const lb = /^\/accounts\/(\d+)\/loadbalancers\/(\d+)$/.exec(path);
   const account = /^\/accounts\/(\d+)$/.exec(path);
   try {
     if (lb) await loadBalancerView(lb[1], lb[2]);
     else if (account) await accountView(account[1]);
+    else if (path === '/anomalies') await anomaliesView(new URLSearchParams(search));
     else await fleetView();
     document.body.dataset.ready = path;
   } catch (err) {
