@@ -288,6 +288,8 @@ export function buildProgram(): Command {
     .action((opts: { role?: Role[]; account?: number; expires?: number; label?: string }) => withStore(async (store) => {
       if (opts.role && opts.account !== undefined) throw new UsageError('give either --role (management token) or --account (tenant token), not both');
       if (!opts.role && opts.account === undefined) throw new UsageError('give --role support|service-admin|billing or --account N');
+      // A token born expired is a mistake (a year typed wrong): refused, not created dead.
+      if (opts.expires !== undefined && opts.expires <= Date.now()) throw new UsageError(`--expires ${new Date(opts.expires).toISOString()} is in the past`);
       const { value } = await createToken(store.db, { roles: opts.role ?? [], accountId: opts.account, expiresMs: opts.expires, label: opts.label });
       process.stdout.write(value + '\n');
     }));
@@ -315,6 +317,14 @@ export function buildProgram(): Command {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  // A reader that stops early (lbmeter anomalies list | head) closes the pipe: that is the end of
+  // the output, not an error to crash on.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {

@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { openStore } from '../../src/store/store.ts';
+import { createToken } from '../../src/store/tokens.ts';
 import { newRollStamp, replaceHourRecords } from '../../src/store/usageRecords.ts';
 
 const run = promisify(execFile);
@@ -63,6 +64,7 @@ test('bad arguments: one clear line on stderr, exit code 2', async () => {
     [['token', 'create', '--role', 'support', '--account', '5'], 'not both'],
     [['token', 'create', '--account', 'abc'], 'positive whole number'],
     [['token', 'create', '--role', 'billing', '--expires', '2026-02-30'], 'not a calendar date'],
+    [['token', 'create', '--role', 'billing', '--expires', '2020-01-01'], '--expires 2020-01-01T00:00:00.000Z is in the past'],
     [['token', 'revoke', '999'], 'no active token'],
     [['poll', '--pre-reload', 'abc'], 'positive whole number'],
     [['poll', '--host', '0'], 'positive whole number'],
@@ -250,4 +252,17 @@ test('serve prints where the API is and a first token, answers with it, logs req
   const lines = logs.trim().split('\n').map((l) => JSON.parse(l));
   assert.ok(lines.some((l) => l.reqId === 'trace-42' && l.res?.statusCode === 200), 'the request is logged with its id');
   assert.ok(token && !logs.includes(token), 'no token in the logs, not even from a query string');
+});
+
+test('a reader that stops early ends the output quietly: no EPIPE trace, exit code 0', async () => {
+  // Enough tokens that the list outlives the pipe's buffer once head has gone.
+  const store = await openStore(env.LBMETER_DB, { migrate: false });
+  try {
+    for (let i = 0; i < 3000; i++) await createToken(store.db, { roles: ['billing'], label: `bulk ${i} ${'x'.repeat(60)}` });
+  } finally {
+    await store.close();
+  }
+  const { stdout, stderr } = await run('bash', ['-c', `set -o pipefail; "${process.execPath}" "${BIN}" token list | head -n 2; echo "status \${PIPESTATUS[0]}" >&2`], { env });
+  assert.equal(stdout.split('\n').filter(Boolean).length, 2);
+  assert.equal(stderr.trim(), 'status 0', 'nothing but the status on stderr');
 });
