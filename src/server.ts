@@ -39,13 +39,45 @@ export interface RunningServer {
   stop(): Promise<void>;
 }
 
+/** Why serve cannot start (the store or the address is not usable): one line for the operator. */
+export class StartError extends Error {}
+
+/** A store location without its password, fit for a message or a log. */
+export function shownLocation(location: string): string {
+  try {
+    const url = new URL(location);
+    if (url.password) url.password = '***';
+    return url.protocol.startsWith('postgres') ? url.toString() : location;
+  } catch {
+    return location;
+  }
+}
+
 export async function serve(config: Config, logger: Logger, options: ServeOptions): Promise<RunningServer> {
-  const store = await openStore(config.db);
-  const createdToken = await bootstrapTokens(store, config);
+  const store = await openStore(config.db).catch((err: Error) => {
+    throw new StartError(`the store at ${shownLocation(config.db)} is not usable: ${err.message.split('\n')[0]}`);
+  });
+  const metrics = new Metrics(store);
   const running: RunningServer = { store, stop: async () => {} };
+  // The address first: a port that is taken stops the start before anything else runs, so no
+  // poller or job is left working behind a process that has no API.
+  if (options.api) {
+    try {
+      const { app, api } = await buildApp({ store, config, logger, metrics });
+      running.app = app;
+      running.api = api;
+      running.url = await app.listen({ host: config.host, port: config.port });
+    } catch (err) {
+      await running.app?.close().catch(() => {});
+      await store.close();
+      const code = (err as NodeJS.ErrnoException).code;
+      const why = code === 'EADDRINUSE' ? 'the address is in use' : code === 'EACCES' ? 'permission denied' : code === 'EADDRNOTAVAIL' ? 'no such address on this machine' : (err as Error).message;
+      throw new StartError(`cannot listen on ${config.host}:${config.port} (LBMETER_HOST, LBMETER_PORT): ${why}`);
+    }
+  }
+  const createdToken = await bootstrapTokens(store, config);
   if (createdToken) running.createdToken = createdToken;
 
-  const metrics = new Metrics(store);
   const timers: NodeJS.Timeout[] = [];
   const releases: (() => Promise<void>)[] = [];
   const inFlight = new Set<Promise<unknown>>();
@@ -122,13 +154,6 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
         if (r.stoppedBy) logger.warn({ failed: r.failed, deadLettered: r.deadLettered, reason: r.stoppedBy }, 'export stopped; retrying later');
       });
     }
-  }
-
-  if (options.api) {
-    const { app, api } = await buildApp({ store, config, logger, metrics });
-    running.app = app;
-    running.api = api;
-    running.url = await app.listen({ host: config.host, port: config.port });
   }
 
   running.stop = async () => {

@@ -23,7 +23,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 async function lbmeter(args: string[], extraEnv: Record<string, string> = {}) {
   try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { ...env, ...extraEnv } });
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { ...env, ...extraEnv }, timeout: 60_000 });
     return { code: 0, stdout, stderr };
   } catch (err) {
     const e = err as { code: number; stdout: string; stderr: string };
@@ -265,4 +265,27 @@ test('a reader that stops early ends the output quietly: no EPIPE trace, exit co
   const { stdout, stderr } = await run('bash', ['-c', `set -o pipefail; "${process.execPath}" "${BIN}" token list | head -n 2; echo "status \${PIPESTATUS[0]}" >&2`], { env });
   assert.equal(stdout.split('\n').filter(Boolean).length, 2);
   assert.equal(stderr.trim(), 'status 0', 'nothing but the status on stderr');
+});
+
+test('serve on a taken port or an unusable store: one line, a non-zero exit, nothing left running', async () => {
+  const taken = http.createServer();
+  await new Promise<void>((r) => taken.listen(0, '127.0.0.1', r));
+  try {
+    const port = (taken.address() as AddressInfo).port;
+    const started = Date.now();
+    const r = await lbmeter(['serve'], { LBMETER_PORT: String(port) });
+    assert.equal(r.code, 1);
+    assert.equal(r.stderr, `lbmeter: cannot listen on 127.0.0.1:${port} (LBMETER_HOST, LBMETER_PORT): the address is in use\n`);
+    assert.equal(r.stdout, '', 'no welcome, no token printed');
+    assert.ok(Date.now() - started < 20_000, 'it exits by itself: no poller or job keeps it alive');
+  } finally {
+    await new Promise((r) => taken.close(r));
+  }
+  const pg = await lbmeter(['serve'], { LBMETER_DB: 'postgres://lbmeter:s3cret@127.0.0.1:1/lbmeter' });
+  assert.equal(pg.code, 1);
+  assert.match(pg.stderr, /^lbmeter: the store at postgres:\/\/lbmeter:\*\*\*@127\.0\.0\.1:1\/lbmeter is not usable: .*ECONNREFUSED.*\n$/);
+  assert.ok(!pg.stderr.includes('s3cret'), 'never the password');
+  const dirAsFile = await lbmeter(['serve'], { LBMETER_DB: dir });
+  assert.equal(dirAsFile.code, 1);
+  assert.match(dirAsFile.stderr, new RegExp(`^lbmeter: the store at ${dir.replace(/[.]/g, '\\.')} is not usable: .+\n$`));
 });
