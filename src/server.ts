@@ -14,7 +14,7 @@ import { PROCESS_HOLDER } from './jobs/leases.ts';
 import { purgeExpired } from './jobs/retention.ts';
 import { compactReadings } from './jobs/compaction.ts';
 import { DAY_MS, HOUR_MS } from './domain/time.ts';
-import { startDemoFleet } from './demo/fleet.ts';
+import { demoStoreKind, NotADemoStore, startDemoFleet } from './demo/fleet.ts';
 import { Metrics } from './metrics.ts';
 import { configuredSink } from './export/sinks.ts';
 import { runExport } from './jobs/export.ts';
@@ -57,6 +57,13 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
   const store = await openStore(config.db).catch((err: Error) => {
     throw new StartError(`the store at ${shownLocation(config.db)} is not usable: ${err.message.split('\n')[0]}`);
   });
+  // The demo writes its fleet into an empty store or its own, never into real data.
+  if (options.demo) {
+    await demoStoreKind(store).catch(async (err) => {
+      await store.close();
+      throw err instanceof NotADemoStore ? new StartError(`the store at ${shownLocation(config.db)}: ${err.message}`) : err;
+    });
+  }
   const metrics = new Metrics(store);
   const running: RunningServer = { store, stop: async () => {} };
   // The address first: a port that is taken stops the start before anything else runs, so no
@@ -113,7 +120,7 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
 
   const interval = options.jobIntervalMs ?? config.pollIntervalMs;
   if (options.demo) {
-    logger.info('building the demo fleet (6 hours of history)');
+    logger.info('starting the demo fleet (6 hours of history on an empty store; on its own store, it resumes)');
     const fleet = await startDemoFleet(store, { deltaCeiling: config.deltaCeiling });
     running.demo = { accountId: fleet.sampleAccountId, loadBalancerId: fleet.sampleLoadBalancerId };
     schedule(interval, 'demo', () => fleet.tick(Date.now()));

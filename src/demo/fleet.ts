@@ -1,9 +1,15 @@
 // A simulated fleet for `serve --demo`: clusters, push-only hosts, a few hundred load balancers
 // with SSL and servicenet mixes, lifecycle churn, and growing counters. It feeds the same ingest
 // functions the write API calls, so what the demo shows is what real data would show.
+//
+// On a store it made before, the demo resumes instead of building its history again: the same
+// load balancers in the states the store holds, read by hosts whose processes restarted (their
+// counters start again from zero, as a restarted HAProxy's would), so nothing is counted twice
+// and no old reading arrives late. It never writes into a store holding anything else.
 
 import type { Store } from '../store/store.ts';
-import { putCluster, putHost } from '../store/inventory.ts';
+import { listClusters, listHosts, putCluster, putHost } from '../store/inventory.ts';
+import { loadBalancerViews } from '../store/loadBalancers.ts';
 import { ingestEvents } from '../ingest/events.ts';
 import { ingestSample, type LoadBalancerReading } from '../ingest/samples.ts';
 import type { EventType, LifecycleEvent, VirtualIp } from '../domain/types.ts';
@@ -43,11 +49,37 @@ export interface DemoFleet {
   tick(nowMs: number): Promise<void>;
 }
 
+/** The store is not empty and not the demo's: the demo would mix its fleet into real data. */
+export class NotADemoStore extends Error {}
+
+/** Empty, made by the demo, or holding something else (events or inventory the demo did not make). */
+async function storeKind(store: Store): Promise<'empty' | 'demo' | 'other'> {
+  const foreignEvent = await store.db.selectFrom('events').select('id').where('id', 'not like', 'demo-%').limit(1).executeTakeFirst();
+  const clusters = await listClusters(store.db);
+  const hosts = await listHosts(store.db, { includeRetired: true });
+  const ours = clusters.every((c) => CLUSTERS.some((d) => d.id === c.id && d.name === c.name))
+    && hosts.every((h) => h.id <= CLUSTERS.length * HOSTS_PER_CLUSTER && h.stats === undefined);
+  const lbs = await store.db.selectFrom('load_balancers').select('id').where((eb) => eb.or([eb('id', '<', 1000), eb('name', 'not like', 'demo-%')])).limit(1).executeTakeFirst();
+  if (foreignEvent || lbs || !ours) return 'other';
+  const anyEvent = await store.db.selectFrom('events').select('id').limit(1).executeTakeFirst();
+  return anyEvent ? 'demo' : 'empty';
+}
+
+/** Whether the demo may run on this store: empty or its own; NotADemoStore otherwise. */
+export async function demoStoreKind(store: Store): Promise<'empty' | 'demo'> {
+  const kind = await storeKind(store);
+  if (kind === 'other') throw new NotADemoStore('the store holds data that is not the demo\'s: serve --demo needs an empty store or one it made (LBMETER_DB=./data/demo.db, say)');
+  return kind;
+}
+
 export async function startDemoFleet(store: Store, options: { loadBalancers?: number; backfillHours?: number; nowMs?: number; deltaCeiling: bigint }): Promise<DemoFleet> {
+  const resuming = (await demoStoreKind(store)) === 'demo';
   const rnd = random(20261123);
   const nowMs = options.nowMs ?? Date.now();
   const count = options.loadBalancers ?? 300;
   const start = Math.floor((nowMs - (options.backfillHours ?? 6) * 3_600_000) / SAMPLE_EVERY_MS) * SAMPLE_EVERY_MS;
+  // Event ids carry the run, so a resumed run's churn never collides with an earlier run's.
+  const run = resuming ? nowMs.toString(36) : '';
 
   for (const c of CLUSTERS) {
     await putCluster(store.db, c);
@@ -55,13 +87,14 @@ export async function startDemoFleet(store: Store, options: { loadBalancers?: nu
   }
   const hosts = CLUSTERS.flatMap((c) => Array.from({ length: HOSTS_PER_CLUSTER }, (_, i) => ({ id: (c.id - 1) * HOSTS_PER_CLUSTER + i + 1, clusterId: c.id })));
   const counters = new Map<string, LoadBalancerReading>();
-  const processes = new Map(hosts.map((h) => [h.id, { pid: 1000 + h.id, startMs: start - 86_400_000 }]));
+  // A resumed demo's hosts run new processes: their counters start from zero again.
+  const processes = new Map(hosts.map((h) => [h.id, resuming ? { pid: 2000 + h.id, startMs: nowMs - 1000 } : { pid: 1000 + h.id, startMs: start - 86_400_000 }]));
 
   const lbs: DemoLb[] = [];
   const events: LifecycleEvent[] = [];
   let eventSeq = 0;
   const event = (lb: DemoLb, type: EventType, timeMs: number, patch?: LifecycleEvent['loadBalancer']) => {
-    const e: LifecycleEvent = { id: `demo-${lb.id}-${++eventSeq}`, type, timeMs, accountId: lb.accountId, loadBalancerId: lb.id };
+    const e: LifecycleEvent = { id: `demo-${run}${run && '-'}${lb.id}-${++eventSeq}`, type, timeMs, accountId: lb.accountId, loadBalancerId: lb.id };
     if (patch) e.loadBalancer = patch;
     events.push(e);
   };
@@ -81,7 +114,18 @@ export async function startDemoFleet(store: Store, options: { loadBalancers?: nu
       sslMode: lb.sslShare > 0 ? 'MIXED' : 'OFF', virtualIps: vips,
     });
   }
-  await ingestEvents(store, events.splice(0), nowMs);
+  if (resuming) {
+    // The load balancers as the store has them now (deleted, suspended, SSL off), not as created.
+    events.length = 0;
+    const states = new Map((await loadBalancerViews(store.db, {})).map((lb) => [lb.id, lb]));
+    for (const lb of lbs) {
+      const state = states.get(lb.id);
+      lb.alive = !!state && state.deletedMs === undefined;
+      lb.suspended = state?.status === 'SUSPENDED';
+      if (state?.sslMode === 'OFF') lb.sslShare = 0;
+      else if (lb.sslShare === 0) lb.sslShare = 0.4;
+    }
+  } else await ingestEvents(store, events.splice(0), nowMs);
 
   // Churn during the backfill: a few deletions, suspensions and SSL switches.
   const churn = (t: number) => {
@@ -129,7 +173,7 @@ export async function startDemoFleet(store: Store, options: { loadBalancers?: nu
     }
   };
 
-  for (let t = start; t <= nowMs; t += SAMPLE_EVERY_MS) {
+  for (let t = start; !resuming && t <= nowMs; t += SAMPLE_EVERY_MS) {
     if (rnd() < 0.5) churn(t - 60_000);
     if (events.length) await ingestEvents(store, events.splice(0), nowMs);
     await pushSamples(t);
