@@ -57,7 +57,10 @@ export interface ApiContext extends AppContext {
   closing: boolean;
 }
 
-const BODY_LIMIT = 64 * 1024 * 1024;
+/** A body for any route that does not say otherwise (the ingest routes take more). */
+const BODY_LIMIT = 2 ** 20;
+/** No body the API takes nests deeper than a few levels; a deeper one is refused before it is parsed. */
+const MAX_JSON_DEPTH = 16;
 const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 export async function buildApp(context: AppContext): Promise<{ app: FastifyInstance; api: ApiContext }> {
@@ -73,6 +76,16 @@ export async function buildApp(context: AppContext): Promise<{ app: FastifyInsta
     },
     // Input types are checked, never coerced: "5" is not a number in a JSON body.
     ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allErrors: false } },
+    // Errors raised before any route runs (a path that is not a valid URL, a path segment over
+    // maxParamLength) are faults like any other: the table's shape, the asked format, the id.
+    frameworkErrors: (err, request, reply) => {
+      request.format = negotiatedFormat(request) ?? 'json';
+      reply.header('x-request-id', request.id);
+      const fault = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? badRequest('path: a segment is longer than 100 characters')
+        : err.code === 'FST_ERR_BAD_URL' ? badRequest('path: not a valid URL (a % must start an escape of two hex digits of UTF-8)')
+        : toFault(err as FastifyError, request);
+      return sendFault(request, reply, fault);
+    },
     rewriteUrl: (req) => {
       let { url, suffix } = stripSuffix(req.url ?? '/');
       if (url.startsWith('/v1.0/management/') || url === '/v1.0/management') url = url.slice('/v1.0'.length);
@@ -83,6 +96,16 @@ export async function buildApp(context: AppContext): Promise<{ app: FastifyInsta
 
   app.decorateRequest('format', 'json');
   app.decorateRequest('token', undefined);
+
+  // JSON bodies: nesting is checked before parsing (a body of thousands of brackets made the
+  // parser and then the error handler overflow the stack); the rest is Fastify's own parser,
+  // which refuses __proto__ and constructor keys.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    const text = body as string;
+    if (nestingDepth(text, MAX_JSON_DEPTH) > MAX_JSON_DEPTH) return done(badRequest(`body: nested deeper than ${MAX_JSON_DEPTH} levels`), undefined);
+    return parseJson(request, text, done);
+  });
 
   await app.register(rateLimit, { global: false });
   const limiter = context.config.rateLimitPerMinute > 0
@@ -97,9 +120,8 @@ export async function buildApp(context: AppContext): Promise<{ app: FastifyInsta
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
-    const suffix = (request.raw as { formatSuffix?: Format }).formatSuffix;
     const config = request.routeOptions.config;
-    const format = config?.ownMediaType ? 'json' : suffix ?? formatFromAccept(request.headers.accept);
+    const format = config?.ownMediaType ? 'json' : negotiatedFormat(request);
     if (!format) throw new ApiFault(406, 'Accept must allow application/json or application/xml', `received ${shown(request.headers.accept)}`);
     request.format = format;
     if (api.closing) throw serviceUnavailable('the service is shutting down');
@@ -107,8 +129,8 @@ export async function buildApp(context: AppContext): Promise<{ app: FastifyInsta
       request.token = await authenticate(context.store, request, config.access, api.now());
       if (limiter) await limiter.call(app, request, reply);
     }
+    // A JSON-only endpoint asked for XML says so in XML: the fault in the format the caller reads.
     if (format === 'xml' && config?.jsonOnly) {
-      request.format = 'json';
       throw new ApiFault(406, 'this endpoint answers in JSON only', 'send Accept: application/json');
     }
   });
@@ -137,10 +159,15 @@ export async function buildApp(context: AppContext): Promise<{ app: FastifyInsta
   });
 
   app.setErrorHandler((err: FastifyError, request, reply) => {
-    const fault = toFault(err, request);
-    if (fault.status === 500) request.log.error({ err }, 'unexpected error');
-    else if (fault.status === 503) request.log.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'store unavailable');
-    return sendFault(request, reply, fault);
+    try {
+      const fault = toFault(err, request);
+      if (fault.status === 500) request.log.error({ err }, 'unexpected error');
+      else if (fault.status === 503) request.log.warn({ err: { message: err.message, code: (err as { code?: string }).code } }, 'store unavailable');
+      return sendFault(request, reply, fault);
+    } catch {
+      // Whatever went wrong describing the error, the answer is still a fault of the table.
+      return sendFault(request, reply, new ApiFault(500, 'the load balancer service has experienced a fault', `request id ${request.id}`));
+    }
   });
 
   app.setNotFoundHandler((request, reply) => {
@@ -149,6 +176,11 @@ export async function buildApp(context: AppContext): Promise<{ app: FastifyInsta
   });
 
   await registerOpenApi(app, VERSION);
+  // Deny by default: a route that does not say who may call it stops the start. (The docs'
+  // routes, registered above, are open by registerOpenApi's own hook.)
+  app.addHook('onRoute', (route) => {
+    if (!(route.config as { access?: Access } | undefined)?.access) throw new Error(`${String(route.method)} ${route.url} declares no access rule (config.access)`);
+  });
   registerRoutes(app, api);
   registerDashboard(app);
   return { app, api };
@@ -164,6 +196,29 @@ export function sendFault(request: FastifyRequest, reply: FastifyReply, fault: A
   return reply.type('application/json; charset=utf-8').serializer(JSON.stringify).send({ [fault.kind]: body });
 }
 
+/** The format a request asks for: its .json/.xml suffix, else its Accept header; undefined when neither is ours. */
+function negotiatedFormat(request: FastifyRequest): Format | undefined {
+  return (request.raw as { formatSuffix?: Format }).formatSuffix ?? formatFromAccept(request.headers.accept);
+}
+
+/** How deep [ and { nest in a JSON text (outside strings), counted up to just past `limit`. */
+export function nestingDepth(text: string, limit: number): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \\ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 91 /* [ */ || c === 123 /* { */) {
+      if (++depth > deepest && (deepest = depth) > limit) return deepest;
+    } else if (c === 93 /* ] */ || c === 125 /* } */) depth--;
+  }
+  return deepest;
+}
+
 function toFault(err: FastifyError, request: FastifyRequest): ApiFault {
   if (err instanceof ApiFault) return err;
   if (err.validation?.length) return validationFault(err, request);
@@ -175,7 +230,7 @@ function toFault(err: FastifyError, request: FastifyRequest): ApiFault {
     case 'FST_ERR_CTP_INVALID_JSON_BODY':
       return badRequest('body: not valid JSON');
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
-      return overLimit(`body: larger than ${BODY_LIMIT} bytes`);
+      return overLimit(`body: larger than ${request.routeOptions.bodyLimit ?? BODY_LIMIT} bytes`);
   }
   if (isStoreUnavailable(err)) return serviceUnavailable('the usage store is unreachable; try again shortly');
   if (err.statusCode && err.statusCode >= 400 && err.statusCode < 500) {

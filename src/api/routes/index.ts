@@ -4,6 +4,7 @@
 import type { FastifyInstance, HTTPMethods, RouteOptions } from 'fastify';
 import type { ApiContext } from '../app.ts';
 import { ApiFault } from '../faults.ts';
+import { OPEN } from '../auth.ts';
 import { healthRoutes } from './health.ts';
 import { publicUsageRoutes } from './publicUsage.ts';
 import { managementAccountRoutes } from './managementAccounts.ts';
@@ -41,6 +42,8 @@ export function registerRoutes(app: FastifyInstance, api: ApiContext): void {
     app.route({
       method: others,
       url,
+      // Whatever the token, the method is not one of this path's.
+      config: { access: OPEN },
       handler: async (request) => {
         throw new ApiFault(405, `${request.method} is not supported here`, `allowed: ${allow}`, { allow });
       },

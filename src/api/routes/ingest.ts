@@ -89,6 +89,11 @@ const anomalySchema = {
   },
 };
 
+/** A host of 100k load balancers pushes some 20 MB of JSON; room for three times that. */
+const SAMPLE_BODY_LIMIT = 64 * 2 ** 20;
+/** A provisioning system's batch of events (thousands of load balancers with their VIPs). */
+const EVENTS_BODY_LIMIT = 16 * 2 ** 20;
+
 function anomalyView(a: Anomaly, print: (ms: number) => string) {
   return {
     id: a.id, kind: a.kind, time: print(a.timeMs), loadBalancerId: a.loadBalancerId, hostId: a.hostId, detail: a.detail, status: a.status, eventId: a.eventId,
@@ -99,7 +104,7 @@ function anomalyView(a: Anomaly, print: (ms: number) => string) {
 
 export const ingestRoutes: RouteModule = (api) => [
   {
-    method: 'POST', url: '/management/usage/events', config: { access: WRITE, jsonOnly: true },
+    method: 'POST', url: '/management/usage/events', config: { access: WRITE, jsonOnly: true }, bodyLimit: EVENTS_BODY_LIMIT,
     schema: {
       summary: 'Lifecycle events, idempotent by id; a batch is all or nothing',
       body: eventBody,
@@ -113,7 +118,7 @@ export const ingestRoutes: RouteModule = (api) => [
     },
   },
   {
-    method: 'POST', url: '/management/usage/samples', config: { access: WRITE, jsonOnly: true },
+    method: 'POST', url: '/management/usage/samples', config: { access: WRITE, jsonOnly: true }, bodyLimit: SAMPLE_BODY_LIMIT,
     schema: {
       summary: 'Cumulative counters of one host pushed by an agent; processed exactly like a poll',
       body: sampleBody,
@@ -184,8 +189,9 @@ export const ingestRoutes: RouteModule = (api) => [
     schema: {
       summary: 'Data held for an operator instead of being billed: deltas above the ceiling, late samples and events',
       description: `Oldest first, at most \`limit\` (default and most ${MAX_LIMIT}); \`truncated\` says more match. startTime and endTime bound the time of the held data.`,
+      // Parameters it does not take are ignored, as on every endpoint (README, Decisions).
       querystring: {
-        type: 'object', additionalProperties: false,
+        type: 'object',
         properties: {
           status: { enum: ['HELD', 'RELEASED', 'DISCARDED'] }, kind: { enum: [...ANOMALY_KINDS] },
           startTime: querySchemas.startTime, endTime: querySchemas.endTime, limit: querySchemas.limit,

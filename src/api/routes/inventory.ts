@@ -35,7 +35,7 @@ const hostParams = { type: 'object', properties: { hostId: pathSchemas.hostId },
 
 export const inventoryRoutes: RouteModule = (api) => [
   {
-    method: 'GET', url: '/management/clusters', config: { access: SUPPORT },
+    method: 'GET', url: '/management/clusters', config: { access: SUPPORT, jsonOnly: true },
     schema: { summary: 'All clusters', response: { 200: { type: 'object', properties: { clusters: { type: 'array', items: clusterSchema } } } } },
     handler: async () => ({ clusters: await listClusters(api.store.db) }),
   },
@@ -51,7 +51,7 @@ export const inventoryRoutes: RouteModule = (api) => [
     },
   },
   {
-    method: 'GET', url: '/management/hosts', config: { access: SUPPORT },
+    method: 'GET', url: '/management/hosts', config: { access: SUPPORT, jsonOnly: true },
     schema: { summary: 'All hosts not retired', response: { 200: { type: 'object', properties: { hosts: { type: 'array', items: hostSchema } } } } },
     handler: async () => ({ hosts: await listHosts(api.store.db) }),
   },
