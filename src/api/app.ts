@@ -117,6 +117,18 @@ export async function buildApp(context: AppContext): Promise<{ app: FastifyInsta
           overLimit('rate limit exceeded', `at most ${ctx.max} requests a minute for this token; retry in ${ctx.after}`, Math.ceil(ctx.ttl / 1000)),
       })
     : undefined;
+  // Traffic without a token (health, metrics, the docs and dashboard files) and every failed
+  // sign-in count against the caller's address, at the same rate: a flood of guessed tokens or
+  // of /health is limited like a token's requests.
+  const anonymousLimiter = context.config.rateLimitPerMinute > 0
+    ? app.rateLimit({
+        max: context.config.rateLimitPerMinute,
+        timeWindow: 60_000,
+        keyGenerator: (req) => `address:${req.ip}`,
+        errorResponseBuilder: (_req, ctx) =>
+          overLimit('rate limit exceeded', `at most ${ctx.max} requests a minute without a valid token from this address; retry in ${ctx.after}`, Math.ceil(ctx.ttl / 1000)),
+      })
+    : undefined;
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
@@ -126,9 +138,14 @@ export async function buildApp(context: AppContext): Promise<{ app: FastifyInsta
     request.format = format;
     if (api.closing) throw serviceUnavailable('the service is shutting down');
     if (config?.access && config.access.kind !== 'open') {
-      request.token = await authenticate(context.store, request, config.access, api.now());
+      try {
+        request.token = await authenticate(context.store, request, config.access, api.now());
+      } catch (err) {
+        if (anonymousLimiter && err instanceof ApiFault && err.status === 401) await anonymousLimiter.call(app, request, reply);
+        throw err;
+      }
       if (limiter) await limiter.call(app, request, reply);
-    }
+    } else if (anonymousLimiter && request.routeOptions.url) await anonymousLimiter.call(app, request, reply);
     // A JSON-only endpoint asked for XML says so in XML: the fault in the format the caller reads.
     if (format === 'xml' && config?.jsonOnly) {
       throw new ApiFault(406, 'this endpoint answers in JSON only', 'send Accept: application/json');

@@ -99,6 +99,23 @@ forEachEngine('role matrix', ({ api }) => {
 
 const [sqlite] = await engines();
 
+test('without a valid token, requests count against the address: /health floods and guessed tokens get 413 with Retry-After', async () => {
+  const api = await startApi(await sqlite.fixture.create(), { env: { LBMETER_RATE_LIMIT: '5' } });
+  try {
+    const health: number[] = [];
+    for (let i = 0; i < 6; i++) health.push((await fetch(`${api.url}/health`)).status);
+    assert.deepEqual(health, [200, 200, 200, 200, 200, 413]);
+    const guess = await api.get('/management/clusters', { token: 'lbm_guess' });
+    assert.equal(guess.status, 413, 'a guessed token from the same address is limited too');
+    assert.ok(Number(guess.headers.get('retry-after')) > 0);
+    assert.match(JSON.stringify(await guess.json()), /without a valid token from this address/);
+    assert.equal((await api.get('/management/clusters', { token: api.tokens.support })).status, 200, 'a valid token has its own allowance');
+  } finally {
+    await api.close();
+    await sqlite.fixture.cleanup();
+  }
+});
+
 test('a per-token rate limit answers 413 overLimit with Retry-After', async () => {
   const api = await startApi(await sqlite.fixture.create(), { env: { LBMETER_RATE_LIMIT: '3' } });
   try {
