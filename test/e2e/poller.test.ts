@@ -54,7 +54,8 @@ test('a dead and a silent host are reported and never hold up the others', async
   const byId = new Map(r.hosts.map((h: any) => [h.hostId, h]));
   assert.deepEqual([1, 2].map((id) => [(byId.get(id) as any).ok, (byId.get(id) as any).loadBalancers]), [[true, 1], [true, 1]]);
   assert.equal((byId.get(3) as any).ok, false);
-  assert.match((byId.get(3) as any).error, /ENOENT/);
+  assert.equal((byId.get(3) as any).error, 'stats socket: no such socket (ENOENT)');
+  assert.ok(!JSON.stringify(r).includes('/nonexistent'), 'the answer names no local path');
   assert.equal((byId.get(4) as any).ok, false);
   assert.match((byId.get(4) as any).error, /no answer within 1000 ms/);
 
@@ -102,4 +103,51 @@ test('two pollers reading one host at once: one reads it, and no byte counts twi
   const later = floorHour(created) === floorHour(Date.now()) ? [] : (await rollHour(api.store.db, floorHour(Date.now()), Date.now() + 1)).drafts;
   assert.equal([...drafts, ...later].reduce((sum, d) => sum + Number(d.bytesIn), 0), sent);
   assert.deepEqual(await listAnomalies(api.store.db), []);
+});
+
+test('a stats page behind stats auth is polled with credentials from the URL or from fields, which are never answered', async () => {
+  const backend = await startByteServer();
+  cleanups.push(() => backend.close());
+  const haproxy = await startHaproxy(['9_90', '9_90_S'], backend.port, { statsAuth: 'ops:s3cr3t@x' });
+  cleanups.push(() => haproxy.stop());
+  const api = await startApi(await sqlite.fixture.create(), { env: { LBMETER_POLL_TIMEOUT: '5' } });
+  cleanups.push(() => api.close());
+  cleanups.push(() => sqlite.fixture.cleanup());
+  await cluster(api, 1);
+  await createLb(api, { accountId: 9, id: 90, time: api.clock.now - 60_000 });
+  const page = new URL(haproxy.statsUrl);
+  const put = (id: number, stats: object) => api.send('PUT', `/management/hosts/${id}`, { clusterId: 1, name: `h${id}`, stats });
+  const poll = async (id: number) => (await ok(api.send('POST', '/management/usage/poll', { hostIds: [id] }))).hosts[0];
+  const secretFree = (text: string) => assert.ok(!text.includes('s3cr3t'), `no password in ${text.slice(0, 300)}`);
+
+  await ok(put(1, { url: haproxy.statsUrl }));
+  const refused = await poll(1);
+  assert.deepEqual([refused.ok, refused.error], [false, `${haproxy.statsUrl} answered 401: the page asks for credentials (give stats.username and stats.password)`]);
+
+  const inUrl = `http://ops:${encodeURIComponent('s3cr3t@x')}@${page.host}/stats`;
+  const stored = await ok(put(1, { url: inUrl }));
+  assert.deepEqual(stored.stats, { url: haproxy.statsUrl, username: 'ops' });
+  assert.deepEqual((await ok(api.get('/management/hosts/1'))).stats, { url: haproxy.statsUrl, username: 'ops' });
+  secretFree(await (await api.get('/management/hosts')).text());
+  await transfer(haproxy.ports.get('9_90')!, 100, 200);
+  await haproxy.settle();
+  const read = await poll(1);
+  assert.deepEqual([read.ok, read.loadBalancers], [true, 1], JSON.stringify(read));
+
+  secretFree(await (await put(2, { url: haproxy.statsUrl, username: 'ops', password: 's3cr3t@x' })).text());
+  assert.deepEqual([(await poll(2)).ok, (await poll(2)).loadBalancers], [true, 1]);
+
+  await ok(put(3, { url: haproxy.statsUrl, username: 'ops', password: 's3cr3t-wrong' }));
+  const wrong = await poll(3);
+  assert.deepEqual([wrong.ok, wrong.error], [false, `${haproxy.statsUrl} answered 401: the credentials were refused`]);
+  secretFree(JSON.stringify(wrong));
+
+  const both = await put(4, { url: inUrl, username: 'ops', password: 'x' });
+  assert.equal(both.status, 400);
+  assert.match(JSON.stringify(await both.json()), /in the url or in username and password, not both/);
+  const socketAndUrl = await put(4, { socket: '/run/haproxy.sock', url: haproxy.statsUrl });
+  assert.equal(socketAndUrl.status, 400);
+  const badUrl = await put(4, { url: 'ftp://ops:s3cr3t@host/stats' });
+  assert.equal(badUrl.status, 400);
+  secretFree(await badUrl.text());
 });

@@ -84,7 +84,8 @@ function stats(path: string, cmd: string): Promise<string> {
   });
 }
 
-export async function startHaproxy(frontends: string[], backendPort: number): Promise<HaproxyHost> {
+/** `statsAuth`: the stats page asks for these credentials (HAProxy's `stats auth user:password`). */
+export async function startHaproxy(frontends: string[], backendPort: number, options: { statsAuth?: string } = {}): Promise<HaproxyHost> {
   const dir = mkdtempSync(join(tmpdir(), 'lbmeter-haproxy-'));
   const socket = join(dir, 'admin.sock');
   const ports = new Map<string, number>();
@@ -105,6 +106,7 @@ export async function startHaproxy(frontends: string[], backendPort: number): Pr
     `    bind 127.0.0.1:${statsPort}`,
     '    stats enable',
     '    stats uri /stats',
+    ...(options.statsAuth ? [`    stats auth ${options.statsAuth}`] : []),
     'backend bytes',
     `    server b1 127.0.0.1:${backendPort}`,
     '',

@@ -4,6 +4,7 @@ import type { RouteModule } from './index.ts';
 import { SUPPORT, WRITE } from '../auth.ts';
 import { badRequest, notFound, shown } from '../faults.ts';
 import { pathSchemas } from '../params.ts';
+import { splitCredentials, withCredentials } from '../../ingest/sources/haproxyHttp.ts';
 import { getCluster, getHost, listClusters, listHosts, putCluster, putHost, retireHost, type Host } from '../../store/inventory.ts';
 
 const name = { type: 'string', minLength: 1, maxLength: 128 };
@@ -17,8 +18,12 @@ const hostBody = {
     clusterId: { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER },
     name,
     stats: {
-      type: 'object', additionalProperties: false, minProperties: 1, maxProperties: 1,
-      properties: { socket: { type: 'string', minLength: 1, maxLength: 1024 }, url: { type: 'string', minLength: 1, maxLength: 2048 } },
+      type: 'object', additionalProperties: false, minProperties: 1,
+      description: 'socket (a path), or url (the stats page) with, for a page behind `stats auth`, username and password (or user:password@ in the url); the password is never returned',
+      properties: {
+        socket: { type: 'string', minLength: 1, maxLength: 1024 }, url: { type: 'string', minLength: 1, maxLength: 2048 },
+        username: { type: 'string', minLength: 1, maxLength: 256 }, password: { type: 'string', maxLength: 1024 },
+      },
     },
   },
 };
@@ -27,9 +32,33 @@ const hostSchema = {
   type: 'object',
   properties: {
     id: { type: 'integer' }, clusterId: { type: 'integer' }, name: { type: 'string' },
-    stats: { type: 'object', properties: { socket: { type: 'string' }, url: { type: 'string' } } },
+    stats: { type: 'object', properties: { socket: { type: 'string' }, url: { type: 'string' }, username: { type: 'string' } } },
   },
 };
+
+/** A host as answered: a stats page's URL without credentials, its user name, never its password. */
+function hostView(host: Host) {
+  if (!host.stats || !('url' in host.stats)) return host;
+  const { url, username } = splitCredentials(host.stats.url);
+  return { ...host, stats: { url, ...(username !== undefined ? { username } : {}) } };
+}
+
+type StatsBody = { socket?: string; url?: string; username?: string; password?: string };
+
+/** The stats source a PUT gives, as stored: a socket, or a URL holding its credentials. */
+function statsOf(stats: StatsBody): Host['stats'] {
+  if (stats.socket !== undefined) {
+    if (stats.url !== undefined || stats.username !== undefined || stats.password !== undefined) throw badRequest('stats: give either socket, or url (with username and password for a page behind stats auth), not both');
+    return { socket: stats.socket };
+  }
+  if (stats.url === undefined) throw badRequest('stats: give socket or url');
+  if (!isHttpUrl(stats.url)) throw badRequest(`stats.url: expected an http:// or https:// URL, received ${shown(splitCredentials(stats.url).url)}`);
+  const inUrl = splitCredentials(stats.url);
+  if (stats.username === undefined && stats.password === undefined) return { url: stats.url };
+  if (inUrl.username !== undefined) throw badRequest('stats: give the credentials in the url or in username and password, not both');
+  if (stats.username === undefined) throw badRequest('stats.username: required with stats.password');
+  return { url: withCredentials(stats.url, stats.username, stats.password ?? '') };
+}
 const clusterParams = { type: 'object', properties: { clusterId: pathSchemas.clusterId }, required: ['clusterId'] };
 const hostParams = { type: 'object', properties: { hostId: pathSchemas.hostId }, required: ['hostId'] };
 
@@ -53,7 +82,7 @@ export const inventoryRoutes: RouteModule = (api) => [
   {
     method: 'GET', url: '/management/hosts', config: { access: SUPPORT, jsonOnly: true },
     schema: { summary: 'All hosts not retired', response: { 200: { type: 'object', properties: { hosts: { type: 'array', items: hostSchema } } } } },
-    handler: async () => ({ hosts: await listHosts(api.store.db) }),
+    handler: async () => ({ hosts: (await listHosts(api.store.db)).map(hostView) }),
   },
   {
     method: 'GET', url: '/management/hosts/:hostId', config: { access: SUPPORT },
@@ -62,7 +91,7 @@ export const inventoryRoutes: RouteModule = (api) => [
       const id = Number((request.params as { hostId: string }).hostId);
       const host = await getHost(api.store.db, id);
       if (!host || host.retiredMs !== undefined) throw notFound(`host ${id} not found`);
-      return host;
+      return hostView(host);
     },
   },
   {
@@ -70,12 +99,11 @@ export const inventoryRoutes: RouteModule = (api) => [
     schema: { summary: 'Creates or replaces a host; without stats it is push-only', params: hostParams, body: hostBody, response: { 200: hostSchema } },
     handler: async (request) => {
       const id = Number((request.params as { hostId: string }).hostId);
-      const body = request.body as Omit<Host, 'id'>;
+      const body = request.body as { clusterId: number; name: string; stats?: StatsBody };
       if (!(await getCluster(api.store.db, body.clusterId))) throw badRequest(`clusterId: cluster ${body.clusterId} is not known; PUT /management/clusters/${body.clusterId} first`);
-      if (body.stats && 'url' in body.stats && !isHttpUrl(body.stats.url)) throw badRequest(`stats.url: expected an http:// or https:// URL, received ${shown(body.stats.url)}`);
-      const host: Host = { id, clusterId: body.clusterId, name: body.name, ...(body.stats ? { stats: body.stats } : {}) };
+      const host: Host = { id, clusterId: body.clusterId, name: body.name, ...(body.stats ? { stats: statsOf(body.stats) } : {}) };
       await putHost(api.store.db, host);
-      return host;
+      return hostView(host);
     },
   },
   {
