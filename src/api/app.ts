@@ -86,6 +86,20 @@ export async function buildApp(context: AppContext): Promise<{ app: FastifyInsta
         : toFault(err as FastifyError, request);
       return sendFault(request, reply, fault);
     },
+    // Requests Node's HTTP parser refuses (headers over 16 KB, malformed request lines) never
+    // reach a route: they are answered here, as faults of the table (in JSON: nothing of the
+    // request, Accept included, could be read), where Fastify would answer in its own shape.
+    clientErrorHandler: (err: NodeJS.ErrnoException, socket) => {
+      if (err.code === 'ECONNRESET' || socket.destroyed) return;
+      const fault = err.code === 'HPE_HEADER_OVERFLOW' ? badRequest('headers: larger than the 16 KB a request may send (the URL included)')
+        : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? badRequest('the request was not received in time')
+        : badRequest('not a well-formed HTTP request');
+      const body = JSON.stringify({ [fault.kind]: { code: fault.status, message: fault.message } });
+      if (socket.writable) {
+        socket.write(`HTTP/1.1 ${fault.status} Bad Request\r\nContent-Length: ${Buffer.byteLength(body)}\r\nContent-Type: application/json; charset=utf-8\r\nConnection: close\r\n\r\n${body}`);
+      }
+      socket.destroy(err);
+    },
     rewriteUrl: (req) => {
       let { url, suffix } = stripSuffix(req.url ?? '/');
       if (url.startsWith('/v1.0/management/') || url === '/v1.0/management') url = url.slice('/v1.0'.length);

@@ -200,3 +200,28 @@ test('fuzz: every route of /openapi.json, hostile everything, both formats, ever
   } });
   assert.ok(count >= 3000 || process.env.FUZZ_RUNS !== undefined);
 });
+
+test('requests the HTTP parser refuses (headers over 16 KB, a malformed request line) are faults of the table too', async () => {
+  const net = await import('node:net');
+  const { port } = new URL(api.url);
+  const raw = (request: string) => new Promise<string>((resolve, reject) => {
+    const socket = net.connect(Number(port), '127.0.0.1', () => socket.end(request));
+    let answer = '';
+    socket.on('data', (d) => (answer += d));
+    socket.on('close', () => resolve(answer));
+    socket.on('error', reject);
+  });
+  for (const request of [
+    `GET /health HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`,
+    'GET /health HTTP/9.Q\r\nHost: x\r\n\r\n',
+    'NOT A REQUEST\r\n\r\n',
+  ]) {
+    const answer = await raw(request);
+    const [head, body] = answer.split('\r\n\r\n');
+    assert.match(head!, /^HTTP\/1\.1 400 /, answer.slice(0, 200));
+    assert.match(head!, /content-type: application\/json; charset=utf-8/i);
+    const fault = JSON.parse(body!);
+    assert.equal(fault.badRequest.code, 400);
+    assert.doesNotMatch(body!, /statusCode|Client Error/);
+  }
+});
