@@ -9,7 +9,7 @@ import type { Store } from '../store/store.ts';
 import type { Config } from '../config.ts';
 import type { TokenRecord } from '../store/tokens.ts';
 import { isStoreUnavailable } from '../store/dialect/index.ts';
-import { ApiFault, badRequest, notFound, overLimit, serviceUnavailable, shown } from './faults.ts';
+import { ApiFault, badRequest, forbidden, notFound, overLimit, serviceUnavailable, shown } from './faults.ts';
 import { faultXml } from './format/xml.ts';
 import { formatFromAccept, stripSuffix, type Format } from './negotiate.ts';
 import { authenticate, type Access } from './auth.ts';
@@ -151,6 +151,9 @@ export async function buildApp(context: AppContext): Promise<{ app: FastifyInsta
     if (!format) throw new ApiFault(406, 'Accept must allow application/json or application/xml', `received ${shown(request.headers.accept)}`);
     request.format = format;
     if (api.closing) throw serviceUnavailable('the service is shutting down');
+    // A matched route that declares no access rule (none can be registered: see onRoute below)
+    // refuses every token.
+    if (request.routeOptions.url && !config?.access) throw forbidden('this route declares no access rule');
     if (config?.access && config.access.kind !== 'open') {
       try {
         request.token = await authenticate(context.store, request, config.access, api.now());
