@@ -122,27 +122,20 @@ export async function buildApp(context: AppContext): Promise<{ app: FastifyInsta
   });
 
   await app.register(rateLimit, { global: false });
-  const limiter = context.config.rateLimitPerMinute > 0
+  /** LBMETER_RATE_LIMIT requests a minute per key; undefined when the limit is off. */
+  const perMinute = (key: (req: FastifyRequest) => string, whose: string) => (context.config.rateLimitPerMinute > 0
     ? app.rateLimit({
         max: context.config.rateLimitPerMinute,
         timeWindow: 60_000,
-        keyGenerator: (req) => `token:${req.token?.id ?? req.ip}`,
-        errorResponseBuilder: (_req, ctx) =>
-          overLimit('rate limit exceeded', `at most ${ctx.max} requests a minute for this token; retry in ${ctx.after}`, Math.ceil(ctx.ttl / 1000)),
+        keyGenerator: key,
+        errorResponseBuilder: (_req, ctx) => overLimit('rate limit exceeded', `at most ${ctx.max} requests a minute ${whose}; retry in ${ctx.after}`, Math.ceil(ctx.ttl / 1000)),
       })
-    : undefined;
+    : undefined);
+  const limiter = perMinute((req) => `token:${req.token?.id ?? req.ip}`, 'for this token');
   // Traffic without a token (health, metrics, the docs and dashboard files) and every failed
   // sign-in count against the caller's address, at the same rate: a flood of guessed tokens or
   // of /health is limited like a token's requests.
-  const anonymousLimiter = context.config.rateLimitPerMinute > 0
-    ? app.rateLimit({
-        max: context.config.rateLimitPerMinute,
-        timeWindow: 60_000,
-        keyGenerator: (req) => `address:${req.ip}`,
-        errorResponseBuilder: (_req, ctx) =>
-          overLimit('rate limit exceeded', `at most ${ctx.max} requests a minute without a valid token from this address; retry in ${ctx.after}`, Math.ceil(ctx.ttl / 1000)),
-      })
-    : undefined;
+  const anonymousLimiter = perMinute((req) => `address:${req.ip}`, 'without a valid token from this address');
 
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
