@@ -39,7 +39,8 @@ export function httpSource(storedUrl: string): StatsSource {
   if (username !== undefined) headers.authorization = `Basic ${Buffer.from(`${username}:${password ?? ''}`).toString('base64')}`;
   const fetchOk = async (target: string, signal: AbortSignal) => {
     const res = await fetch(target, { signal, headers });
-    if (res.status === 401) throw new Error(`${target} answered 401: ${username === undefined ? 'the page asks for credentials (give stats.username and stats.password)' : 'the credentials were refused'}`);
+    // The page and its CSV are read at once; whichever is refused first, the answer names the page.
+    if (res.status === 401) throw new Error(`${htmlUrl} answered 401: ${username === undefined ? 'the page asks for credentials (give stats.username and stats.password)' : 'the credentials were refused'}`);
     if (!res.ok) throw new Error(`${target} answered ${res.status}`);
     return res;
   };
