@@ -65,7 +65,9 @@ test('the demo restarted on its own store resumes: no anomaly, past hours unchan
   assert.deepEqual(earlier(resumed), earlier(before));
 
   // Each reading after the restart counts one round of the demo's traffic: no more than its
-  // biggest delta before (a round's bytes vary by half either way).
+  // biggest delta before, within the demo's variation (a round's bytes vary by half either way,
+  // and an SSL switch moves up to 40% between plain and SSL). A load balancer that sent nothing
+  // before (suspended all along, then resumed by the demo's churn) has no rate to hold it to.
   const biggest = new Map<string, number>();
   for (const r of before.readings) {
     const key = `${r.load_balancer_id}/${r.host_id}`;
@@ -75,7 +77,8 @@ test('the demo restarted on its own store resumes: no anomaly, past hours unchan
   assert.ok(after.length >= 200, `the resumed fleet is read: ${after.length} readings`);
   for (const r of after) {
     const key = `${r.load_balancer_id}/${r.host_id}`;
-    assert.ok(Number(r.bytes_out) <= 3 * (biggest.get(key) ?? 0), `${key}: ${r.bytes_out} after the restart, at most ${biggest.get(key)} a round before`);
+    if (!biggest.get(key)) continue;
+    assert.ok(Number(r.bytes_out) <= 5 * biggest.get(key)!, `${key}: ${r.bytes_out} after the restart, at most ${biggest.get(key)} a round before`);
   }
   assert.equal(resumed.readings.length - before.readings.length, after.length, 'no reading of the old processes was sent again');
 });
