@@ -1,7 +1,8 @@
 // The `lbmeter` command. Every command reads the same configuration as `serve` and may run while
 // `serve` runs on the same store. Bad arguments: one line on stderr, exit code 2.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
+import { VERSION } from '../version.ts';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { loadConfig, ConfigError, type Config } from '../config.ts';
 import { openStore, type Store } from '../store/store.ts';
@@ -71,13 +72,10 @@ async function withStore<T>(fn: (store: Store, config: Config) => Promise<T>, op
   }
 }
 
-/** The version of the installed package (package.json beside src/ and dist/). */
-const PACKAGE_VERSION: string = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
-
 export function buildProgram(): Command {
   const program = new Command('lbmeter')
     .description('Usage metering and billing reports for load-balancer-as-a-service fleets')
-    .version(PACKAGE_VERSION, '-V, --version', 'print the version of lbmeter')
+    .version(VERSION, '-V, --version', 'print the version of lbmeter')
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text.split('\n')[0] + '\n') });
@@ -158,7 +156,7 @@ export function buildProgram(): Command {
     }));
 
   program.command('purge')
-    .description('Delete usage older than the retention period (never an unexported record)')
+    .description('Delete usage older than the retention period (with a billing sink, never a record not exported yet)')
     .addHelpText('after', '\nExamples:\n  lbmeter purge\n  LBMETER_RETENTION_DAYS=400 lbmeter purge')
     .action(() => withStore(async (store, c) => {
       const r = await purgeExpired(store, Date.now() - c.retentionDays * DAY_MS, { waitMs: 60_000, exportSink: !!c.export.url });

@@ -4,10 +4,11 @@
 // A host's baselines are one row, packed: a poll of a host reads and rewrites them whole, and a
 // row a load balancer made that a select and an upsert of 100k rows a poll (1.4 s of a 2.7 s
 // host, profiled), where one packed row of 5.6 MB moves in milliseconds. Writers of a host's
-// baselines hold its counter lock (dialect.ts lockHostCounters) from read to write.
+// baselines hold its counter lock (dialect/index.ts lockHostCounters) from read to write.
 
 import { randomUUID } from 'node:crypto';
 import type { Db } from './store.ts';
+import { perStore } from './perStore.ts';
 import { num } from './rows.ts';
 import type { ChainLink } from '../domain/delta.ts';
 
@@ -27,13 +28,7 @@ export type HostBaselines = Map<number, ChainLink>;
  * transaction of ours) wrote another version. A version is random, so it never names two
  * contents; callers get a copy, so what they change is not cached before it is saved.
  */
-const knownByStore = new WeakMap<object, Map<number, { version: string; baselines: HostBaselines }>>();
-function known(db: Db): Map<number, { version: string; baselines: HostBaselines }> {
-  const key = db.getExecutor().adapter;
-  let map = knownByStore.get(key);
-  if (!map) knownByStore.set(key, (map = new Map()));
-  return map;
-}
+const known = perStore(() => new Map<number, { version: string; baselines: HostBaselines }>());
 
 export async function hostBaselines(db: Db, hostId: number): Promise<HostBaselines> {
   const version = await db.selectFrom('host_baselines').select('version').where('host_id', '=', hostId).executeTakeFirst();

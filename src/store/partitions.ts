@@ -4,18 +4,13 @@
 
 import { sql, type Kysely } from 'kysely';
 import { dialectOf } from './dialect/index.ts';
+import { perStore } from './perStore.ts';
 import { DAY_MS, floorDay } from '../domain/time.ts';
 
 export type PartitionedTable = 'usage_records' | 'usage_samples';
 
-/** Partitions known to exist, per store (a transaction shares its store's adapter). */
-const madeByStore = new WeakMap<object, Set<string>>();
-function made(db: Kysely<any>): Set<string> {
-  const key = db.getExecutor().adapter;
-  let set = madeByStore.get(key);
-  if (!set) madeByStore.set(key, (set = new Set()));
-  return set;
-}
+/** Partitions known to exist, per store. */
+const made = perStore(() => new Set<string>());
 
 export function dayStartsOf(fromMs: number, toMs: number): number[] {
   const days: number[] = [];

@@ -31,6 +31,17 @@ async function launch(): Promise<Browser> {
   });
 }
 
+/** A page of a browser stopped with the test, collecting the page's own errors; the artifacts folder made. */
+async function openPage(viewport: { width: number; height: number }): Promise<{ page: Page; pageErrors: string[] }> {
+  const browser = await launch();
+  cleanups.push(() => browser.close());
+  const page = await browser.newPage({ viewport });
+  const pageErrors: string[] = [];
+  page.on('pageerror', (err) => pageErrors.push(err.message));
+  mkdirSync(ARTIFACTS, { recursive: true });
+  return { page, pageErrors };
+}
+
 const ready = (page: Page, path: string) => page.waitForSelector(`body[data-ready="${path}"]`, { timeout: 15_000 });
 
 test('sign in, the fleet, an account\'s chart from the API\'s numbers', { skip: missing }, async () => {
@@ -40,12 +51,7 @@ test('sign in, the fleet, an account\'s chart from the API\'s numbers', { skip: 
   cleanups.push(() => api.close());
   const fleet = await startDemoFleet(api.store, { loadBalancers: 40, backfillHours: 6, deltaCeiling: 2n ** 40n });
   await runRollup(api.store, { graceMs: 2 * 3_600_000 });
-  const browser = await launch();
-  cleanups.push(() => browser.close());
-  const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
-  const pageErrors: string[] = [];
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  mkdirSync(ARTIFACTS, { recursive: true });
+  const { page, pageErrors } = await openPage({ width: 1280, height: 1000 });
 
   await page.goto(`${api.url}/dashboard`);
   await page.fill('#login input[name=token]', 'lbm_not_a_token');
@@ -139,12 +145,7 @@ test('the anomalies page: filter, release and discard one or many, and the API a
   const held = (await ok(api.get('/management/usage/anomalies?status=HELD'))).anomalies;
   assert.deepEqual(held.map((a: any) => a.kind), ['DELTA_ABOVE_CEILING', 'DELTA_ABOVE_CEILING', 'DELTA_ABOVE_CEILING', 'DELTA_ABOVE_CEILING', 'LATE_SAMPLE']);
 
-  const browser = await launch();
-  cleanups.push(() => browser.close());
-  const page = await browser.newPage({ viewport: { width: 400, height: 900 } });
-  const pageErrors: string[] = [];
-  page.on('pageerror', (err) => pageErrors.push(err.message));
-  mkdirSync(ARTIFACTS, { recursive: true });
+  const { page, pageErrors } = await openPage({ width: 400, height: 900 });
   await page.goto(`${api.url}/`); // the server's root is the dashboard
   await page.fill('#login input[name=token]', api.tokens.all);
   await page.click('#login button');

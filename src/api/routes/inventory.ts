@@ -52,8 +52,8 @@ function statsOf(stats: StatsBody): Host['stats'] {
     return { socket: stats.socket };
   }
   if (stats.url === undefined) throw badRequest('stats: give socket or url');
-  if (!isHttpUrl(stats.url)) throw badRequest(`stats.url: expected an http:// or https:// URL, received ${shown(splitCredentials(stats.url).url)}`);
   const inUrl = splitCredentials(stats.url);
+  if (!isHttpUrl(stats.url)) throw badRequest(`stats.url: expected an http:// or https:// URL, received ${shown(inUrl.url)}`);
   if (stats.username === undefined && stats.password === undefined) return { url: stats.url };
   if (inUrl.username !== undefined) throw badRequest('stats: give the credentials in the url or in username and password, not both');
   if (stats.username === undefined) throw badRequest('stats.username: required with stats.password');
