@@ -22,8 +22,12 @@ export const HOLD_CODE = { NONE: 0, CEILING: 1, LATE: 2 } as const;
 export const OPERATOR_CODE = { NONE: 0, RELEASED: 1, DISCARDED: 2 } as const;
 export const KIND_CODE: Record<ReadingKind, number> = { NORMAL: 0, FIRST: 1, RESET: 2, HOURLY: 3 };
 
-/** HAProxy counters are unsigned 64-bit; stored as the int64 with the same bits. */
-const toInt64 = (u: bigint) => BigInt.asIntN(64, u);
+/**
+ * HAProxy counters are unsigned 64-bit; stored as the int64 with the same bits (below 2^63 the
+ * value itself: no new bigint a counter in the common case).
+ */
+const INT64_LIMIT = 2n ** 63n;
+const toInt64 = (u: bigint) => (u < INT64_LIMIT ? u : BigInt.asIntN(64, u));
 const fromInt64 = (v: number | bigint | string) => BigInt.asUintN(64, big(v));
 
 export interface NewReading extends ChainDelta {
@@ -39,7 +43,7 @@ export interface NewReading extends ChainDelta {
   hold: IngestHold;
 }
 
-const READING_COLUMNS: BulkColumn<NewReading>[] = [
+export const READING_COLUMNS: BulkColumn<NewReading>[] = [
   { name: 'load_balancer_id', pgType: 'bigint', value: (r) => r.loadBalancerId }, { name: 'account_id', pgType: 'bigint', value: (r) => r.accountId },
   { name: 'host_id', pgType: 'bigint', value: (r) => r.hostId }, { name: 'time_ms', pgType: 'bigint', value: (r) => r.timeMs },
   { name: 'bytes_in', pgType: 'bigint', value: (r) => r.bytesIn }, { name: 'bytes_out', pgType: 'bigint', value: (r) => r.bytesOut },
@@ -51,11 +55,6 @@ const READING_COLUMNS: BulkColumn<NewReading>[] = [
   { name: 'kind', pgType: 'integer', value: (r) => KIND_CODE[r.kind] }, { name: 'hold', pgType: 'integer', value: (r) => HOLD_CODE[r.hold] },
 ];
 
-/** A reading as a COPY line, READING_COLUMNS in order (numbers only: nothing to escape). */
-const readingLine = (r: NewReading) => `${r.loadBalancerId}\t${r.accountId}\t${r.hostId}\t${r.timeMs}\t${r.bytesIn}\t${r.bytesOut}\t${r.bytesInSsl}\t${r.bytesOutSsl}\t`
-  + `${r.connections}\t${r.connectionsSsl}\t${r.pid}\t${r.processStartMs}\t${toInt64(r.counters.bytesIn)}\t${toInt64(r.counters.bytesOut)}\t`
-  + `${toInt64(r.counters.bytesInSsl)}\t${toInt64(r.counters.bytesOutSsl)}\t${KIND_CODE[r.kind]}\t${HOLD_CODE[r.hold]}\n`;
-
 export async function insertReadings(db: Db, readings: NewReading[]): Promise<void> {
   if (readings.length === 0) return;
   let first = readings[0]!.timeMs;
@@ -65,7 +64,7 @@ export async function insertReadings(db: Db, readings: NewReading[]): Promise<vo
     if (r.timeMs > last) last = r.timeMs;
   }
   await ensureDayPartitions(db, 'usage_samples', first, last);
-  await bulkInsert(db, 'usage_samples', READING_COLUMNS, readings, '', readingLine);
+  await bulkInsert(db, 'usage_samples', READING_COLUMNS, readings);
 }
 
 /** A stored reading with what identifies it and what the audit shows of it. */

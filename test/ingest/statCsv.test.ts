@@ -95,3 +95,19 @@ test('input that is not HAProxy stats is refused with a clear error', () => {
   assert.equal(parseStatCsv(hostile).length, 5);
   assert.equal(readingsFromStatCsv(hostile).length, 0);
 });
+
+test('a load balancer is its two frontends wherever they come in the CSV; only exact names count', () => {
+  const row = (name: string, sessions: number, bin: number, bout: number) => `${name},FRONTEND,,,${sessions},0,0,0,${bin},${bout},0,`;
+  const csv = [HEADER,
+    row('7_100_S', 1, 10, 20), row('7_101', 2, 30, 40), row('7_100', 3, 50, 60), row('7_101_S', 4, 70, 80),
+    row('123456789012345_999999999999999', 5, 90, 100), row('123456789012345_999999999999999_S', 6, 110, 120),
+    row('1_', 0, 1, 1), row('_2', 0, 1, 1), row('1__S', 0, 1, 1), row('1_2_S_', 0, 1, 1), row('1_2_s', 0, 1, 1), row('1_2S', 0, 1, 1),
+    row('1_1234567890123456', 0, 1, 1), row('stats', 0, 1, 1),
+  ].join('\n');
+  const readings = readingsFromStatCsv(csv);
+  assert.deepEqual(readings.slice(0, readings.length), [
+    { accountId: 7, loadBalancerId: 100, bytesIn: 50n, bytesOut: 60n, bytesInSsl: 10n, bytesOutSsl: 20n, connections: 3, connectionsSsl: 1 },
+    { accountId: 7, loadBalancerId: 101, bytesIn: 30n, bytesOut: 40n, bytesInSsl: 70n, bytesOutSsl: 80n, connections: 2, connectionsSsl: 4 },
+    { accountId: 123456789012345, loadBalancerId: 999999999999999, bytesIn: 90n, bytesOut: 100n, bytesInSsl: 110n, bytesOutSsl: 120n, connections: 5, connectionsSsl: 6 },
+  ]);
+});

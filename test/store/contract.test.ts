@@ -9,6 +9,7 @@ import { openStore, type Store } from '../../src/store/store.ts';
 import { migrate } from '../../src/store/migrations/index.ts';
 import { acquireLease, holdsLease, liveHolders, releaseLease, takeLease } from '../../src/store/leases.ts';
 import { claimSampleKey, hostBaselines, newestReadingPerHost, saveHostBaselines } from '../../src/store/counters.ts';
+import { HostBaselines } from '../../src/store/hostBaselines.ts';
 import { insertNewEvents } from '../../src/store/events.ts';
 import { newRollStamp, replaceHourRecords, usageRecordsIn } from '../../src/store/usageRecords.ts';
 import { insertReadings, readingsOf, type NewReading } from '../../src/store/readings.ts';
@@ -46,7 +47,7 @@ for (const { fixture, skip } of await engines()) {
       const again = await openStore(location);
       try {
         const rows = await again.db.selectFrom('kysely_migration' as any).select('name' as any).execute();
-        assert.deepEqual(rows.map((r: any) => r.name), ['001_initial', '002_leases', '003_anomaly_amounts', '004_export_state', '005_day_partitions', '006_baseline_fillfactor', '007_reading_facts', '008_store_revision', '009_lease_tokens', '010_reading_hours', '011_packed_baselines']);
+        assert.deepEqual(rows.map((r: any) => r.name), ['001_initial', '002_leases', '003_anomaly_amounts', '004_export_state', '005_day_partitions', '006_baseline_fillfactor', '007_reading_facts', '008_store_revision', '009_lease_tokens', '010_reading_hours', '011_packed_baselines', '012_baseline_compression']);
       } finally {
         await again.close();
       }
@@ -138,11 +139,11 @@ for (const { fixture, skip } of await engines()) {
     });
 
     test('counter baselines keep unsigned 64-bit values, process keys and times exactly, host by host', async () => {
-      await saveHostBaselines(store.db, 1, new Map([
+      await saveHostBaselines(store.db, 1, new HostBaselines([
         [70, { processKey: 'p', timeMs: H, bytesIn: U64_MAX, bytesOut: U64_MAX - 1n, bytesInSsl: 2n ** 63n, bytesOutSsl: 0n }],
         [2 ** 53 - 1, { processKey: '12@1700000000000', timeMs: H - 5, bytesIn: 1n, bytesOut: 2n, bytesInSsl: 3n, bytesOutSsl: 4n }],
       ]));
-      await saveHostBaselines(store.db, 2, new Map([[70, { processKey: 'q', timeMs: H + 9, bytesIn: 0n, bytesOut: 0n, bytesInSsl: 0n, bytesOutSsl: 0n }]]));
+      await saveHostBaselines(store.db, 2, new HostBaselines([[70, { processKey: 'q', timeMs: H + 9, bytesIn: 0n, bytesOut: 0n, bytesInSsl: 0n, bytesOutSsl: 0n }]]));
       const b = (await hostBaselines(store.db, 1)).get(70)!;
       assert.deepEqual([b.bytesIn, b.bytesOut, b.bytesInSsl, b.bytesOutSsl, b.timeMs, b.processKey], [U64_MAX, U64_MAX - 1n, 2n ** 63n, 0n, H, 'p']);
       assert.deepEqual((await hostBaselines(store.db, 1)).get(2 ** 53 - 1), { processKey: '12@1700000000000', timeMs: H - 5, bytesIn: 1n, bytesOut: 2n, bytesInSsl: 3n, bytesOutSsl: 4n });

@@ -27,12 +27,6 @@ export interface BulkColumn<T> {
   value: (item: T) => unknown;
 }
 
-/**
- * An item as one line of COPY's text format, the columns in order, ending in a newline: a table
- * of numbers only writes its rows as one template each instead of a call and a join a column.
- */
-export type CopyLine<T> = (item: T) => string;
-
 export type LockMode = 'shared' | 'exclusive';
 
 export interface StoreDialect {
@@ -58,7 +52,7 @@ export interface StoreDialect {
   idIn(column: string, ids: number[]): (eb: ExpressionBuilder<any, any>) => any;
 
   /** Inserts one row an item inside the caller's transaction; `conflict` is an ON CONFLICT clause. */
-  bulkInsert<T>(db: Kysely<any>, table: string, columns: BulkColumn<T>[], items: readonly T[], conflict?: string, copyLine?: CopyLine<T>): Promise<void>;
+  bulkInsert<T>(db: Kysely<any>, table: string, columns: BulkColumn<T>[], items: readonly T[], conflict?: string): Promise<void>;
 
   /**
    * A consistent copy of the whole store into a new file, taken while others write; undefined

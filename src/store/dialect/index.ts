@@ -5,9 +5,9 @@
 import { PostgresAdapter, type Compilable, type Kysely } from 'kysely';
 import { postgresDialect } from './postgres.ts';
 import { sqliteDialect } from './sqlite.ts';
-import type { BulkColumn, CopyLine, Engine, EngineConnection, LockMode, StoreDialect } from './dialect.ts';
+import type { BulkColumn, Engine, EngineConnection, LockMode, StoreDialect } from './dialect.ts';
 
-export type { BulkColumn, CopyLine, Engine, EngineConnection, LockMode, StoreDialect } from './dialect.ts';
+export type { BulkColumn, Engine, EngineConnection, LockMode, StoreDialect } from './dialect.ts';
 
 export function engineOf(location: string): Engine {
   return /^postgres(ql)?:\/\//.test(location) ? 'postgres' : 'sqlite';
@@ -52,8 +52,8 @@ export const lockEventIntake = (db: Kysely<any>) => dialectOf(db).lockEventIntak
 export const idBatches = (db: Kysely<any>, ids: number[]) => dialectOf(db).idBatches(ids);
 export const idIn = (db: Kysely<any>, column: string, ids: number[]) => dialectOf(db).idIn(column, ids);
 
-export function bulkInsert<T>(db: Kysely<any>, table: string, columns: BulkColumn<T>[], items: readonly T[], conflict = '', copyLine?: CopyLine<T>): Promise<void> {
-  return items.length ? dialectOf(db).bulkInsert(db, table, columns, items, conflict, copyLine) : Promise.resolve();
+export function bulkInsert<T>(db: Kysely<any>, table: string, columns: BulkColumn<T>[], items: readonly T[], conflict = ''): Promise<void> {
+  return items.length ? dialectOf(db).bulkInsert(db, table, columns, items, conflict) : Promise.resolve();
 }
 
 

@@ -7,7 +7,8 @@ import copyStreams from 'pg-copy-streams';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { PostgresDialect, sql, type Compilable, type ExpressionBuilder, type Kysely } from 'kysely';
-import type { BulkColumn, CopyLine, EngineConnection, LockMode, StoreDialect } from './dialect.ts';
+import type { BulkColumn, EngineConnection, LockMode, StoreDialect } from './dialect.ts';
+import { copyTextChunks } from './copyText.ts';
 
 /** Up to 15 digits always fit a double exactly (2^53 has 16). */
 function parseInt8(text: string): number | bigint {
@@ -88,9 +89,9 @@ export const postgresDialect: StoreDialect = {
   idBatches: (ids) => (ids.length ? [ids] : []),
   idIn: (column, ids) => (eb: ExpressionBuilder<any, any>) => eb(column, '=', sql<number>`any(${arrayLiteral(ids, false)}::bigint[])`),
 
-  async bulkInsert(db, table, columns, items, conflict = '', copyLine) {
+  async bulkInsert(db, table, columns, items, conflict = '') {
     if (items.length === 0) return;
-    if (!conflict && items.length >= COPY_FROM_ROWS) return copyRows(db, table, columns, items, copyLine);
+    if (!conflict && items.length >= COPY_FROM_ROWS) return copyRows(db, table, columns, items);
     const names = sql.join(columns.map((c) => sql.ref(c.name)));
     const arrays = columns.map((c) => sql`${arrayLiteral(items, c.pgType === 'text', c.value)}::${sql.raw(c.pgType)}[]`);
     await sql`insert into ${sql.table(table)} (${names}) select * from unnest(${sql.join(arrays)}) ${sql.raw(conflict)}`.execute(db);
@@ -104,41 +105,13 @@ export const postgresDialect: StoreDialect = {
  * driver client: the connection names its backend, and the pool's client with that backend
  * takes the COPY (no statement of the caller's runs meanwhile: it awaits this).
  */
-async function copyRows<T>(db: Kysely<any>, table: string, columns: BulkColumn<T>[], items: readonly T[], copyLine?: CopyLine<T>): Promise<void> {
+async function copyRows<T>(db: Kysely<any>, table: string, columns: BulkColumn<T>[], items: readonly T[]): Promise<void> {
   const { rows } = await sql<{ pid: number }>`select pg_backend_pid() as pid`.execute(db);
   const client = clientsByAdapter.get(db.getExecutor().adapter)?.get(rows[0]!.pid);
   if (!client) throw new Error(`no client of this store has backend ${rows[0]!.pid}`);
   const names = columns.map((c) => `"${c.name}"`).join(', ');
-  await pipeline(Readable.from(copyText(columns, items, copyLine)), client.query(copyStreams.from(`copy ${table} (${names}) from stdin`)));
+  await pipeline(Readable.from(copyTextChunks(columns, items)), client.query(copyStreams.from(`copy ${table} (${names}) from stdin`)));
 }
-
-/**
- * Items as COPY text lines, 64 KB at a time: PostgreSQL takes the first while the next are
- * written (the whole text first made a poll cycle 0.5 s slower, measured).
- */
-function* copyText<T>(columns: BulkColumn<T>[], items: readonly T[], copyLine?: CopyLine<T>): Generator<string> {
-  let text = '';
-  const values: unknown[] = new Array(columns.length);
-  for (let i = 0; i < items.length; i++) {
-    if (copyLine) text += copyLine(items[i]!);
-    else {
-      for (let c = 0; c < columns.length; c++) values[c] = copyValue(columns[c]!.value(items[i]!));
-      text += values.join('\t') + '\n';
-    }
-    if (text.length > 1 << 16) {
-      yield text;
-      text = '';
-    }
-  }
-  if (text) yield text;
-}
-
-/** A value in COPY's text format: NULL as \N, text with its backslash, tab and line ends escaped. */
-function copyValue(v: unknown): unknown {
-  if (v === null || v === undefined) return '\\N';
-  return typeof v === 'string' ? v.replace(/[\\\t\n\r]/g, (ch) => COPY_ESCAPES[ch]!) : v;
-}
-const COPY_ESCAPES: Record<string, string> = { '\\': '\\\\', '\t': '\\t', '\n': '\\n', '\r': '\\r' };
 
 /**
  * A PostgreSQL array literal, sent as one text parameter. The driver can take a JS array, but

@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Kysely } from 'kysely';
 import type { StoreDialect } from '../dialect/index.ts';
-import { packBaselines, type HostBaselines } from '../counters.ts';
+import { HostBaselines } from '../hostBaselines.ts';
 
 export async function up(db: Kysely<any>, dialect: StoreDialect): Promise<void> {
   await db.schema.createTable('host_baselines')
@@ -16,14 +16,14 @@ export async function up(db: Kysely<any>, dialect: StoreDialect): Promise<void> 
     .execute();
   const hosts = await db.selectFrom('counter_state').select('host_id').distinct().execute();
   for (const { host_id: hostId } of hosts) {
-    const baselines: HostBaselines = new Map();
+    const baselines = new HostBaselines();
     for (const r of await db.selectFrom('counter_state').selectAll().where('host_id', '=', hostId).orderBy('load_balancer_id').execute()) {
       baselines.set(Number(r.load_balancer_id), {
         processKey: r.process_key, timeMs: Number(r.time_ms),
         bytesIn: BigInt(r.bytes_in), bytesOut: BigInt(r.bytes_out), bytesInSsl: BigInt(r.bytes_in_ssl), bytesOutSsl: BigInt(r.bytes_out_ssl),
       });
     }
-    const { processKeys, links, newestMs } = packBaselines(baselines);
+    const { processKeys, links, newestMs } = baselines.pack();
     await db.insertInto('host_baselines').values({ host_id: hostId, version: randomUUID(), newest_ms: newestMs, process_keys: JSON.stringify(processKeys), links }).execute();
   }
   await db.schema.dropTable('counter_state').execute();

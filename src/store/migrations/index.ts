@@ -13,6 +13,7 @@ import * as storeRevision from './008_store_revision.ts';
 import * as leaseTokens from './009_lease_tokens.ts';
 import * as readingHours from './010_reading_hours.ts';
 import * as packedBaselines from './011_packed_baselines.ts';
+import * as baselineCompression from './012_baseline_compression.ts';
 
 /** A migration sees the engine's dialect: its column types and what the engine has (partitions). */
 type EngineMigration = { up(db: Kysely<any>, dialect: StoreDialect): Promise<void> };
@@ -29,6 +30,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '009_lease_tokens': leaseTokens,
   '010_reading_hours': readingHours,
   '011_packed_baselines': packedBaselines,
+  '012_baseline_compression': baselineCompression,
 };
 
 /** Runs the migrations not run yet, up to `target` (a migration's name; default: all). */
