@@ -151,6 +151,30 @@ for (const { fixture, skip } of await engines()) {
       assert.equal((await newestReadingPerHost(store.db)).get(2), H + 9);
     });
 
+    test('cached baselines are lent to one transaction: a rollback after saving, or reading without saving, leaves the stored ones', async () => {
+      const link = (n: bigint) => ({ processKey: '1@1', timeMs: H + Number(n), bytesIn: n, bytesOut: n, bytesInSsl: n, bytesOutSsl: n });
+      await saveHostBaselines(store.db, 5, new HostBaselines([[1, link(10n)]]));
+      // Changed and never saved (the cache was current): the next reader does not see the change.
+      (await hostBaselines(store.db, 5)).set(1, link(30n));
+      assert.deepEqual([...await hostBaselines(store.db, 5)], [[1, link(10n)]]);
+      // Changed, saved, then rolled back: the cache holds what was never committed.
+      await saveHostBaselines(store.db, 5, await hostBaselines(store.db, 5));
+      await assert.rejects(store.transaction(async (trx) => {
+        await saveHostBaselines(trx, 5, (await hostBaselines(trx, 5)).set(1, link(20n)).set(2, link(21n)));
+        throw new Error('rolled back');
+      }), /rolled back/);
+      assert.deepEqual([...await hostBaselines(store.db, 5)], [[1, link(10n)]]);
+      // Another process saves: this one reads the new version, not its cached one.
+      await saveHostBaselines(store.db, 5, await hostBaselines(store.db, 5));
+      const other = await openStore(location, { migrate: false });
+      try {
+        await saveHostBaselines(other.db, 5, new HostBaselines([[1, link(40n)]]));
+      } finally {
+        await other.close();
+      }
+      assert.deepEqual([...await hostBaselines(store.db, 5)], [[1, link(40n)]]);
+    });
+
     test('a whole host of held readings is stored at once, text and amounts exactly', async () => {
       // More than one statement's worth of parameters (PostgreSQL: 65535), as when a host's
       // clock went back and every reading of it is stale.
