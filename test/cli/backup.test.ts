@@ -4,17 +4,15 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
-import { promisify } from 'node:util';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sql } from 'kysely';
 import { openStore } from '../../src/store/store.ts';
 import { engines } from '../helpers/engines.ts';
+import { BIN, lbmeterWith } from '../helpers/cli.ts';
 
-const run = promisify(execFile);
-const BIN = new URL('../../bin/lbmeter.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'lbmeter-backup-'));
 const live = join(dir, 'live.db');
 const env = { ...process.env, LBMETER_DB: live, LBMETER_PORT: '0', LBMETER_LOG_LEVEL: 'silent' };
@@ -24,15 +22,7 @@ after(async () => {
   await postgres.fixture.cleanup();
 });
 
-async function lbmeter(args: string[], extraEnv: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { ...env, ...extraEnv } });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const lbmeter = lbmeterWith(env);
 
 const finalRecords = (db: any) => db.selectFrom('usage_records').selectAll().where('final', '=', 1).orderBy('id').execute();
 

@@ -14,22 +14,14 @@ import type { AddressInfo } from 'node:net';
 import { openStore } from '../../src/store/store.ts';
 import { createToken } from '../../src/store/tokens.ts';
 import { newRollStamp, replaceHourRecords } from '../../src/store/usageRecords.ts';
+import { BIN, lbmeterWith } from '../helpers/cli.ts';
 
 const run = promisify(execFile);
-const BIN = new URL('../../bin/lbmeter.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'lbmeter-cli-'));
 const env = { ...process.env, LBMETER_DB: join(dir, 'cli.db'), LBMETER_PORT: '0' };
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-async function lbmeter(args: string[], extraEnv: Record<string, string> = {}) {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: { ...env, ...extraEnv }, timeout: 60_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const lbmeter = lbmeterWith(env);
 
 test('only migrate makes a store: another command on a missing one is one line, exit code 2, and leaves no file', async () => {
   const missing = join(dir, 'elsewhere', 'none.db');

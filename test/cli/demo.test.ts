@@ -12,9 +12,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { openStore } from '../../src/store/store.ts';
 import { floorHour } from '../../src/domain/time.ts';
+import { BIN } from '../helpers/cli.ts';
 
 const run = promisify(execFile);
-const BIN = new URL('../../bin/lbmeter.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'lbmeter-demo-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 

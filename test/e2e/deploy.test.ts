@@ -10,10 +10,10 @@ import { promisify } from 'node:util';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { BIN } from '../helpers/cli.ts';
 
 const run = promisify(execFile);
 const DEPLOY = new URL('../../deploy/', import.meta.url).pathname;
-const BIN = new URL('../../bin/lbmeter.js', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'lbmeter-deploy-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 

@@ -13,8 +13,8 @@ import { cluster, events, ok, rollup, vip } from '../helpers/fleet.ts';
 import { startByteServer, startHaproxy, transfer, type HaproxyHost } from '../helpers/haproxy.ts';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { BIN } from '../helpers/cli.ts';
 
-const BIN = new URL('../../bin/lbmeter.js', import.meta.url).pathname;
 
 const ACCOUNT = 406271;
 const FRONTENDS = ['406271_33', '406271_33_S', '406271_34', '406271_34_S'];

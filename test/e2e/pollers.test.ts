@@ -13,8 +13,8 @@ import { cluster, createLb, ok } from '../helpers/fleet.ts';
 import { startByteServer, startHaproxy, transfer, type HaproxyHost } from '../helpers/haproxy.ts';
 import { readingTotalsOf } from '../../src/store/readings.ts';
 import { livePollers } from '../../src/ingest/pollerShare.ts';
+import { BIN } from '../helpers/cli.ts';
 
-const BIN = new URL('../../bin/lbmeter.js', import.meta.url).pathname;
 const postgres = (await engines()).find((e) => e.fixture.name === 'postgres')!;
 
 interface Poller {

@@ -17,8 +17,8 @@ import { livePollers } from '../../src/ingest/pollerShare.ts';
 import { listAnomalies } from '../../src/store/anomalies.ts';
 import { rollHour } from '../../src/usage/hourRollup.ts';
 import { floorHour, HOUR_MS } from '../../src/domain/time.ts';
+import { BIN } from '../helpers/cli.ts';
 
-const BIN = new URL('../../bin/lbmeter.js', import.meta.url).pathname;
 const ACCOUNT = 5150;
 const LBS = [51, 52, 53, 54];
 const FRONTENDS = LBS.flatMap((lb) => [`${ACCOUNT}_${lb}`, `${ACCOUNT}_${lb}_S`]);
