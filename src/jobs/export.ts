@@ -8,8 +8,7 @@ import type { Store } from '../store/store.ts';
 import type { BillingSink } from '../export/sink.ts';
 import type { Metrics } from '../metrics.ts';
 import { markExported, recordExportFailure, recordsDueForExport } from '../store/exports.ts';
-import { acquireLease } from '../store/leases.ts';
-import { PROCESS_HOLDER, underLease } from './leases.ts';
+import { LeaseLost, underLease } from './leases.ts';
 
 export interface ExportOptions {
   batchSize: number;
@@ -30,7 +29,7 @@ export interface ExportResult {
   duplicates: number;
   failed: number;
   deadLettered: number;
-  /** Why the run stopped before the backlog was empty (the sink's answer). */
+  /** Why the run stopped before the backlog was empty: the sink's answer, or its lease taken by another process. */
   stoppedBy?: string;
   busy?: boolean;
 }
@@ -46,7 +45,7 @@ export function backoff(options: Pick<ExportOptions, 'maxAttempts' | 'baseDelayM
 export async function runExport(store: Store, sink: BillingSink, options: ExportOptions): Promise<ExportResult> {
   const result: ExportResult = { delivered: 0, duplicates: 0, failed: 0, deadLettered: 0 };
   const now = options.nowMs ?? Date.now;
-  const ran = await underLease(store.db, { name: EXPORT_LEASE, ttlMs: EXPORT_LEASE_MS, waitMs: options.waitMs }, async () => {
+  const ran = await underLease(store.db, { name: EXPORT_LEASE, ttlMs: EXPORT_LEASE_MS, waitMs: options.waitMs }, async (fence) => {
     for (;;) {
       const records = await recordsDueForExport(store.db, now(), options.batchSize);
       if (records.length === 0) break;
@@ -66,7 +65,16 @@ export async function runExport(store: Store, sink: BillingSink, options: Export
         break; // the sink is unwell: what is due again is retried on a later run
       }
       options.onProgress?.(result.delivered + result.duplicates);
-      await acquireLease(store.db, EXPORT_LEASE, PROCESS_HOLDER, EXPORT_LEASE_MS);
+      // The lease renewed for the next batch, only if it is still the one taken for this run: a
+      // sink slower than the lease lets another process take it, and two exporters at once
+      // would send every batch twice. That process exports the rest.
+      try {
+        await fence(store.db);
+      } catch (err) {
+        if (!(err instanceof LeaseLost)) throw err;
+        result.stoppedBy = err.message;
+        break;
+      }
     }
     return result;
   });

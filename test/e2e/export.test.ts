@@ -15,6 +15,9 @@ import { usageEventId, BATCH_CONTENT_TYPE } from '../../src/export/cloudEvents.t
 import { listDeadLetters, replayDeadLetters } from '../../src/store/exports.ts';
 import { purgeExpired } from '../../src/jobs/retention.ts';
 import { Metrics } from '../../src/metrics.ts';
+import { openStore } from '../../src/store/store.ts';
+import { newRollStamp, replaceHourRecords } from '../../src/store/usageRecords.ts';
+import { takeLease } from '../../src/store/leases.ts';
 
 type Mode = 'fail' | 'slow' | 'refuse' | 'normal';
 
@@ -149,5 +152,46 @@ for (const { fixture, skip } of [sqlite!, postgres!]) {
     assert.match(scraped, /lbmeter_export_records_total\{result="duplicate"\} 4\b/);
     assert.match(scraped, /lbmeter_export_records_total\{result="failed"\} 12\b/);
     assert.equal((await purgeExpired(api.store, clock + 365 * 86_400_000)).records, finals.length);
+  });
+
+  test(`export: a run whose lease another process took stops after the batch in flight [${fixture.name}]`, { skip }, async () => {
+    const location = await fixture.create();
+    cleanups.push(() => fixture.cleanup());
+    const store = await openStore(location);
+    cleanups.push(() => store.close());
+    const hour = Date.parse('2026-11-20T08:00:00Z');
+    await replaceHourRecords(store.db, hour, Array.from({ length: 12 }, (_, i) => ({
+      accountId: 9, loadBalancerId: 90 + i, hourMs: hour, startMs: hour, endMs: hour + 3_600_000, closing: false, bytesIn: 10n, bytesOut: 20n,
+      bytesInSsl: 0n, bytesOutSsl: 0n, averageNumConnections: 0, averageNumConnectionsSsl: 0, numVips: 1, numPolls: 12, vipType: 'PUBLIC' as const, sslMode: 'OFF' as const,
+    })), { final: true, stamp: newRollStamp() });
+    // The receiver is slow enough that the export's lease lapses during the first batch, and
+    // another process (its own store connection) takes it meanwhile.
+    const other = await openStore(location, { migrate: false });
+    cleanups.push(() => other.close());
+    const received: number[] = [];
+    const server = http.createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += c));
+      req.on('end', async () => {
+        received.push(JSON.parse(body).length);
+        if (received.length === 1) {
+          await other.db.updateTable('leases').set({ expires_ms: 0 }).where('name', '=', 'export').execute();
+          assert.notEqual(await takeLease(other.db, 'export', 'another-process', 60_000), undefined);
+        }
+        res.writeHead(202).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanups.push(() => new Promise<void>((r) => server.close(() => r())));
+    const sink = httpSink(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`, { source: '/lbmeter/usage', timeoutMs: 5_000 });
+    const r = await runExport(store, sink, { batchSize: 4, maxAttempts: 3, baseDelayMs: 60_000, maxDelayMs: 3_600_000, nowMs: () => hour + 5 * 3_600_000 });
+    // The batch it had sent is delivered and marked; the rest is left to the lease's new holder.
+    assert.deepEqual(received, [4]);
+    assert.equal(r.delivered, 4);
+    assert.match(r.stoppedBy ?? '', /lease export expired and was taken by another process/);
+    const marked = await store.db.selectFrom('usage_records').select('id').where('exported_ms', 'is not', null).execute();
+    assert.equal(marked.length, 4);
+    const lease = await store.db.selectFrom('leases').select('holder').where('name', '=', 'export').executeTakeFirstOrThrow();
+    assert.equal(lease.holder, 'another-process', 'the new holder keeps its lease');
   });
 }
