@@ -35,11 +35,14 @@ export async function* billingDay(store: Store, window: Window): AsyncGenerator<
   const records = new RowCursor(streamRows(store.connection, namedRecordsQuery(store.db, { ...window, match: 'inside' })), toNamedRecord);
   try {
     for (;;) {
-      const [s, r] = [await snapshots.peek(), await records.peek()];
-      if (!s && !r) return;
-      const accountId = Math.min(s?.accountId ?? Infinity, r?.accountId ?? Infinity);
+      const [hasSnapshot, hasRecord] = [await snapshots.ready(), await records.ready()];
+      if (!hasSnapshot && !hasRecord) return;
+      const accountId = Math.min(hasSnapshot ? snapshots.row.accountId : Infinity, hasRecord ? records.row.accountId : Infinity);
       const item: AccountItem = { kind: 'account', accountId, snapshots: [] };
-      while ((await snapshots.peek())?.accountId === accountId) item.snapshots.push((await snapshots.take())!);
+      while ((snapshots.buffered || (await snapshots.ready())) && snapshots.row.accountId === accountId) {
+        item.snapshots.push(snapshots.row);
+        snapshots.advance();
+      }
       yield item;
       yield* loadBalancerGroups(records, accountId);
     }
@@ -60,9 +63,14 @@ export async function* accountLoadBalancerUsages(store: Store, accountId: number
 }
 
 async function* loadBalancerGroups(records: RowCursor<NamedRecord>, accountId: number): AsyncGenerator<LoadBalancerItem> {
-  for (let next = await records.peek(); next?.accountId === accountId; next = await records.peek()) {
-    const item: LoadBalancerItem = { kind: 'loadBalancer', loadBalancerId: next.loadBalancerId, loadBalancerName: next.loadBalancerName, records: [] };
-    while ((await records.peek())?.loadBalancerId === item.loadBalancerId && (await records.peek())?.accountId === accountId) item.records.push((await records.take())!);
+  while ((records.buffered || (await records.ready())) && records.row.accountId === accountId) {
+    const { loadBalancerId, loadBalancerName } = records.row;
+    const item: LoadBalancerItem = { kind: 'loadBalancer', loadBalancerId, loadBalancerName, records: [] };
+    // A promise only when the store is asked for more rows, not one a record.
+    do {
+      item.records.push(records.row);
+      records.advance();
+    } while ((records.buffered || (await records.ready())) && records.row.loadBalancerId === loadBalancerId && records.row.accountId === accountId);
     yield item;
   }
 }

@@ -1,5 +1,7 @@
-// An ordered stream of rows read one at a time with a look at the next: what merging two
-// ordered streams (records and snapshots, both by account) needs.
+// An ordered stream of rows read one at a time with a look at the current one: what merging two
+// ordered streams (records and snapshots, both by account) needs. The store is asked only when
+// the rows it sent are used up; a row already read is looked at without a promise (a promise a
+// look, three a record, were a third of a billing day's allocations, profiled).
 
 export class RowCursor<T> {
   private batch: T[] = [];
@@ -8,7 +10,18 @@ export class RowCursor<T> {
 
   constructor(private readonly batches: AsyncGenerator<unknown[]>, private readonly map: (row: any) => T) {}
 
-  async peek(): Promise<T | undefined> {
+  /** A row is at the cursor without asking the store. */
+  get buffered(): boolean {
+    return this.at < this.batch.length;
+  }
+
+  /** The row at the cursor: only once `buffered` is true, or `ready()` answered true. */
+  get row(): T {
+    return this.batch[this.at]!;
+  }
+
+  /** Asks the store for more rows when those read are used up: true when a row is at the cursor. */
+  async ready(): Promise<boolean> {
     while (this.at >= this.batch.length && !this.done) {
       const next = await this.batches.next();
       if (next.done) this.done = true;
@@ -17,13 +30,12 @@ export class RowCursor<T> {
         this.at = 0;
       }
     }
-    return this.at < this.batch.length ? this.batch[this.at] : undefined;
+    return this.at < this.batch.length;
   }
 
-  async take(): Promise<T | undefined> {
-    const row = await this.peek();
-    if (row !== undefined) this.at++;
-    return row;
+  /** Moves past the row at the cursor. */
+  advance(): void {
+    this.at++;
   }
 
   /** Stops the query (a client that went away, a report cut short). */
