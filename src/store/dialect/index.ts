@@ -61,6 +61,6 @@ export function bulkInsert<T>(db: Kysely<any>, table: string, columns: BulkColum
  * The rows of a select in the query's order, a chunk at a time, never all of them at once: a
  * report of a whole fleet's day streams through here. A failure mid-way throws from the iteration.
  */
-export function streamRows<R>(connection: EngineConnection, query: Compilable<R>, chunkSize = 2000): AsyncGenerator<R[]> {
+export function streamRows<R>(connection: EngineConnection, query: Compilable<R>, chunkSize = 200): AsyncGenerator<R[]> {
   return dialectFor(connection.engine).streamRows(connection, query, chunkSize);
 }
