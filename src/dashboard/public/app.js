@@ -240,6 +240,9 @@ async function anomaliesView(params) {
       if (!value) continue;
       next.set(name, name.endsWith('Time') ? `${value}${value.length === 16 ? ':00' : ''}Z` : value);
     }
+    // Not ready from now: the page for the new address is made when its hashchange comes, and
+    // until then the old one would pass for it.
+    delete document.body.dataset.ready;
     location.hash = `#/anomalies?${next}`;
   });
   $('#select-all').addEventListener('change', (event) => {
