@@ -6,6 +6,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import pg from 'pg';
+import { sql } from 'kysely';
 import { forEachEngine } from '../helpers/suite.ts';
 import { cluster, host, ok, rollup, sample, vip } from '../helpers/fleet.ts';
 import { parseXml } from '../helpers/xml.ts';
@@ -122,6 +123,17 @@ forEachEngine('the billing day, streamed', ({ api, engine }) => {
       // read, late in the report's order (a counter that is not a number).
       await api().store.db.updateTable('usage_records').set({ bytes_in: 'corrupt' as any }).where('load_balancer_id', '=', 993).where('start_ms', '=', at('20T12:00')).execute();
     }
+    if (engine === 'postgres') {
+      // PostgreSQL sends a report's rows as fast as the connection takes them: a day that fits
+      // in the sockets' buffers is all sent before it could be killed. This one (200k records,
+      // the day's copied under other load balancer ids) holds the COPY while the client waits.
+      const { n } = (await sql<{ n: number }>`select count(*)::int as n from usage_records`.execute(api().store.db)).rows[0]!;
+      await sql`insert into usage_records (account_id, load_balancer_id, hour_ms, start_ms, end_ms, closing, bytes_in, bytes_out, bytes_in_ssl, bytes_out_ssl,
+          avg_connections, avg_connections_ssl, num_vips, num_polls, vip_type, ssl_mode, event_type, final, roll_stamp, revision, voided)
+        select account_id, load_balancer_id + k * 1000000, hour_ms, start_ms, end_ms, closing, bytes_in, bytes_out, bytes_in_ssl, bytes_out_ssl,
+          avg_connections, avg_connections_ssl, num_vips, num_polls, vip_type, ssl_mode, event_type, final, roll_stamp, revision, voided
+        from usage_records, generate_series(1, ${Math.ceil(200_000 / n)}) k`.execute(api().store.db);
+    }
     const res = await api().get(`/management/accounts/billing?${DAY}`);
     assert.equal(res.status, 200);
     const reader = res.body!.getReader();
@@ -135,7 +147,7 @@ forEachEngine('the billing day, streamed', ({ api, engine }) => {
     if (engine === 'postgres') {
       const admin = new pg.Client({ connectionString: api().config.db });
       await admin.connect();
-      const killed = await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and query like '%usage_records%'`);
+      const killed = await admin.query(`select pg_terminate_backend(pid) from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid() and state = 'active' and query like 'copy (%usage_records%'`);
       await admin.end();
       assert.ok(killed.rowCount! >= 1, 'the streaming query was found and ended');
     }

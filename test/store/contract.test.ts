@@ -18,6 +18,7 @@ import { purgeExpired } from '../../src/jobs/retention.ts';
 import { holdAnomalies, listAnomalies, type NewAnomaly } from '../../src/store/anomalies.ts';
 import type { UsageRecordDraft } from '../../src/domain/rollup.ts';
 import { DAY_MS, HOUR_MS } from '../../src/domain/time.ts';
+import { streamRows } from '../../src/store/dialect/index.ts';
 
 const U64_MAX = 2n ** 64n - 1n;
 const H = Date.parse('2026-11-20T10:00:00Z');
@@ -173,6 +174,34 @@ for (const { fixture, skip } of await engines()) {
         await other.close();
       }
       assert.deepEqual([...await hostBaselines(store.db, 5)], [[1, link(40n)]]);
+    });
+
+    test('a report\'s rows streamed are what a plain select answers, whatever their text and numbers', async () => {
+      await sql`create table stream_probe (id integer primary key, name text, big bigint, small integer, ratio double precision)`.execute(store.db);
+      try {
+        const names = ['plain', 'tab\tnew\nline\rend', 'back\\slash \\N \\t', '\b\f\v', '', 'ünïcødé ✓ 中文 😀', '\\', 'trailing\\', null];
+        const bigs = [0, -1, 999_999_999_999_999, -99_999_999_999_999, 2 ** 53 - 1, 9_223_372_036_854_775_807n, -9_223_372_036_854_775_808n, 1_000_000_000_000_000n, null];
+        const ratios = [0, -0.5, 1.5, 1e300, 5e-324, 1 / 3, 12345.678, -2.5e-10, null];
+        const rows = Array.from({ length: 2_500 }, (_, i) => ({
+          id: i, name: names[i % names.length]!, big: bigs[i % bigs.length]!, small: i % 7 === 0 ? null : i - 1000, ratio: ratios[i % ratios.length]!,
+        }));
+        for (let i = 0; i < rows.length; i += 500) await store.db.insertInto('stream_probe' as any).values(rows.slice(i, i + 500) as any).execute();
+        const query = store.db.selectFrom('stream_probe' as any).selectAll().where('id', '>=', 3).orderBy('id');
+        const plain = await query.execute();
+        const streamed: unknown[] = [];
+        for await (const batch of streamRows(store.connection, query, 97)) streamed.push(...batch);
+        assert.equal(streamed.length, rows.length - 3);
+        assert.deepEqual(streamed, plain);
+        // Parameters of every kind a query passes, hostile text among them (PostgreSQL writes them into its COPY).
+        const hostile = store.db.selectFrom('stream_probe' as any).selectAll()
+          .where('name', 'in', ["it's", names[2]!, "x'); drop table stream_probe; --", 'ünïcødé ✓ 中文 😀']).where('small', '>', -1000).where('big', '<', 2n ** 62n).orderBy('id');
+        const fromParameters: unknown[] = [];
+        for await (const batch of streamRows(store.connection, hostile, 1000)) fromParameters.push(...batch);
+        assert.ok(fromParameters.length > 100);
+        assert.deepEqual(fromParameters, await hostile.execute());
+      } finally {
+        await sql`drop table stream_probe`.execute(store.db);
+      }
     });
 
     test('a whole host of held readings is stored at once, text and amounts exactly', async () => {

@@ -1,5 +1,5 @@
 // PostgreSQL: a pool of pg clients; transaction-scoped advisory locks; id lists as one array
-// parameter; bulk rows by COPY on the transaction's own client; reports through a cursor.
+// parameter; bulk rows by COPY on the transaction's own client; reports read through COPY TO STDOUT.
 
 import pg from 'pg';
 import Cursor from 'pg-cursor';
@@ -9,10 +9,16 @@ import { pipeline } from 'node:stream/promises';
 import { PostgresDialect, sql, type Compilable, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { BulkColumn, EngineConnection, LockMode, StoreDialect } from './dialect.ts';
 import { copyTextChunks } from './copyText.ts';
+import { copyOutRows, withParametersInlined } from './copyOut.ts';
 
 /** Up to 15 digits always fit a double exactly (2^53 has 16). */
 function parseInt8(text: string): number | bigint {
   return text.length <= 15 ? Number(text) : BigInt(text);
+}
+
+/** How a column's text becomes a value, by its type, for the driver and for COPY's rows alike. */
+function typeParser(oid: number): (text: string) => unknown {
+  return oid === 20 ? parseInt8 : pg.types.getTypeParser(oid, 'text');
 }
 
 /** The pool behind a store's adapter (a transaction shares its store's): its clients by backend process id. */
@@ -55,7 +61,7 @@ export const postgresDialect: StoreDialect = {
       // int8 columns (bytes, epoch ms, ids) come back exact: a number while a double holds them
       // exactly, a bigint beyond (readers convert with rows.ts). Most values are small, and a
       // page of 1000 records would otherwise make 12 000 bigints.
-      types: { getTypeParser: (oid: number, format?: any) => (oid === 20 ? parseInt8 : pg.types.getTypeParser(oid, format)) } as any,
+      types: { getTypeParser: (oid: number, format?: any) => (format === 'binary' ? pg.types.getTypeParser(oid, format) : typeParser(oid)) } as any,
     });
     // An idle client losing its server must not crash the process; the next query reports it.
     pool.on('error', () => {});
@@ -137,45 +143,29 @@ export function arrayLiteral<T>(items: readonly T[], quote: boolean, valueOf: (i
 }
 
 /**
- * Through a cursor on a client of its own. A cursor is planned for its first tenth of rows by
- * default: for a report of a whole day that is an index walk with a lookup a row (48.9 s for
- * 2.4M rows, measured), where reading every row wants the plan COPY gets, one sort (6.7 s).
+ * Through `COPY (select) TO STDOUT` on a client of its own (store/dialect/copyOut.ts): the plan
+ * COPY gets is the one for reading every row (a cursor is planned for its first tenth of rows by
+ * default: for a whole day, an index walk with a lookup a row, 48.9 s for 2.4M rows where one
+ * sort took 6.7 s), and the rows come as text lines read here without a string a field (the
+ * driver's row protocol, fetched 200 rows at a time, took 9 s of a billing day; this, 5 s). A
+ * reader that stops early throws the connection away: it is still sending the rest.
  */
 async function* streamRows<R>(connection: EngineConnection, query: Compilable<R>, chunkSize: number): AsyncGenerator<R[]> {
   const { sql: text, parameters } = query.compile();
   const client = await connection.pool!.connect();
   // A client out of the pool has no listener for its connection's errors (the pool listens to
   // idle ones only): a server that goes away would otherwise be an uncaught exception. The
-  // failure reaches the reader through the cursor.
+  // failure reaches the reader through the stream.
   const ignore = () => {};
   client.on('error', ignore);
-  // The setting goes back with the client.
-  await client.query('set cursor_tuple_fraction = 1');
-  const cursor = client.query(new Cursor(text, parameters as unknown[]));
-  let failed = false;
-  // The next batch is asked for before this one is handed over, so PostgreSQL makes it while
-  // the reader works (a fetch at a time left the process idle a sixth of a billing day).
-  let next: Promise<R[]> | undefined;
+  let finished = false;
   try {
-    next = cursor.read(chunkSize) as Promise<R[]>;
-    for (;;) {
-      const rows = await next;
-      if (rows.length === 0) return;
-      next = cursor.read(chunkSize) as Promise<R[]>;
-      // Awaited at the next turn or below; until then its failure must not count as unhandled.
-      next.catch(() => {});
-      yield rows;
-    }
-  } catch (err) {
-    failed = true;
-    throw err;
+    yield* copyOutRows(client, withParametersInlined(text, parameters), chunkSize, typeParser) as AsyncGenerator<R[]>;
+    finished = true;
   } finally {
-    // A reader that stopped early leaves a fetch in flight: it ends before the cursor closes.
-    if (!failed) await next?.catch(() => { failed = true; });
-    // A cursor on a failed connection never answers its close: the client is thrown away instead.
-    if (!failed) await cursor.close().then(() => client.query('reset cursor_tuple_fraction')).catch(() => {});
-    // A failed client is thrown away and may still report its end: it keeps the listener.
-    if (!failed) client.off('error', ignore);
-    client.release(failed);
+    // A failed client, or one still sending rows nobody reads, is thrown away; it may still
+    // report its end, so it keeps the listener.
+    if (finished) client.off('error', ignore);
+    client.release(!finished);
   }
 }
