@@ -16,6 +16,7 @@ const MINUS = 45;
 const UNESCAPED: Record<number, string> = { 98: '\b', 102: '\f', 110: '\n', 114: '\r', 116: '\t', 118: '\v' };
 
 const INTEGER_TYPES = new Set([20, 21, 23]); // int8, int2, int4
+const FLOAT8 = 701;
 const TEXT_TYPES = new Set([25, 1043, 1042, 19]); // text, varchar, char, name
 
 type Decode = (bytes: Buffer, from: number, to: number) => unknown;
@@ -84,8 +85,59 @@ function decoderOf(oid: number, typeParser: (oid: number) => (text: string) => u
     // exactly, perhaps) go through the driver's parser like any other text.
     return (bytes, from, to) => (to - from <= 15 ? wholeNumber(bytes, from, to) : parse(bytes.toString('latin1', from, to)));
   }
-  if (TEXT_TYPES.has(oid)) return (bytes, from, to) => text(bytes, from, to);
+  if (TEXT_TYPES.has(oid)) return repeatedText();
+  if (oid === FLOAT8) return (bytes, from, to) => shortDecimal(bytes, from, to) ?? parse(text(bytes, from, to));
   return (bytes, from, to) => parse(text(bytes, from, to));
+}
+
+/**
+ * Text that is often the same as the row before's (a load balancer's name on each of its
+ * records, its VIP type and SSL mode): the string made for it then, when the bytes are the same.
+ */
+function repeatedText(): Decode {
+  let last = Buffer.alloc(0);
+  let lastText = '';
+  return (bytes, from, to) => {
+    const length = to - from;
+    if (length === last.length) {
+      let same = true;
+      for (let i = 0; i < length && same; i++) same = bytes[from + i] === last[i];
+      if (same) return lastText;
+    }
+    lastText = text(bytes, from, to);
+    last = Buffer.from(bytes.subarray(from, to));
+    return lastText;
+  };
+}
+
+/** Exact powers of ten: 10^22 is the last a double holds exactly. */
+const POWERS_OF_TEN = Array.from({ length: 23 }, (_, k) => 10 ** k);
+
+/**
+ * A double written as digits with at most one point and 15 significant digits or fewer, as
+ * PostgreSQL writes most averages: mantissa / 10^k, both exact, so the division rounds once,
+ * correctly, to what parseFloat gives. Undefined for anything else (exponents, more digits,
+ * NaN, Infinity): the driver's parser reads those.
+ */
+function shortDecimal(bytes: Buffer, from: number, to: number): number | undefined {
+  const negative = bytes[from] === MINUS;
+  let i = negative ? from + 1 : from;
+  if (i === to) return undefined;
+  let mantissa = 0;
+  let digits = 0;
+  let scale = -1;
+  for (; i < to; i++) {
+    const b = bytes[i]!;
+    if (b === 46 /* . */ && scale < 0) scale = 0;
+    else if (b >= 48 && b <= 57) {
+      mantissa = mantissa * 10 + b - 48;
+      if (mantissa > 0 || scale >= 0) digits++;
+      if (scale >= 0) scale++;
+    } else return undefined;
+  }
+  if (digits > 15 || scale > 22) return undefined;
+  const value = scale > 0 ? mantissa / POWERS_OF_TEN[scale]! : mantissa;
+  return negative ? -value : value;
 }
 
 function wholeNumber(bytes: Buffer, from: number, to: number): number {
