@@ -1,7 +1,7 @@
 // Domain values to response values: times preformatted in the display zone, transfers exact.
 
 import type { TimePrinter } from '../domain/time.ts';
-import type { UsageRecord } from '../store/usageRecords.ts';
+import type { PrintedRecord } from '../store/usageRecords.ts';
 import type { AccountUsageRecord } from '../store/accountUsage.ts';
 import type { LoadBalancerView } from '../store/loadBalancers.ts';
 import type { RecordSources } from '../query/recordSources.ts';
@@ -10,7 +10,7 @@ import type { Transfers } from '../domain/types.ts';
 
 type Partial<T> = Omit<T, 'id'> & { id?: number };
 
-export function usageRecordView(r: Partial<UsageRecord>, printer: TimePrinter, management: boolean) {
+export function usageRecordView(r: Partial<PrintedRecord>, printer: TimePrinter, management: boolean) {
   const v: Record<string, unknown> = {
     id: r.id,
     averageNumConnections: r.averageNumConnections,

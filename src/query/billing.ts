@@ -5,7 +5,7 @@
 
 import type { Store } from '../store/store.ts';
 import { streamRows } from '../store/dialect/index.ts';
-import { namedRecordsQuery, toNamedRecord, type NamedRecord, type UsageRecord } from '../store/usageRecords.ts';
+import { namedRecordsQuery, toNamedRecord, type NamedRecord } from '../store/usageRecords.ts';
 import { accountUsageQuery, toAccountUsage, type AccountUsageRecord } from '../store/accountUsage.ts';
 import { RowCursor } from './rowCursor.ts';
 
@@ -19,7 +19,7 @@ export interface LoadBalancerItem {
   kind: 'loadBalancer';
   loadBalancerId: number;
   loadBalancerName: string;
-  records: UsageRecord[];
+  records: NamedRecord[];
 }
 
 export type BillingItem = AccountItem | LoadBalancerItem;

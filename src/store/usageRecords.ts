@@ -178,14 +178,21 @@ export async function totalBytesOf(db: Db, lbId: number): Promise<Transfers> {
   return { bytesIn: big(r.i), bytesOut: big(r.o), bytesInSsl: big(r.si), bytesOutSsl: big(r.so) };
 }
 
+/** A record as a report prints it: its byte counts as the store gave them, exact either way. */
+export type PrintedRecord = Omit<UsageRecord, keyof Transfers> & { [K in keyof Transfers]: number | bigint };
+
 export function toRecord(r: any): UsageRecord {
-  const rec: UsageRecord = {
+  return recordOf(r, big);
+}
+
+function recordOf<R extends PrintedRecord>(r: any, bytes: (v: any) => R['bytesIn']): R {
+  const rec = {
     id: num(r.id), accountId: num(r.account_id), loadBalancerId: num(r.load_balancer_id),
     startMs: num(r.start_ms), endMs: num(r.end_ms),
-    bytesIn: big(r.bytes_in), bytesOut: big(r.bytes_out), bytesInSsl: big(r.bytes_in_ssl), bytesOutSsl: big(r.bytes_out_ssl),
+    bytesIn: bytes(r.bytes_in), bytesOut: bytes(r.bytes_out), bytesInSsl: bytes(r.bytes_in_ssl), bytesOutSsl: bytes(r.bytes_out_ssl),
     averageNumConnections: Number(r.avg_connections), averageNumConnectionsSsl: Number(r.avg_connections_ssl),
     numVips: num(r.num_vips), numPolls: num(r.num_polls), vipType: r.vip_type, sslMode: r.ssl_mode,
-  };
+  } as R;
   if (r.event_type) rec.eventType = r.event_type;
   return rec;
 }
@@ -216,10 +223,12 @@ export async function recordById(db: Db, id: number): Promise<(UsageRecord & { h
   };
 }
 
-/** A record with its load balancer's name, as the billing reports list them. */
-export interface NamedRecord extends UsageRecord {
-  loadBalancerName: string;
-}
+/**
+ * A record with its load balancer's name, as the billing reports list them. Its byte counts are
+ * only printed: they stay a number while a double holds them exactly (a bigint beyond), not a
+ * bigint each (four a record were a tenth of a billing day, with their printing).
+ */
+export type NamedRecord = PrintedRecord & { loadBalancerName: string };
 
 /**
  * The records of a window in (account, load balancer, start, id) order with their load
@@ -239,7 +248,9 @@ export function namedRecordsQuery(db: Db, w: RecordWindow) {
 }
 
 export function toNamedRecord(r: any): NamedRecord {
-  const record = toRecord(r) as NamedRecord;
+  const record = recordOf<NamedRecord>(r, asStored);
   record.loadBalancerName = r.lb_name ?? '';
   return record;
 }
+
+const asStored = (v: number | bigint | string) => (typeof v === 'string' ? BigInt(v) : v);
