@@ -11,7 +11,7 @@ import { newRollStamp, replaceHourRecords, reviseFinalRecords } from '../store/u
 import { replaceAfterDeleteHolds, type NewAnomaly } from '../store/anomalies.ts';
 import { isHourFinal, lastRolledHour } from '../store/hours.ts';
 import { timeline, type TimelineStep } from '../domain/lifecycle.ts';
-import { isQuietHour, lastRecordHour, lifeSpanOf, NO_TOTALS, rollupHour, rollupQuietHour, type DecidedReading, type UsageRecordDraft } from '../domain/rollup.ts';
+import { isQuietHour, lastRecordHour, lifeSpanOf, NO_TOTALS, rollupHour, rollupQuietHour, type DecidedReading, type RecordTotals, type UsageRecordDraft } from '../domain/rollup.ts';
 import { floorHour, HOUR_MS } from '../domain/time.ts';
 import { describeTransfers } from '../domain/types.ts';
 
@@ -41,15 +41,31 @@ export interface RollFilter {
 export async function rollHour(db: Db, hourMs: number, untilMs: number, filter: RollFilter = {}): Promise<RolledHour> {
   const endMs = Math.min(untilMs, hourMs + HOUR_MS);
   const only = filter.loadBalancerIds;
-  const alive = await loadBalancerIdsAliveIn(db, hourMs, hourMs + HOUR_MS, { ids: only });
   // Most load balancers have a quiet hour: their records come from totals the store sums. The
   // others (an event in the hour, or a deletion whose last record ends in it) get their readings.
-  const totals = only && filter.withSources ? new Map() : await readingTotalsOf(db, only ? alive : undefined, hourMs, endMs);
+  let alive: number[];
+  let totals: Map<number, RecordTotals>;
+  let events: Awaited<ReturnType<typeof eventsOfLoadBalancers>>;
+  if (only) {
+    // Given load balancers (a tenant's /usage/current): which were alive, their totals and their
+    // events, all at once (one wait, not three).
+    [alive, totals, events] = await Promise.all([
+      loadBalancerIdsAliveIn(db, hourMs, hourMs + HOUR_MS, { ids: only }),
+      filter.withSources ? new Map<number, RecordTotals>() : readingTotalsOf(db, only, hourMs, endMs),
+      eventsOfLoadBalancers(db, only),
+    ]);
+  } else {
+    // The whole fleet: the totals say which load balancers had readings, dead ones among them.
+    alive = await loadBalancerIdsAliveIn(db, hourMs, hourMs + HOUR_MS, {});
+    totals = await readingTotalsOf(db, undefined, hourMs, endMs);
+    const aliveNow = new Set(alive);
+    events = await eventsOfLoadBalancers(db, [...alive, ...[...totals.keys()].filter((id) => !aliveNow.has(id))]);
+  }
   const aliveSet = new Set(alive);
   // Readings of load balancers not alive in the hour: after their deletion, or never created.
   const dead = (only ?? [...totals.keys()]).filter((id) => !aliveSet.has(id));
   const steps = new Map<number, TimelineStep[]>();
-  for (const [id, events] of await eventsOfLoadBalancers(db, [...alive, ...dead])) steps.set(id, timeline(events));
+  for (const [id, lbEvents] of events) steps.set(id, timeline(lbEvents));
 
   const quiet: number[] = [];
   const fromCreation: number[] = [];
@@ -65,13 +81,13 @@ export async function rollHour(db: Db, hourMs: number, untilMs: number, filter: 
     else (floorHour(life.createdMs!) === hourMs ? fromCreation : withinHour).push(id);
   }
   const deleted = dead.filter((id) => lifeSpanOf(steps.get(id) ?? []).deletedMs !== undefined);
-  const readings = merge(
-    await readingsOf(db, [...withinHour, ...deleted], hourMs, endMs),
+  const readings = merge(...await Promise.all([
+    readingsOf(db, [...withinHour, ...deleted], hourMs, endMs),
     // The first record also takes readings from before the CREATE.
-    await readingsOf(db, fromCreation, undefined, endMs),
+    readingsOf(db, fromCreation, undefined, endMs),
     // Bytes after a deletion that an operator released go in the last record.
-    await releasedReadingsAfter(db, lastRecordHere, endMs),
-  );
+    releasedReadingsAfter(db, lastRecordHere, endMs),
+  ]));
 
   const rolled: RolledHour = { hourMs, endMs, drafts: [], afterDelete: [] };
   if (filter.withSources) rolled.sources = [];
