@@ -60,6 +60,8 @@ export function bulkInsert<T>(db: Kysely<any>, table: string, columns: BulkColum
 /**
  * The rows of a select in the query's order, a chunk at a time, never all of them at once: a
  * report of a whole fleet's day streams through here. A failure mid-way throws from the iteration.
+ * 200 rows a chunk: a chunk of 2000 outlived two young-generation collections while it was used
+ * (serve's is 4 MB) and filled the old one (a billing day of 100k LBs: 14.5 s against 9-10 s).
  */
 export function streamRows<R>(connection: EngineConnection, query: Compilable<R>, chunkSize = 200): AsyncGenerator<R[]> {
   return dialectFor(connection.engine).streamRows(connection, query, chunkSize);
