@@ -9,15 +9,28 @@ import { join } from 'node:path';
 import net from 'node:net';
 import { parseInfo, parseStatCsv } from '../../src/ingest/sources/haproxyCsv.ts';
 
+/** Ports this process handed out: the kernel may offer a port again once it was closed. */
+const handedOut = new Set<number>();
+
+/**
+ * A port free now and never handed out before by this process. Two frontends of one HAProxy given
+ * the same port would both bind it (SO_REUSEPORT) and split its connections between them: a
+ * load balancer's bytes counted in another's frontend (seen once in CI).
+ */
 export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(port));
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const s = net.createServer();
+      s.once('error', reject);
+      s.listen(0, '127.0.0.1', () => {
+        const p = (s.address() as net.AddressInfo).port;
+        s.close(() => resolve(p));
+      });
     });
-  });
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    return port;
+  }
 }
 
 /** A backend that reads a request "<bytes-to-answer>\n<padding>" to its end, then answers that many bytes. */
@@ -89,12 +102,22 @@ export async function startHaproxy(frontends: string[], backendPort: number, opt
   const dir = mkdtempSync(join(tmpdir(), 'lbmeter-haproxy-'));
   const socket = join(dir, 'admin.sock');
   const ports = new Map<string, number>();
-  for (const f of frontends) ports.set(f, await freePort());
-  const statsPort = await freePort();
-  const config = [
+  let statsPort = 0;
+  const cfg = join(dir, 'haproxy.cfg');
+  // Ports free when chosen; another process may take one before HAProxy binds it (then the
+  // start fails, and new ones are chosen).
+  const choosePorts = async () => {
+    for (const f of frontends) ports.set(f, await freePort());
+    statsPort = await freePort();
+    writeFileSync(cfg, configText());
+  };
+  const configText = () => [
     'global',
     `    stats socket ${socket} mode 600 level admin expose-fd listeners`,
     '    nbthread 1',
+    // A port another process took meanwhile is a failed start, never a port shared with it (a
+    // reload takes the listeners over through the socket, so it binds nothing anew).
+    '    noreuseport',
     'defaults',
     '    mode tcp',
     '    timeout connect 2s',
@@ -111,8 +134,6 @@ export async function startHaproxy(frontends: string[], backendPort: number, opt
     `    server b1 127.0.0.1:${backendPort}`,
     '',
   ].join('\n');
-  const cfg = join(dir, 'haproxy.cfg');
-  writeFileSync(cfg, config);
 
   let current: ChildProcess;
   const launch = async (previous?: ChildProcess) => {
@@ -131,7 +152,15 @@ export async function startHaproxy(frontends: string[], backendPort: number, opt
     throw new Error(`haproxy did not start: ${stderr}`);
   };
   const exited = (child: ChildProcess) => (child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise<void>((r) => child.once('exit', () => r())));
-  current = await launch();
+  for (let attempt = 1; ; attempt++) {
+    await choosePorts();
+    try {
+      current = await launch();
+      break;
+    } catch (err) {
+      if (attempt === 3 || !/cannot bind|Address already in use/i.test((err as Error).message)) throw err;
+    }
+  }
 
   const host: HaproxyHost = {
     socket,
