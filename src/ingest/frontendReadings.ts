@@ -4,7 +4,7 @@
 // would keep alive while it stores them slice by slice (ingest makes each slice's objects).
 
 import type { LoadBalancerReading, ReadingBatch } from './samples.ts';
-import { StatCsvParser } from './sources/haproxyCsv.ts';
+import { smallWhole, StatCsvParser } from './sources/haproxyCsv.ts';
 
 const FIRST_CAPACITY = 1024;
 
@@ -79,8 +79,8 @@ function frontendName(bytes: Buffer, from: number, to: number): typeof parsedNam
   if (lbEnd < 0) return undefined;
   const ssl = lbEnd + 2 === to && bytes[lbEnd] === UNDERSCORE && bytes[lbEnd + 1] === S;
   if (!ssl && lbEnd !== to) return undefined;
-  parsedName.accountId = whole(bytes, from, accountEnd);
-  parsedName.loadBalancerId = whole(bytes, accountEnd + 1, lbEnd);
+  parsedName.accountId = smallWhole(bytes, from, accountEnd);
+  parsedName.loadBalancerId = smallWhole(bytes, accountEnd + 1, lbEnd);
   parsedName.ssl = ssl;
   return parsedName;
 }
@@ -90,13 +90,6 @@ function digitsEnd(bytes: Buffer, from: number, to: number): number {
   let i = from;
   while (i < to && bytes[i]! >= 48 && bytes[i]! <= 57) i++;
   return i > from && i - from <= 15 ? i : -1;
-}
-
-/** Digits already checked, at most 15: exact in a double. */
-function whole(bytes: Buffer, from: number, to: number): number {
-  let n = 0;
-  for (let i = from; i < to; i++) n = n * 10 + bytes[i]! - 48;
-  return n;
 }
 
 function wider<T extends { set(from: T): void }>(from: T, to: T): T {

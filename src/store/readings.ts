@@ -43,7 +43,7 @@ export interface NewReading extends ChainDelta {
   hold: IngestHold;
 }
 
-export const READING_COLUMNS: BulkColumn<NewReading>[] = [
+const READING_COLUMNS: BulkColumn<NewReading>[] = [
   { name: 'load_balancer_id', pgType: 'bigint', value: (r) => r.loadBalancerId }, { name: 'account_id', pgType: 'bigint', value: (r) => r.accountId },
   { name: 'host_id', pgType: 'bigint', value: (r) => r.hostId }, { name: 'time_ms', pgType: 'bigint', value: (r) => r.timeMs },
   { name: 'bytes_in', pgType: 'bigint', value: (r) => r.bytesIn }, { name: 'bytes_out', pgType: 'bigint', value: (r) => r.bytesOut },

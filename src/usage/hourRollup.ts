@@ -58,8 +58,7 @@ export async function rollHour(db: Db, hourMs: number, untilMs: number, filter: 
     // The whole fleet: the totals say which load balancers had readings, dead ones among them.
     alive = await loadBalancerIdsAliveIn(db, hourMs, hourMs + HOUR_MS, {});
     totals = await readingTotalsOf(db, undefined, hourMs, endMs);
-    const aliveNow = new Set(alive);
-    events = await eventsOfLoadBalancers(db, [...alive, ...[...totals.keys()].filter((id) => !aliveNow.has(id))]);
+    events = await eventsOfLoadBalancers(db, [...new Set([...alive, ...totals.keys()])]);
   }
   const aliveSet = new Set(alive);
   // Readings of load balancers not alive in the hour: after their deletion, or never created.

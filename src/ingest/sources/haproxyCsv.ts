@@ -136,7 +136,7 @@ function sessions(bytes: Buffer, from: number, to: number): number {
 }
 
 /** A field of at most 15 digits, so exact in a double. */
-function smallWhole(bytes: Buffer, from: number, to: number): number {
+export function smallWhole(bytes: Buffer, from: number, to: number): number {
   let n = 0;
   for (let i = from; i < to; i++) {
     const digit = bytes[i]! - 48;

@@ -39,7 +39,7 @@ export function* copyTextChunks<T>(columns: BulkColumn<T>[], items: readonly T[]
   if (out.length > 0) yield out.take();
 }
 
-export class CopyTextWriter {
+class CopyTextWriter {
   private buf = Buffer.allocUnsafe(CHUNK_BYTES + 1024);
   private pos = 0;
 
