@@ -9,6 +9,7 @@ import { countAnomalies } from './store/anomalies.ts';
 import { rollupLagMs } from './store/hours.ts';
 import { exportBacklog } from './store/usageRecords.ts';
 import { countDeadLetters } from './store/exports.ts';
+import { MAX_CLOCK_SKEW_MS, measureClockSkew } from './ingest/clockSkew.ts';
 
 export class Metrics {
   readonly registry = new Registry();
@@ -78,6 +79,13 @@ export class Metrics {
       name: 'lbmeter_export_dead_letters', help: 'Usage records the billing sink refused for good, waiting for an operator (lbmeter export replay)', registers: [this.registry],
       async collect() {
         this.set(await countDeadLetters(store.db));
+      },
+    });
+    new Gauge({
+      name: 'lbmeter_clock_skew_seconds', help: `This process's clock minus the store's; a poller more than ${MAX_CLOCK_SKEW_MS / 1000} s off refuses to poll`,
+      registers: [this.registry],
+      async collect() {
+        this.set((await measureClockSkew(store.db)).skewMs / 1000);
       },
     });
   }

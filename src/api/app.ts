@@ -49,6 +49,8 @@ export interface AppContext {
 
 export interface ApiContext extends AppContext {
   now: () => number;
+  /** The clock was given (tests): polls stamp their readings with it instead of the machine's. */
+  clockGiven: boolean;
   metrics: Metrics;
   pageBoundaries: PageBoundaries;
   pageCache: PageCache;
@@ -65,7 +67,7 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 export async function buildApp(context: AppContext): Promise<{ app: FastifyInstance; api: ApiContext }> {
   const now = context.now ?? Date.now;
-  const api: ApiContext = { ...context, now, metrics: context.metrics ?? new Metrics(context.store, now), pageBoundaries: new PageBoundaries(), pageCache: new PageCache(context.config.pageCacheMb * 2 ** 20), printer: timePrinter(context.config.timezone), closing: false };
+  const api: ApiContext = { ...context, now, clockGiven: context.now !== undefined, metrics: context.metrics ?? new Metrics(context.store, now), pageBoundaries: new PageBoundaries(), pageCache: new PageCache(context.config.pageCacheMb * 2 ** 20), printer: timePrinter(context.config.timezone), closing: false };
   const app = Fastify({
     ...(context.logger ? { loggerInstance: context.logger as unknown as FastifyBaseLogger } : { logger: false }),
     bodyLimit: BODY_LIMIT,

@@ -111,7 +111,7 @@ export function buildProgram(): Command {
         const missing = named.filter((h) => !known.has(h));
         if (missing.length) throw new UsageError(`no host with a stats source: ${missing.join(', ')}`);
       }
-      for (const r of reports) console.log(`${r.hostId}\t${r.name}\t${r.busy ? 'left to the process reading it now' : r.ok ? `ok ${r.loadBalancers} load balancers` : `FAILED ${r.error}`}\t${r.durationMs} ms`);
+      for (const r of reports) console.log(`${r.hostId}\t${r.name}\t${r.ok && r.busy ? 'left to the process reading it now' : r.ok ? `ok ${r.loadBalancers} load balancers` : `FAILED ${r.error}`}\t${r.durationMs} ms`);
       if (reports.some((r) => !r.ok)) process.exitCode = 1;
     }));
 

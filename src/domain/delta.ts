@@ -39,6 +39,41 @@ export function chainDelta(previous: ChainLink | undefined, current: Transfers, 
   };
 }
 
+/** Every counter of `a` at least the same counter of `b`. */
+export function countersAtLeast(a: Transfers, b: Transfers): boolean {
+  return a.bytesIn >= b.bytesIn && a.bytesOut >= b.bytesOut && a.bytesInSsl >= b.bytesInSsl && a.bytesOutSsl >= b.bytesOutSsl;
+}
+
+/**
+ * How far apart two readings of one process may be stamped and still be ordered by their
+ * counters rather than their stamps: two pollers may each be a second off the store's clock
+ * (ingest/clockSkew.ts), an agent's clock more, and a stamp is taken when a read ends, which a
+ * slow host or store delays. Farther apart, the stamps order them (a counter that went down is
+ * then a reset of the frontend, as HAProxy's `clear counters all` makes one).
+ */
+export const COUNTER_ORDER_WINDOW_MS = 15_000;
+
+/** Two readings of one process stamped close enough together for their counters to order them. */
+export function orderedByCounters(a: ChainLink, b: ChainLink): boolean {
+  return a.processKey === b.processKey && Math.abs(a.timeMs - b.timeMs) <= COUNTER_ORDER_WINDOW_MS;
+}
+
+/**
+ * Where a reading stands beside the host's newest reading (SPEC 5, Order of readings). Within
+ * one process the counters never go down, so they order its readings, not the clocks of the
+ * processes that read them: a reading stamped at or before the newest one whose counters are all
+ * at least the newest's was read after it (its reader's clock is behind) and is stamped just
+ * after it; one stamped after it with a counter below it was read before it (its reader's clock
+ * is ahead) and takes its place before it. Readings of another process, or stamped farther
+ * apart than the window, keep their stamp. `older`: the reading belongs before the newest.
+ */
+export function placeByCounters(newest: ChainLink | undefined, current: Transfers, processKey: string, timeMs: number): { timeMs: number; older: boolean } {
+  if (!newest) return { timeMs, older: false };
+  if (!orderedByCounters(newest, { ...current, processKey, timeMs })) return { timeMs, older: timeMs <= newest.timeMs };
+  if (countersAtLeast(current, newest)) return { timeMs: Math.max(timeMs, newest.timeMs + 1), older: false };
+  return { timeMs: Math.min(timeMs, newest.timeMs - 1), older: true };
+}
+
 export function exceedsCeiling(d: Transfers, ceiling: bigint): boolean {
   return d.bytesIn > ceiling || d.bytesOut > ceiling || d.bytesInSsl > ceiling || d.bytesOutSsl > ceiling;
 }

@@ -12,6 +12,7 @@ import type { StatsSource } from './sources/source.ts';
 import { holdsLease, releaseLease, takeLease } from '../store/leases.ts';
 import { leaseFence, PROCESS_HOLDER, waitForLease } from '../jobs/leases.ts';
 import { livePollers, shareOf } from './pollerShare.ts';
+import { measureClockSkew, skewRefusal } from './clockSkew.ts';
 
 export interface HostPollReport {
   hostId: number;
@@ -28,7 +29,11 @@ export interface HostPollReport {
 export interface PollOptions {
   timeoutMs: number;
   deltaCeiling: bigint;
-  /** The instant the cycle is stamped with: one time for every host, so polls line up. */
+  /**
+   * A fixed instant to stamp every host's reading with (tests and the demo's backfill). Without
+   * it each host's reading is stamped when that host answered, never at the cycle's start: a
+   * cycle that waits on a slow store would stamp its readings before another reader's.
+   */
   nowMs?: number;
   /** Poll only these hosts (the pre-reload hook polls one). */
   hostIds?: number[];
@@ -59,23 +64,26 @@ export function sourceFor(host: Host): StatsSource | undefined {
 }
 
 export async function pollHosts(store: Store, options: PollOptions): Promise<HostPollReport[]> {
-  const nowMs = options.nowMs ?? Date.now();
+  // Stamped by this machine's clock: only while it agrees with the store's (a fixed stamp is a test's or the demo's).
+  const refusal = options.nowMs === undefined ? skewRefusal(await measureClockSkew(store.db)) : undefined;
   let hosts = (await listHosts(store.db)).filter((h) => h.stats);
   if (options.hostIds) hosts = hosts.filter((h) => options.hostIds!.includes(h.id));
   if (options.shareWithPollers) {
     const mine = new Set(shareOf(hosts.map((h) => h.id), await livePollers(store.db), options.holder ?? PROCESS_HOLDER));
     hosts = hosts.filter((h) => mine.has(h.id));
   }
-  return Promise.all(hosts.map((host) => pollOne(store, host, nowMs, options)));
+  if (refusal) return hosts.map((h) => ({ hostId: h.id, name: h.name, ok: false, error: refusal, loadBalancers: 0, durationMs: 0 }));
+  return Promise.all(hosts.map((host) => pollOne(store, host, options)));
 }
 
-async function pollOne(store: Store, host: Host, cycleMs: number, options: PollOptions): Promise<HostPollReport> {
+async function pollOne(store: Store, host: Host, options: PollOptions): Promise<HostPollReport> {
   const started = performance.now();
   const report: HostPollReport = { hostId: host.id, name: host.name, ok: false, loadBalancers: 0, durationMs: 0 };
   const lease = `poll-host:${host.id}`;
   const holder = options.holder ?? PROCESS_HOLDER;
   const leaseMs = options.readLeaseMs ?? READ_LEASE_MS;
-  let nowMs = cycleMs;
+  // A fixed stamp moves past the time spent waiting for another reader (read after it, so stamped after it).
+  let fixedMs = options.nowMs;
   let token: number | undefined;
   try {
     token = await takeLease(store.db, lease, holder, leaseMs);
@@ -83,12 +91,14 @@ async function pollOne(store: Store, host: Host, cycleMs: number, options: PollO
       // The pre-reload hook waits for the host's reader, at most as long as a read may take.
       if (options.waitForBusyHosts) token = await waitForLease(store.db, lease, holder, leaseMs, options.timeoutMs);
       if (token === undefined) {
-        report.ok = true;
         report.busy = true;
+        // A named host (the pre-reload hook) must be read by this call: a reload after a read
+        // that did not happen here could lose what was counted since the other reader's read.
+        if (options.waitForBusyHosts) report.error = `not read: another process was still reading it after ${options.timeoutMs} ms`;
+        else report.ok = true;
         return report;
       }
-      // Read after the other process's reading, so stamped after it too.
-      nowMs = cycleMs + Math.round(performance.now() - started);
+      if (fixedMs !== undefined) fixedMs += Math.round(performance.now() - started);
     }
   } catch (err) {
     report.error = (err as Error).message;
@@ -100,6 +110,7 @@ async function pollOne(store: Store, host: Host, cycleMs: number, options: PollO
   const renewal = setInterval(() => void holdsLease(store.db, lease, holder, token, leaseMs).catch(() => {}), leaseMs / 3);
   try {
     const { process, loadBalancers } = await sourceFor(host)!.read(controller.signal);
+    const nowMs = fixedMs ?? Date.now();
     const result = await ingestSample(store, { hostId: host.id, timeMs: nowMs, process, loadBalancers }, { deltaCeiling: options.deltaCeiling, nowMs, fence });
     report.ok = true;
     report.loadBalancers = loadBalancers.length;

@@ -14,8 +14,8 @@ import type { HostBaselines } from '../store/hostBaselines.ts';
 import { chainNeighbours, insertReadings, linkOf, setReadingDelta, type NewReading } from '../store/readings.ts';
 import { holdAnomalies, replaceCeilingHold, type AnomalyKind, type NewAnomaly } from '../store/anomalies.ts';
 import { isHourFinal } from '../store/hours.ts';
-import { chainDelta, exceedsCeiling, NO_BYTES, type ChainDelta, type ChainLink } from '../domain/delta.ts';
-import { floorHour } from '../domain/time.ts';
+import { chainDelta, countersAtLeast, exceedsCeiling, NO_BYTES, orderedByCounters, placeByCounters, type ChainDelta, type ChainLink } from '../domain/delta.ts';
+import { floorHour, HOUR_MS } from '../domain/time.ts';
 import { lockHostCounters, lockHours } from '../store/dialect/index.ts';
 import { ensureDayPartitions } from '../store/partitions.ts';
 import { describeTransfers, processKey, type CounterReading, type ProcessIdentity, type Transfers } from '../domain/types.ts';
@@ -65,8 +65,9 @@ export interface SampleIntakeOptions {
 export async function ingestSample(store: Store, sample: HostSample, options: SampleIntakeOptions): Promise<SampleIntakeResult> {
   const key = processKey(sample.process);
   const result: SampleIntakeResult = { duplicate: false, deltas: 0, held: 0, bytes: { in: 0n, out: 0n, inSsl: 0n, outSsl: 0n } };
-  // A new day's partition is made before the transaction: making one locks the table.
-  await ensureDayPartitions(store.db, 'usage_samples', sample.timeMs, sample.timeMs);
+  // A new day's partition is made before the transaction: making one locks the table. A reading
+  // placed by its counters moves next to the host's newest one: around this sample's time.
+  await ensureDayPartitions(store.db, 'usage_samples', sample.timeMs - HOUR_MS, sample.timeMs + HOUR_MS);
   return store.transaction(async (trx) => {
     await options.fence?.(trx);
     if (!(await claimSampleKey(trx, sample.hostId, key, sample.timeMs))) return { ...result, duplicate: true };
@@ -122,16 +123,18 @@ async function sliceReadings(intake: SliceIntake, readings: LoadBalancerReading[
   const rows: NewReading[] = [];
   for (const reading of readings) {
     const newest = baselines.get(reading.loadBalancerId);
+    // Placed by its counters, not by its reader's clock: a skewed clock never makes a reset.
+    const { timeMs, older } = placeByCounters(newest, reading, key, sample.timeMs);
     const link: ChainLink = {
-      bytesIn: reading.bytesIn, bytesOut: reading.bytesOut, bytesInSsl: reading.bytesInSsl, bytesOutSsl: reading.bytesOutSsl, processKey: key, timeMs: sample.timeMs,
+      bytesIn: reading.bytesIn, bytesOut: reading.bytesOut, bytesInSsl: reading.bytesInSsl, bytesOutSsl: reading.bytesOutSsl, processKey: key, timeMs,
     };
     let delta: ChainDelta;
     let hold: NewReading['hold'] = 'NONE';
-    if (newest && newest.timeMs >= sample.timeMs) {
+    if (older) {
       // Older than the newest reading of this host: it arrived out of order.
-      const placed = intake.late ? undefined : await placeInChain(intake, reading.loadBalancerId, link, newest);
+      const placed = intake.late ? undefined : await placeInChain(intake, reading.loadBalancerId, link, newest!);
       if (!placed) {
-        intake.anomalies.push(anomalyOf(sample, reading, 'STALE_SAMPLE', `reading older than the newest one (${newest.timeMs}) that cannot take its place before it; its bytes are counted by the newer readings`));
+        intake.anomalies.push(anomalyOf(sample, timeMs, reading, 'STALE_SAMPLE', `reading older than the newest one (${newest!.timeMs}) that cannot take its place before it; its bytes are counted by the newer readings`));
         intake.result.held++;
         continue;
       }
@@ -142,7 +145,7 @@ async function sliceReadings(intake: SliceIntake, readings: LoadBalancerReading[
         // Its hour is final: the reading stays outside the chain (the next one counts from the
         // baseline before it) until an operator releases it into that hour or discards it.
         hold = 'LATE';
-        intake.anomalies.push(anomalyOf(sample, reading, 'LATE_SAMPLE', `${describeTransfers(delta)} for an hour already final`, delta));
+        intake.anomalies.push(anomalyOf(sample, timeMs, reading, 'LATE_SAMPLE', `${describeTransfers(delta)} for an hour already final`, delta));
       } else {
         baselines.set(reading.loadBalancerId, link);
         intake.baselinesMoved = true;
@@ -150,7 +153,7 @@ async function sliceReadings(intake: SliceIntake, readings: LoadBalancerReading[
     }
     if (hold === 'NONE' && exceedsCeiling(delta, intake.ceiling)) {
       hold = 'CEILING';
-      intake.anomalies.push(anomalyOf(sample, reading, 'DELTA_ABOVE_CEILING', aboveCeiling(delta, intake.ceiling), delta));
+      intake.anomalies.push(anomalyOf(sample, timeMs, reading, 'DELTA_ABOVE_CEILING', aboveCeiling(delta, intake.ceiling), delta));
     }
     if (hold !== 'NONE') intake.result.held++;
     else {
@@ -163,7 +166,7 @@ async function sliceReadings(intake: SliceIntake, readings: LoadBalancerReading[
     const stored = exceedsCeiling(delta, MAX_STORED_DELTA) ? NO_BYTES : delta;
     rows.push({
       // Named one by one: a spread before more properties is V8's slow path (15x, measured).
-      loadBalancerId: reading.loadBalancerId, accountId: reading.accountId, hostId: sample.hostId, timeMs: sample.timeMs,
+      loadBalancerId: reading.loadBalancerId, accountId: reading.accountId, hostId: sample.hostId, timeMs,
       pid: sample.process.pid, processStartMs: sample.process.startMs, counters: reading, hold, kind: delta.kind,
       bytesIn: stored.bytesIn, bytesOut: stored.bytesOut, bytesInSsl: stored.bytesInSsl, bytesOutSsl: stored.bytesOutSsl,
       connections: reading.connections, connectionsSsl: reading.connectionsSsl,
@@ -186,10 +189,15 @@ async function placeInChain(intake: SliceIntake, lbId: number, link: ChainLink, 
   const { previous, next, same } = await chainNeighbours(trx, sample.hostId, lbId, link.timeMs);
   // Compacted hourly rows keep no counters: no delta is taken from or after them again.
   if (same || previous?.kind === 'HOURLY' || next?.kind === 'HOURLY') return undefined;
-  const delta = chainDelta(previous && linkOf(previous), link, link.processKey);
+  // The hour it goes in may be final (a reading placed before one at an hour's start).
+  if (floorHour(link.timeMs - 1) !== floorHour(sample.timeMs - 1) && await isHourFinal(trx, floorHour(link.timeMs - 1))) return undefined;
+  const previousLink = previous && linkOf(previous);
+  // Counters of one process order its readings: a place they contradict would make a reset.
+  if (previousLink && !inCounterOrder(previousLink, link)) return undefined;
+  const delta = chainDelta(previousLink, link, link.processKey);
   if (next) {
     const nextLink = linkOf(next);
-    if (!nextLink) return undefined;
+    if (!nextLink || !inCounterOrder(link, nextLink)) return undefined;
     const nextDelta = chainDelta(link, nextLink, nextLink.processKey);
     if (exceedsCeiling(nextDelta, MAX_STORED_DELTA) || exceedsCeiling(delta, MAX_STORED_DELTA)) return undefined;
     const key = { loadBalancerId: lbId, hostId: sample.hostId, timeMs: next.timeMs };
@@ -203,6 +211,11 @@ async function placeInChain(intake: SliceIntake, lbId: number, link: ChainLink, 
   return delta;
 }
 
+/** `later` may follow `earlier`: their stamps order them, or their counters agree with that order. */
+function inCounterOrder(earlier: ChainLink, later: ChainLink): boolean {
+  return !orderedByCounters(earlier, later) || countersAtLeast(later, earlier);
+}
+
 /** Readings of one process come in order of time; a later process cannot have read before an earlier one. */
 function couldPrecede(older: ChainLink, newer: ChainLink): boolean {
   return older.processKey === newer.processKey || startOf(older.processKey) <= startOf(newer.processKey);
@@ -212,8 +225,8 @@ const startOf = (processKey: string) => Number(processKey.slice(processKey.index
 const minBig = (a: bigint, b: bigint) => (a < b ? a : b);
 const aboveCeiling = (delta: Transfers, ceiling: bigint) => `${describeTransfers(delta)} above ceiling ${ceiling}`;
 
-function anomalyOf(sample: HostSample, reading: LoadBalancerReading, kind: AnomalyKind, detail: string, held?: Transfers): NewAnomaly {
-  const anomaly: NewAnomaly = { kind, timeMs: sample.timeMs, loadBalancerId: reading.loadBalancerId, hostId: sample.hostId, detail };
+function anomalyOf(sample: HostSample, timeMs: number, reading: LoadBalancerReading, kind: AnomalyKind, detail: string, held?: Transfers): NewAnomaly {
+  const anomaly: NewAnomaly = { kind, timeMs, loadBalancerId: reading.loadBalancerId, hostId: sample.hostId, detail };
   if (held) anomaly.held = held;
   return anomaly;
 }

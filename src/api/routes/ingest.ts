@@ -168,7 +168,9 @@ export const ingestRoutes: RouteModule = (api) => [
       const nowMs = api.now();
       const hostIds = (request.body as { hostIds?: number[] } | null)?.hostIds;
       // Named hosts are read now even if a poller is reading them (the pre-reload hook over HTTP).
-      const hosts = await pollHosts(api.store, { timeoutMs: api.config.pollTimeoutMs, deltaCeiling: api.config.deltaCeiling, nowMs, hostIds, waitForBusyHosts: !!hostIds });
+      const hosts = await pollHosts(api.store, {
+        timeoutMs: api.config.pollTimeoutMs, deltaCeiling: api.config.deltaCeiling, hostIds, waitForBusyHosts: !!hostIds, ...(api.clockGiven ? { nowMs } : {}),
+      });
       api.metrics.observePolls(hosts);
       return { time: api.printer.print(nowMs), hosts };
     },

@@ -46,6 +46,9 @@ export interface StoreDialect {
   /** One event batch at a time, for the rest of the transaction. */
   lockEventIntake(db: Kysely<any>): Promise<void>;
 
+  /** The store's clock (ms since the epoch): the one clock every poller of a deployment is held to. */
+  clockMs(db: Kysely<any>): Promise<number>;
+
   /** The id list in as few statements as the engine allows. */
   idBatches(ids: number[]): number[][];
   /** `column in (ids)`, for one of idBatches' lists. */

@@ -32,6 +32,9 @@ export function isStoreUnavailable(err: unknown): boolean {
   return !!e && (postgresDialect.isUnavailable(e) || sqliteDialect.isUnavailable(e));
 }
 
+/** The store's clock, in ms since the epoch. */
+export const storeClockMs = (db: Kysely<any>) => dialectOf(db).clockMs(db);
+
 /** Serializes counter updates of one host across processes for the rest of the transaction. */
 export const lockHostCounters = (db: Kysely<any>, hostId: number) => dialectOf(db).lockHostCounters(db, hostId);
 

@@ -88,6 +88,11 @@ export const postgresDialect: StoreDialect = {
     await sql`select ${fn}(${LOCK_CLASS.hour}, k::int) from unnest(${arrayLiteral(keys, false)}::bigint[]) as k`.execute(db);
   },
 
+  async clockMs(db) {
+    const r = await sql<{ ms: number }>`select extract(epoch from clock_timestamp())::float8 * 1000 as ms`.execute(db);
+    return Number(r.rows[0]!.ms);
+  },
+
   async lockEventIntake(db) {
     await sql`select pg_advisory_xact_lock(${LOCK_CLASS.eventIntake}, 0)`.execute(db);
   },

@@ -41,6 +41,8 @@ export const sqliteDialect: StoreDialect = {
   lockHostCounters: async () => {},
   lockHours: async () => {},
   lockEventIntake: async () => {},
+  // The file is on this machine: its clock is this process's (SQLite reads the system's).
+  clockMs: async () => Date.now(),
 
   idBatches(ids) {
     const out: number[][] = [];

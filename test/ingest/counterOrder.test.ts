@@ -1,0 +1,145 @@
+// Readings of one process are ordered by their counters, never by the clocks that stamped them
+// (SPEC 5, Order of readings): two pollers whose clocks disagree, or a cycle stamped before a
+// slow store let another reader in, must bill each byte once. And a poller whose clock is more
+// than a second from the store's refuses to poll.
+
+import { describe, test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { engines } from '../helpers/engines.ts';
+import { spawnSync } from 'node:child_process';
+import { BIN, lbmeterWith } from '../helpers/cli.ts';
+import { openStore, type Store } from '../../src/store/store.ts';
+import { ingestEvents } from '../../src/ingest/events.ts';
+import { ingestSample } from '../../src/ingest/samples.ts';
+import { rollHour } from '../../src/usage/hourRollup.ts';
+import { putCluster, putHost } from '../../src/store/inventory.ts';
+import { HOUR_MS } from '../../src/domain/time.ts';
+import { placeByCounters } from '../../src/domain/delta.ts';
+import { migrate } from '../../src/store/migrations/index.ts';
+
+const h0 = Date.UTC(2026, 10, 21, 10);
+const now = h0 + 3 * HOUR_MS;
+const process7 = { pid: 7, startMs: h0 - HOUR_MS };
+
+test('placeByCounters: one process\'s counters order its readings; another process keeps its stamp', () => {
+  const newest = { processKey: '7@1', timeMs: 5000, bytesIn: 100n, bytesOut: 10n, bytesInSsl: 0n, bytesOutSsl: 0n };
+  const more = { bytesIn: 150n, bytesOut: 10n, bytesInSsl: 0n, bytesOutSsl: 0n };
+  const less = { bytesIn: 150n, bytesOut: 9n, bytesInSsl: 0n, bytesOutSsl: 0n };
+  assert.deepEqual(placeByCounters(newest, more, '7@1', 3500), { timeMs: 5001, older: false }, 'stamped before, counted after: after');
+  assert.deepEqual(placeByCounters(newest, more, '7@1', 9000), { timeMs: 9000, older: false });
+  assert.deepEqual(placeByCounters(newest, less, '7@1', 6500), { timeMs: 4999, older: true }, 'stamped after, a counter below: before');
+  assert.deepEqual(placeByCounters(newest, less, '7@1', 2000), { timeMs: 2000, older: true });
+  assert.deepEqual(placeByCounters(newest, less, '8@2', 6500), { timeMs: 6500, older: false }, 'a new process: a reset by the rule');
+  assert.deepEqual(placeByCounters(undefined, less, '7@1', 6500), { timeMs: 6500, older: false });
+  // Stamped farther apart than any clock disagrees: the stamps order them, a lower counter is a reset.
+  assert.deepEqual(placeByCounters(newest, less, '7@1', 5000 + 60_000), { timeMs: 65_000, older: false });
+  assert.deepEqual(placeByCounters({ ...newest, timeMs: 100_000 }, more, '7@1', 5000), { timeMs: 5000, older: true });
+});
+
+for (const { fixture, skip } of await engines()) {
+  describe(`readings ordered by counters [${fixture.name}]`, { skip }, () => {
+    let store: Store;
+    let location: string;
+    before(async () => {
+      location = await fixture.create();
+      store = await openStore(location);
+      await putCluster(store.db, { id: 1, name: 'C1', dataCenter: 'ORD' });
+      for (const id of [1, 2]) await putHost(store.db, { id, clusterId: 1, name: `lb-${id}`, stats: { url: `http://127.0.0.1:9/stats-${id};csv` } });
+    });
+    after(async () => {
+      await store.close();
+      await fixture.cleanup();
+    });
+
+    const create = (lbId: number) => ingestEvents(store, [{
+      id: `create-${lbId}`, type: 'CREATE_LOADBALANCER', timeMs: h0, accountId: 5, loadBalancerId: lbId,
+      loadBalancer: { name: `lb${lbId}`, protocol: 'HTTP', clusterId: 1, status: 'ACTIVE', sslMode: 'OFF', virtualIps: [{ id: lbId, address: '10.0.0.1', ipVersion: 'IPV4', type: 'PUBLIC' }] },
+    }], now);
+    const read = (hostId: number, lbId: number, timeMs: number, bytesIn: bigint, bytesOut = 0n) => ingestSample(store, {
+      hostId, timeMs, process: process7,
+      loadBalancers: [{ accountId: 5, loadBalancerId: lbId, bytesIn, bytesOut, bytesInSsl: 0n, bytesOutSsl: 0n, connections: 1, connectionsSsl: 0 }],
+    }, { deltaCeiling: 2n ** 40n, nowMs: now });
+    const billed = async (lbId: number) => {
+      let sum = 0n;
+      for (let h = h0; h < h0 + 2 * HOUR_MS; h += HOUR_MS) for (const d of (await rollHour(store.db, h, h + HOUR_MS, { loadBalancerIds: [lbId] })).drafts) sum += BigInt(d.bytesIn) + BigInt(d.bytesOut);
+      return sum;
+    };
+
+    test('a reader whose clock is 1.5 s behind: its later reading, stamped earlier, bills what the counter moved, once', async () => {
+      await create(31);
+      const t = h0 + 10 * 60_000;
+      await read(1, 31, t + 1500, 1000n);
+      // Read after the one above (higher counters) by a poller 1.5 s behind.
+      await read(1, 31, t, 2456n);
+      await read(1, 31, t + 5 * 60_000, 3000n);
+      assert.equal(await billed(31), 3000n, 'the counter moved 3000 bytes from the CREATE (it used to bill 4000)');
+    });
+
+    test('a reader whose clock is ahead: its earlier reading, stamped later, takes its place before', async () => {
+      await create(32);
+      const t = h0 + 12 * 60_000; // a sample key (host, process, time) is claimed once
+      await read(1, 32, t, 2000n, 20n);
+      // Read before the one above (lower counters), stamped 1.5 s after it, stored after it.
+      await read(1, 32, t + 1500, 1000n, 10n);
+      await read(1, 32, t + 5 * 60_000, 2500n, 25n);
+      assert.equal(await billed(32), 2525n, 'no reset from a counter that only looked lower');
+    });
+
+    test('no traffic between two readers out of clock order: placed after, nothing held; an earlier one still fits before', async () => {
+      await create(33);
+      const t = h0 + 25 * 60_000;
+      await read(1, 33, t, 700n);
+      await read(1, 33, t - 800, 700n); // the same counters, stamped by a clock behind
+      await read(1, 33, t - 400, 650n); // read before both: lower counters
+      assert.equal(await billed(33), 700n);
+      const held = await store.db.selectFrom('anomalies').select('kind').where('load_balancer_id', '=', 33).execute();
+      assert.deepEqual(held, [], 'no reading of a consistent history is held as stale');
+    });
+
+    test('readings minutes apart keep their stamps: a counter cleared in between is a reset, in any arrival order', async () => {
+      await create(35);
+      const t = h0 + 40 * 60_000;
+      await read(1, 35, t + 5 * 60_000, 50n); // after `clear counters all`, arrived first
+      await read(1, 35, t, 1000n); // before it, arrived late
+      assert.equal(await billed(35), 1050n);
+    });
+
+    test('a slow store lets another reader in between a cycle\'s start and its read: no byte twice', async () => {
+      await create(34);
+      // The cycle's stamp comes first in time, but its counters were read after the hook's.
+      const cycleStart = h0 + 30 * 60_000;
+      await read(2, 34, cycleStart + 100, 5_000_000n); // the pre-reload hook's read
+      await read(2, 34, cycleStart, 5_000_600n); // the cycle, stamped at its start, read later
+      assert.equal(await billed(34), 5_000_600n);
+    });
+  });
+}
+
+// One clock for the deployment: a poller more than a second from PostgreSQL's clock refuses.
+const [, postgres] = await engines();
+const noFaketime = spawnSync('faketime', ['--version']).error ? 'faketime is not installed (Debian package faketime)' : undefined;
+if (noFaketime && process.env.REQUIRE_TOOLS === '1') throw new Error(`REQUIRE_TOOLS=1 but ${noFaketime}`);
+if (noFaketime) console.log(`# skipping the skewed poller: ${noFaketime}`);
+describe('a poller whose clock is off refuses to poll [postgres]', { skip: postgres!.skip ?? noFaketime }, () => {
+  let location: string;
+  before(async () => {
+    location = await postgres!.fixture.create();
+    const store = await openStore(location);
+    await migrate(store.db);
+    await putCluster(store.db, { id: 1, name: 'C1', dataCenter: 'ORD' });
+    await putHost(store.db, { id: 1, clusterId: 1, name: 'lb-1', stats: { url: 'http://127.0.0.1:9/never-read;csv' } });
+    await store.close();
+  });
+  after(() => postgres!.fixture.cleanup());
+
+  test('2 s behind (faketime): exit 1, the reason per host; on time it polls (and fails only on the host)', async () => {
+    const env = { ...process.env, LBMETER_DB: location, LBMETER_POLL_TIMEOUT: '1' };
+    // faketime as an operator would run it, in front of the real command.
+    const skewed = spawnSync('faketime', ['-f', '-2s', process.execPath, BIN, 'poll', '--once'], { env, encoding: 'utf8', timeout: 60_000 });
+    assert.equal(skewed.status, 1, skewed.stderr);
+    assert.match(skewed.stdout, /lb-1\tFAILED not polled: this machine's clock is 2\.\d s behind the store's/);
+    const onTime = await lbmeterWith(env)(['poll', '--once']);
+    assert.equal(onTime.code, 1);
+    assert.doesNotMatch(onTime.stdout, /clock/, 'on time, the host itself is tried (and is not there)');
+  });
+});
