@@ -44,6 +44,13 @@ function ids(value: string, previous: number[] = []): number[] {
   return [...previous, positiveInt(value)];
 }
 
+/** A repeatable usage record name, LOADBALANCER/ID: a record id is unique within its load balancer. */
+function recordNames(value: string, previous: { loadBalancerId: number; id: number }[] = []): { loadBalancerId: number; id: number }[] {
+  const m = /^([^/]+)\/([^/]+)$/.exec(value);
+  if (!m) throw new InvalidArgumentError('expected LOADBALANCER/ID, for example 33/119003281');
+  return [...previous, { loadBalancerId: positiveInt(m[1]!), id: positiveInt(m[2]!) }];
+}
+
 function isoTime(value: string): number {
   const parsed = parseTime(value);
   if (!parsed.ok) throw new InvalidArgumentError(parsed.reason);
@@ -187,18 +194,18 @@ export function buildProgram(): Command {
     .action(() => withStore(async (store) => {
       for (const d of await listDeadLetters(store.db)) {
         const r = d.record;
-        console.log([r.id, usageEventId(r), `account=${r.accountId}`, `lb=${r.loadBalancerId}`, new Date(r.startMs).toISOString(), `attempts=${d.attempts}`, d.lastError].join('\t'));
+        console.log([`${r.loadBalancerId}/${r.id}`, usageEventId(r), `account=${r.accountId}`, `lb=${r.loadBalancerId}`, new Date(r.startMs).toISOString(), `attempts=${d.attempts}`, d.lastError].join('\t'));
       }
     }));
   exporting.command('replay')
     .description('Put dead letters back in line for the next export')
-    .argument('[record-id...]', 'records to replay (see dead-letters)', ids)
+    .argument('[record...]', 'records to replay as LOADBALANCER/ID, the first column of dead-letters (a record id is unique within its load balancer)', recordNames)
     .option('--all', 'every dead letter')
-    .addHelpText('after', '\nExamples:\n  lbmeter export replay --all\n  lbmeter export replay 1042 1043')
-    .action((recordIds: number[] | undefined, opts: { all?: boolean }) => withStore(async (store) => {
-      const given = recordIds ?? [];
-      if (!opts.all && given.length === 0) throw new UsageError('give record ids or --all');
-      if (opts.all && given.length > 0) throw new UsageError('give record ids or --all, not both');
+    .addHelpText('after', '\nExamples:\n  lbmeter export replay --all\n  lbmeter export replay 33/119003281 33/119003282')
+    .action((records: { loadBalancerId: number; id: number }[] | undefined, opts: { all?: boolean }) => withStore(async (store) => {
+      const given = records ?? [];
+      if (!opts.all && given.length === 0) throw new UsageError('give records (LOADBALANCER/ID) or --all');
+      if (opts.all && given.length > 0) throw new UsageError('give records or --all, not both');
       const n = await replayDeadLetters(store.db, opts.all ? undefined : given);
       console.log(`${n} dead letters back in line for export`);
     }));
@@ -220,19 +227,19 @@ export function buildProgram(): Command {
 
   const audit = program.command('audit').description('Trace billed bytes back to the readings and events that made them');
   audit.command('record')
-    .argument('<id...>', 'usage record id(s), as the API shows them', (v: string, previous: number[] = []) => [...previous, positiveInt(v)])
+    .argument('<record...>', 'usage records as LOADBALANCER/ID (a record id is unique within its load balancer; the API shows both)', recordNames)
     .description('The readings (per host: counters, delta, and why it billed what it did), events and anomalies behind usage records; exits 1 if a record differs from its readings')
     .addOption(new Option('--format <format>', 'text for people, json for scripts (one document a line)').choices(['text', 'json']).default('text'))
-    .addHelpText('after', '\nExamples:\n  lbmeter audit record 1042\n  lbmeter audit record 1042 1043 --format json')
-    .action((ids: number[], opts: { format: 'text' | 'json' }) => withStore(async (store) => {
-      const missing: number[] = [];
-      for (const id of ids) {
-        const sources = await recordSources(store.db, id);
+    .addHelpText('after', '\nExamples:\n  lbmeter audit record 33/119003281\n  lbmeter audit record 33/119003281 33/119003282 --format json')
+    .action((records: { loadBalancerId: number; id: number }[], opts: { format: 'text' | 'json' }) => withStore(async (store) => {
+      const missing: string[] = [];
+      for (const { loadBalancerId, id } of records) {
+        const sources = await recordSources(store.db, loadBalancerId, id);
         if (!sources) {
-          missing.push(id);
+          missing.push(`${loadBalancerId}/${id}`);
           continue;
         }
-        process.stdout.write(opts.format === 'json' ? exactJson(recordSourcesView(sources, utcPrinter())) + '\n' : formatRecordSources(sources) + (ids.length > 1 ? '\n' : ''));
+        process.stdout.write(opts.format === 'json' ? exactJson(recordSourcesView(sources, utcPrinter())) + '\n' : formatRecordSources(sources) + (records.length > 1 ? '\n' : ''));
         if (!sources.matches) process.exitCode = 1;
       }
       if (missing.length) throw new NotFound(`no usage record ${missing.join(', ')}`);

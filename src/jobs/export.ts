@@ -1,13 +1,14 @@
 // The export job (SPEC 5, Export): offers final usage records to the billing sink, oldest first,
-// in batches. A record is marked exported only once the sink has it (2xx, or 409: it had it
-// already). A refused batch is retried with exponential backoff; past the last attempt, or on
+// in batches. A record is marked offered before it is sent (a correction of it from then on is a
+// new revision: the sink may have stored it and timed out) and exported only once the sink has
+// that revision (2xx, or 409: it had it already). A refused batch is retried with exponential backoff; past the last attempt, or on
 // an answer that cannot improve, its records become dead letters for an operator to replay.
 // One process exports at a time (lease); a redelivery after a crash is only a duplicate.
 
 import type { Store } from '../store/store.ts';
 import type { BillingSink } from '../export/sink.ts';
 import type { Metrics } from '../metrics.ts';
-import { markExported, recordExportFailure, recordsDueForExport } from '../store/exports.ts';
+import { markExported, offerForExport, recordExportFailure, recordsDueForExport } from '../store/exports.ts';
 import { LeaseLost, underLease } from './leases.ts';
 
 export interface ExportOptions {
@@ -47,21 +48,24 @@ export async function runExport(store: Store, sink: BillingSink, options: Export
   const now = options.nowMs ?? Date.now;
   const ran = await underLease(store.db, { name: EXPORT_LEASE, ttlMs: EXPORT_LEASE_MS, waitMs: options.waitMs }, async (fence) => {
     for (;;) {
-      const records = await recordsDueForExport(store.db, now(), options.batchSize);
-      if (records.length === 0) break;
+      const due = await recordsDueForExport(store.db, now(), options.batchSize);
+      if (due.length === 0) break;
+      // Marked offered before the send: from then on billing may have them, acknowledged or not.
+      const records = await offerForExport(store.db, due);
+      if (records.length === 0) continue; // a correction removed them between the scan and the mark
       const answer = await sink.deliver(records);
-      const ids = records.map((r) => r.id);
+      const n = records.length;
       if (answer.ok) {
-        await markExported(store.db, ids, now());
-        if (answer.duplicate) result.duplicates += ids.length;
-        else result.delivered += ids.length;
-        options.metrics?.exports.inc({ result: answer.duplicate ? 'duplicate' : 'delivered' }, ids.length);
+        await markExported(store.db, records, now());
+        if (answer.duplicate) result.duplicates += n;
+        else result.delivered += n;
+        options.metrics?.exports.inc({ result: answer.duplicate ? 'duplicate' : 'delivered' }, n);
       } else {
-        const { dead } = await recordExportFailure(store.db, ids, { nowMs: now(), error: answer.error, retryInMs: backoff(options, answer.permanent) });
-        result.failed += ids.length;
+        const { dead } = await recordExportFailure(store.db, records, { nowMs: now(), error: answer.error, retryInMs: backoff(options, answer.permanent) });
+        result.failed += n;
         result.deadLettered += dead;
         result.stoppedBy = `${sink.description}: ${answer.error}`;
-        options.metrics?.exports.inc({ result: 'failed' }, ids.length);
+        options.metrics?.exports.inc({ result: 'failed' }, n);
         break; // the sink is unwell: what is due again is retried on a later run
       }
       options.onProgress?.(result.delivered + result.duplicates);

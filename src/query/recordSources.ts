@@ -33,10 +33,10 @@ export interface RecordSources {
   matches: boolean;
 }
 
-export async function recordSources(db: Db, recordId: number): Promise<RecordSources | undefined> {
-  const record = await recordById(db, recordId);
+/** A record is named by its load balancer and its id, unique within it (domain/recordIds.ts). */
+export async function recordSources(db: Db, lbId: number, recordId: number): Promise<RecordSources | undefined> {
+  const record = await recordById(db, lbId, recordId);
   if (!record) return undefined;
-  const lbId = record.loadBalancerId;
   const rolled = await rollHour(db, record.hourMs, record.hourMs + HOUR_MS, { loadBalancerIds: [lbId], withSources: true });
   const i = rolled.drafts.findIndex((d) => d.startMs === record.startMs && d.closing === record.closing);
   const taken = i < 0 ? [] : rolled.sources![i]!;

@@ -1,5 +1,6 @@
 // Which final usage records still wait for the billing sink, and what happened when they were
-// offered. A record is marked exported only after the sink accepted it.
+// offered. A record is marked offered before it is sent (from then on billing may have it: a
+// correction is a new revision) and exported only after the sink accepted that revision.
 
 import type { Db } from './store.ts';
 import { chunks } from './store.ts';
@@ -22,10 +23,15 @@ export interface DeadLetter {
   deadMs: number;
 }
 
+/** What names one record in the store: its key (SPEC 5) and its id within its load balancer. */
+export type RecordKey = Pick<ExportableRecord, 'loadBalancerId' | 'startMs' | 'closing' | 'id'>;
+
+const joinFailures = (j: any) => j.onRef('f.load_balancer_id', '=', 'r.load_balancer_id').onRef('f.record_id', '=', 'r.id');
+
 /** Final, unexported records whose next attempt is due (never dead letters), oldest first. */
 export async function recordsDueForExport(db: Db, nowMs: number, limit: number): Promise<ExportableRecord[]> {
   const rows = await db.selectFrom('usage_records as r')
-    .leftJoin('export_failures as f', 'f.record_id', 'r.id')
+    .leftJoin('export_failures as f', joinFailures)
     .selectAll('r')
     .where('r.exported_ms', 'is', null).where('r.final', '=', 1)
     .where((eb) => eb.or([eb('f.record_id', 'is', null), eb.and([eb('f.dead_ms', 'is', null), eb('f.next_attempt_ms', '<=', nowMs)])]))
@@ -33,29 +39,57 @@ export async function recordsDueForExport(db: Db, nowMs: number, limit: number):
   return rows.map(toExportable);
 }
 
-export async function markExported(db: Db, ids: number[], nowMs: number): Promise<void> {
-  for (const part of chunks(ids)) {
-    await db.updateTable('usage_records').set({ exported_ms: nowMs }).where('id', 'in', part).where('exported_ms', 'is', null).execute();
-    await db.deleteFrom('export_failures').where('record_id', 'in', part).execute();
+/** `key in keys` for the records of one statement, as (load balancer, start, closing): the partition key is in it. */
+function keyIn(keys: readonly RecordKey[]) {
+  return (eb: any) => eb.or(keys.map((k) => eb.and([eb('load_balancer_id', '=', k.loadBalancerId), eb('start_ms', '=', k.startMs), eb('closing', '=', k.closing ? 1 : 0)])));
+}
+
+const KEYS_PER_STATEMENT = 200;
+
+/**
+ * Marks these records offered (SPEC 5, Corrections under at-least-once delivery) and reads them
+ * back as they are now: what is sent is what was marked, so a correction that comes later sees
+ * the mark and makes a new revision, and one that came between the scan and the mark is sent.
+ */
+export async function offerForExport(db: Db, due: readonly RecordKey[]): Promise<ExportableRecord[]> {
+  const offered: ExportableRecord[] = [];
+  for (const part of chunks([...due], KEYS_PER_STATEMENT)) {
+    await db.updateTable('usage_records').set({ offered: 1 }).where(keyIn(part)).where('exported_ms', 'is', null).where('final', '=', 1).execute();
+    const rows = await db.selectFrom('usage_records').selectAll().where(keyIn(part)).where('exported_ms', 'is', null).where('offered', '=', 1).execute();
+    offered.push(...rows.map(toExportable));
+  }
+  const order = new Map(due.map((k, i) => [`${k.loadBalancerId}/${k.id}`, i]));
+  return offered.sort((a, b) => order.get(`${a.loadBalancerId}/${a.id}`)! - order.get(`${b.loadBalancerId}/${b.id}`)!);
+}
+
+/** The sink has these revisions: each record is exported unless a correction made a newer one meanwhile. */
+export async function markExported(db: Db, records: readonly ExportableRecord[], nowMs: number): Promise<void> {
+  for (const part of chunks([...records], KEYS_PER_STATEMENT)) {
+    for (const revision of new Set(part.map((r) => r.revision))) {
+      const same = part.filter((r) => r.revision === revision);
+      await db.updateTable('usage_records').set({ exported_ms: nowMs }).where(keyIn(same)).where('revision', '=', revision).where('exported_ms', 'is', null).execute();
+    }
+    await db.deleteFrom('export_failures').where((eb) => eb.or(part.map((r) => eb.and([eb('load_balancer_id', '=', r.loadBalancerId), eb('record_id', '=', r.id)])))).execute();
   }
 }
 
 /** One more failed attempt for each record; `retryInMs(attempts)` says when to try again, undefined: give up. */
-export async function recordExportFailure(db: Db, ids: number[], failure: { nowMs: number; error: string; retryInMs: (attempts: number) => number | undefined }): Promise<{ dead: number }> {
+export async function recordExportFailure(db: Db, records: readonly RecordKey[], failure: { nowMs: number; error: string; retryInMs: (attempts: number) => number | undefined }): Promise<{ dead: number }> {
   let dead = 0;
-  for (const part of chunks(ids)) {
-    const previous = new Map((await db.selectFrom('export_failures').select(['record_id', 'attempts']).where('record_id', 'in', part).execute())
-      .map((r) => [num(r.record_id), num(r.attempts)]));
-    const rows = part.map((id) => {
-      const attempts = (previous.get(id) ?? 0) + 1;
+  for (const part of chunks([...records], KEYS_PER_STATEMENT)) {
+    const previous = new Map((await db.selectFrom('export_failures').select(['load_balancer_id', 'record_id', 'attempts'])
+      .where((eb) => eb.or(part.map((r) => eb.and([eb('load_balancer_id', '=', r.loadBalancerId), eb('record_id', '=', r.id)])))).execute())
+      .map((r) => [`${num(r.load_balancer_id)}/${num(r.record_id)}`, num(r.attempts)]));
+    const rows = part.map((r) => {
+      const attempts = (previous.get(`${r.loadBalancerId}/${r.id}`) ?? 0) + 1;
       const wait = failure.retryInMs(attempts);
       if (wait === undefined) dead++;
       return {
-        record_id: id, attempts, next_attempt_ms: failure.nowMs + (wait ?? 0), last_error: failure.error.slice(0, 500),
+        load_balancer_id: r.loadBalancerId, record_id: r.id, attempts, next_attempt_ms: failure.nowMs + (wait ?? 0), last_error: failure.error.slice(0, 500),
         dead_ms: wait === undefined ? failure.nowMs : null,
       };
     });
-    await db.insertInto('export_failures').values(rows).onConflict((oc) => oc.column('record_id').doUpdateSet((eb) => ({
+    await db.insertInto('export_failures').values(rows).onConflict((oc) => oc.columns(['load_balancer_id', 'record_id']).doUpdateSet((eb) => ({
       attempts: eb.ref('excluded.attempts'), next_attempt_ms: eb.ref('excluded.next_attempt_ms'),
       last_error: eb.ref('excluded.last_error'), dead_ms: eb.ref('excluded.dead_ms'),
     }))).execute();
@@ -64,7 +98,7 @@ export async function recordExportFailure(db: Db, ids: number[], failure: { nowM
 }
 
 export async function listDeadLetters(db: Db): Promise<DeadLetter[]> {
-  const rows = await db.selectFrom('usage_records as r').innerJoin('export_failures as f', 'f.record_id', 'r.id')
+  const rows = await db.selectFrom('usage_records as r').innerJoin('export_failures as f', joinFailures)
     .selectAll('r').select(['f.attempts', 'f.last_error', 'f.dead_ms'])
     .where('f.dead_ms', 'is not', null).orderBy('r.hour_ms').orderBy('r.id').execute();
   return rows.map((r) => ({ record: toExportable(r), attempts: num(r.attempts), lastError: r.last_error, deadMs: optNum(r.dead_ms)! }));
@@ -76,9 +110,9 @@ export async function countDeadLetters(db: Db): Promise<number> {
 }
 
 /** Puts dead letters (these, or all) back in line for the next export; returns how many. */
-export async function replayDeadLetters(db: Db, recordIds?: number[]): Promise<number> {
+export async function replayDeadLetters(db: Db, records?: { loadBalancerId: number; id: number }[]): Promise<number> {
   let q = db.deleteFrom('export_failures').where('dead_ms', 'is not', null);
-  if (recordIds) q = q.where('record_id', 'in', recordIds.length ? recordIds : [-1]);
+  if (records) q = q.where((eb) => eb.or(records.map((r) => eb.and([eb('load_balancer_id', '=', r.loadBalancerId), eb('record_id', '=', r.id)]))));
   return Number((await q.executeTakeFirst()).numDeletedRows);
 }
 

@@ -35,11 +35,14 @@ export interface Database {
   };
   compacted_days: { day_ms: Int; compacted_ms: Int; rows_before: Int; rows_after: Int };
   usage_records: {
-    id: Generated<number | bigint | string>; account_id: Int; load_balancer_id: Int; hour_ms: Int; start_ms: Int; end_ms: Int; closing: Int;
+    /** Unique within its load balancer (domain/recordIds.ts). */
+    id: Int; account_id: Int; load_balancer_id: Int; hour_ms: Int; start_ms: Int; end_ms: Int; closing: Int;
     bytes_in: Int; bytes_out: Int; bytes_in_ssl: Int; bytes_out_ssl: Int;
     avg_connections: number; avg_connections_ssl: number; num_vips: Int; num_polls: Int;
     vip_type: string; ssl_mode: string; event_type: string | null; final: Int; exported_ms: NullableInt;
     roll_stamp: DefaultedInt; revision: DefaultedInt; voided: DefaultedInt;
+    /** This revision was handed to the billing sink at least once (SPEC 5, Corrections under at-least-once delivery). */
+    offered: DefaultedInt;
   };
   account_usage: {
     id: Generated<number | bigint | string>; account_id: Int; time_ms: Int; source: string;
@@ -48,7 +51,7 @@ export interface Database {
   hours: { hour_ms: Int; final: Int; rolled_ms: Int };
   store_state: { name: string; value: Int };
   leases: { name: string; holder: string; expires_ms: Int; token: DefaultedInt };
-  export_failures: { record_id: Int; attempts: Int; next_attempt_ms: Int; last_error: string; dead_ms: NullableInt };
+  export_failures: { load_balancer_id: Int; record_id: Int; attempts: Int; next_attempt_ms: Int; last_error: string; dead_ms: NullableInt };
   anomalies: {
     id: Generated<number | bigint | string>; kind: string; time_ms: Int; load_balancer_id: NullableInt; host_id: NullableInt;
     detail: string; status: string; created_ms: Int;

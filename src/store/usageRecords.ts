@@ -1,13 +1,16 @@
 // Hourly usage records. A provisional hour is replaced whole by each rollup; a final one changes
-// only by an operator's correction, as a new revision. Keys (load balancer, start, closing) keep
-// ids stable across re-rollups. A voided record (removed by a correction after billing saw it)
-// stays for the export and is shown nowhere else.
+// only by an operator's correction, as a new revision. A record's key (load balancer, start,
+// closing) keeps its id across re-rollups; a new record's id is derived from its hour, unique
+// within its load balancer (domain/recordIds.ts). A voided record (removed by a correction after
+// billing saw it) stays for the export and is shown nowhere else.
 
 import { randomInt } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from './store.ts';
 import { bulkInsert, idBatches, idIn, type BulkColumn } from './dialect/index.ts';
 import { ensureDayPartitions } from './partitions.ts';
+import { perStore } from './perStore.ts';
+import { allocateRecordId } from '../domain/recordIds.ts';
 import { HOUR_MS } from '../domain/time.ts';
 import { big, num } from './rows.ts';
 import type { UsageRecordDraft } from '../domain/rollup.ts';
@@ -49,24 +52,70 @@ const recordKey = (r: { loadBalancerId: number; startMs: number; closing: boolea
 
 /**
  * Replaces the provisional records of an hour (of these load balancers, or all) with the drafts
- * of a rollup: the drafts are upserted with the roll's stamp, which keeps the id of a record a
- * re-roll produces again, and every record of the hour not written by this roll goes (an event
- * moved, or a late DELETE left nothing after it). A final record never changes here.
+ * of a rollup: the drafts are upserted with the roll's stamp, a record the re-roll produces again
+ * keeping its id, and every record of the hour not written by this roll goes (an event moved, or
+ * a late DELETE left nothing after it). A final record never changes here.
  */
 export async function replaceHourRecords(db: Db, hourMs: number, drafts: UsageRecordDraft[], options: { final: boolean; stamp: number; loadBalancerIds?: number[] }): Promise<void> {
   await ensureDayPartitions(db, 'usage_records', hourMs, hourMs + HOUR_MS - 1);
-  const columns = [...RECORD_COLUMNS, { name: 'final', pgType: 'integer', value: () => (options.final ? 1 : 0) }, { name: 'roll_stamp', pgType: 'bigint', value: () => options.stamp }] as BulkColumn<UsageRecordDraft>[];
+  const ids = await recordIdsOf(db, hourMs, drafts, options.loadBalancerIds);
+  const columns = [
+    { name: 'id', pgType: 'bigint', value: (d: UsageRecordDraft) => ids.get(d) }, ...RECORD_COLUMNS,
+    { name: 'final', pgType: 'integer', value: () => (options.final ? 1 : 0) }, { name: 'roll_stamp', pgType: 'bigint', value: () => options.stamp },
+  ] as BulkColumn<UsageRecordDraft>[];
   await bulkInsert(db, 'usage_records', columns, drafts, `on conflict (load_balancer_id, start_ms, closing) do update set ${UPDATED} where usage_records.final = 0`);
   const stale = (q: any) => q.where('hour_ms', '=', hourMs).where('final', '=', 0).where('roll_stamp', '!=', options.stamp);
   if (!options.loadBalancerIds) await stale(db.deleteFrom('usage_records')).execute();
   else for (const part of idBatches(db, options.loadBalancerIds)) await stale(db.deleteFrom('usage_records')).where(idIn(db, 'load_balancer_id', part)).execute();
 }
 
+/** The largest id a store held before ids were derived (migration 013): derived ones stay above it. */
+const recordIdBase = perStore(() => ({ value: undefined as Promise<number> | undefined }));
+
+function recordIdBaseOf(db: Db): Promise<number> {
+  const cached = recordIdBase(db);
+  cached.value ??= db.selectFrom('store_state').select('value').where('name', '=', 'record_id_base').executeTakeFirst()
+    .then((r) => (r ? num(r.value) : 0))
+    .catch((err) => {
+      cached.value = undefined;
+      throw err;
+    });
+  return cached.value;
+}
+
+/**
+ * Each draft's id: the id its record has already (same key), else a new one of its hour that no
+ * record of its load balancer in that hour holds (the ones about to go stale included: an id is
+ * not handed to another record in the roll that removes its holder).
+ */
+async function recordIdsOf(db: Db, hourMs: number, drafts: UsageRecordDraft[], lbIds?: number[]): Promise<Map<UsageRecordDraft, number>> {
+  const held = new Map<string, number>();
+  const taken = new Map<number, Set<number>>();
+  const takenBy = (lbId: number) => taken.get(lbId) ?? taken.set(lbId, new Set()).get(lbId)!;
+  for (const part of lbIds ? idBatches(db, lbIds) : [undefined]) {
+    let q = db.selectFrom('usage_records').select(['load_balancer_id', 'start_ms', 'closing', 'id']).where('hour_ms', '=', hourMs);
+    if (part) q = q.where(idIn(db, 'load_balancer_id', part));
+    for (const r of await q.execute()) {
+      const lbId = num(r.load_balancer_id);
+      const id = num(r.id);
+      held.set(recordKey({ loadBalancerId: lbId, startMs: num(r.start_ms), closing: num(r.closing) === 1 }), id);
+      takenBy(lbId).add(id);
+    }
+  }
+  const base = await recordIdBaseOf(db);
+  const ids = new Map<UsageRecordDraft, number>();
+  for (const d of drafts) ids.set(d, held.get(recordKey(d)) ?? allocateRecordId(base, d, takenBy(d.loadBalancerId)));
+  return ids;
+}
+
 /**
  * Corrects the final records of an hour for these load balancers (an operator released held
  * data): a record whose figures change, or that appears, is written; one that no longer exists
- * goes, or, once exported, stays voided. A record billing has seen gets a new revision and is
- * exported again (SPEC 5, Late data); one it has not seen is simply offered with its new figures.
+ * goes, or, once billing may have seen it, stays voided. A record offered to billing (sent at
+ * least once, acknowledged or not: SPEC 5, Corrections under at-least-once delivery) gets a new
+ * revision and is exported again; one never offered is simply offered with its new figures.
+ * The revision is decided in the statement that writes it, from the row as it is then: an
+ * export marking it offered meanwhile is never overwritten.
  */
 export async function reviseFinalRecords(db: Db, hourMs: number, lbIds: number[], drafts: UsageRecordDraft[]): Promise<{ revised: number }> {
   const existing = new Map<string, any>();
@@ -75,24 +124,29 @@ export async function reviseFinalRecords(db: Db, hourMs: number, lbIds: number[]
       existing.set(recordKey({ loadBalancerId: num(r.load_balancer_id), startMs: num(r.start_ms), closing: num(r.closing) === 1 }), r);
     }
   }
+  const ids = await recordIdsOf(db, hourMs, drafts.filter((d) => !existing.has(recordKey(d))), lbIds);
   let revised = 0;
-  const nextRevision = (r: any) => num(r.revision) + (r.exported_ms === null ? 0 : 1);
+  // Seen: offered by this version's export, or marked exported (by any version's).
+  const seen = sql<boolean>`(offered = 1 or exported_ms is not null)`;
+  const revision = sql<number>`revision + case when ${seen} then 1 else 0 end`;
+  const byKey = (q: any, r: any) => q.where('load_balancer_id', '=', r.load_balancer_id).where('start_ms', '=', r.start_ms).where('closing', '=', r.closing);
   for (const draft of drafts) {
     const key = recordKey(draft);
     const old = existing.get(key);
     existing.delete(key);
     const values = Object.fromEntries(RECORD_COLUMNS.map((c) => [c.name, c.value(draft)]));
     if (!old) {
-      await db.insertInto('usage_records').values({ ...values, final: 1, roll_stamp: 0 } as any).execute();
+      await db.insertInto('usage_records').values({ ...values, id: ids.get(draft), final: 1, roll_stamp: 0 } as any).execute();
       revised++;
     } else if (num(old.voided) === 1 || RECORD_COLUMNS.some((c) => String(c.value(draft)) !== String(normalised(old[c.name])))) {
-      await db.updateTable('usage_records').set({ ...values, final: 1, voided: 0, revision: nextRevision(old), exported_ms: null } as any).where('id', '=', old.id).execute();
+      await byKey(db.updateTable('usage_records').set({ ...values, final: 1, voided: 0, revision, offered: 0, exported_ms: null } as any), old).execute();
       revised++;
     }
   }
   for (const old of existing.values()) {
-    if (old.exported_ms === null) await db.deleteFrom('usage_records').where('id', '=', old.id).execute();
-    else await db.updateTable('usage_records').set({ voided: 1, revision: nextRevision(old), exported_ms: null }).where('id', '=', old.id).execute();
+    // Never offered: billing cannot have it, so it goes; else it stays, voided, to be exported as such.
+    await byKey(db.deleteFrom('usage_records'), old).where(sql<boolean>`not ${seen}`).execute();
+    await byKey(db.updateTable('usage_records').set({ voided: 1, revision, offered: 0, exported_ms: null }), old).where(seen).execute();
     revised++;
   }
   return { revised };
@@ -214,9 +268,9 @@ export async function finalBytesPerLoadBalancer(db: Db, fromMs: number, toMs: nu
   return new Map(rows.map((r) => [num(r.load_balancer_id), { accountId: num(r.account_id), bytes: { bytesIn: big(r.i), bytesOut: big(r.o), bytesInSsl: big(r.si), bytesOutSsl: big(r.so) } }]));
 }
 
-/** One record with what identifies it in its hour, voided or not (the audit). */
-export async function recordById(db: Db, id: number): Promise<(UsageRecord & { hourMs: number; closing: boolean; final: boolean; revision: number; voided: boolean; exported: boolean }) | undefined> {
-  const r = await db.selectFrom('usage_records').selectAll().where('id', '=', id).executeTakeFirst();
+/** One record of a load balancer with what identifies it in its hour, voided or not (the audit). */
+export async function recordById(db: Db, loadBalancerId: number, id: number): Promise<(UsageRecord & { hourMs: number; closing: boolean; final: boolean; revision: number; voided: boolean; exported: boolean }) | undefined> {
+  const r = await db.selectFrom('usage_records').selectAll().where('load_balancer_id', '=', loadBalancerId).where('id', '=', id).executeTakeFirst();
   return r && {
     ...toRecord(r), hourMs: num(r.hour_ms), closing: num(r.closing) === 1, final: num(r.final) === 1,
     revision: num(r.revision), voided: num(r.voided) === 1, exported: r.exported_ms !== null,

@@ -160,7 +160,7 @@ forEachEngine('arrival order through the API', ({ api }) => {
 
   test('the audit lists the readings behind a record, with why each billed what it did; reconciliation balances', async () => {
     const [record] = await usage(api(), 11, '20T10:00', '20T11:00');
-    const sources = await ok(api().get(`/management/usage/records/${record.id}/sources`, { token: api().tokens.billing }));
+    const sources = await ok(api().get(`/management/usage/records/${record.id}/sources?loadBalancerId=11`, { token: api().tokens.billing }));
     assert.equal(sources.matches, true);
     assert.deepEqual(sources.readings.map((r: any) => [r.hostId, r.time, r.pid, r.kind, r.decision, r.counters.incomingTransfer, r.billed.incomingTransfer]), [
       [1, '2026-11-20T10:05:00Z', 7, 'FIRST', 'FIRST_IN_FULL', 1000, 1000],
@@ -168,13 +168,17 @@ forEachEngine('arrival order through the API', ({ api }) => {
     ]);
     assert.deepEqual(sources.events.map((e: any) => e.type), ['CREATE_LOADBALANCER']);
     assert.equal(sources.billed.incomingTransfer, record.incomingTransfer);
-    const xml = parseXml(await (await api().get(`/management/usage/records/${record.id}/sources.xml`)).text());
+    const xml = parseXml(await (await api().get(`/management/usage/records/${record.id}/sources.xml?loadBalancerId=11`)).text());
     assert.equal(xml.name, '{http://docs.openstack.org/loadbalancers/api/management/v1.0}recordSources');
     assert.equal(xml.attrs.matches, 'true');
     assert.equal(xml.children.find((c) => c.name.endsWith('}readings'))!.children.length, 2);
-    assert.equal((await api().get('/management/usage/records/999999/sources')).status, 404);
-    assert.equal((await api().get('/management/usage/records/abc/sources')).status, 400);
-    assert.equal((await api().get(`/management/usage/records/${record.id}/sources`, { token: await api().tenant(1) })).status, 403);
+    assert.equal((await api().get('/management/usage/records/999999/sources?loadBalancerId=11')).status, 404);
+    assert.equal((await api().get(`/management/usage/records/${record.id}/sources?loadBalancerId=999`)).status, 404, 'a record id is named within its load balancer');
+    assert.equal((await api().get('/management/usage/records/abc/sources?loadBalancerId=11')).status, 400);
+    const unnamed = await api().get(`/management/usage/records/${record.id}/sources`);
+    assert.equal(unnamed.status, 400);
+    assert.match((await unnamed.json()).badRequest.message, /loadBalancerId/);
+    assert.equal((await api().get(`/management/usage/records/${record.id}/sources?loadBalancerId=11`, { token: await api().tenant(1) })).status, 403);
 
     api().clock.now = at('23T12:00');
     await rollup(api());
@@ -183,9 +187,9 @@ forEachEngine('arrival order through the API', ({ api }) => {
     assert.ok(r.taken.incomingTransfer > 0 && r.withheld.incomingTransfer === 300, `taken ${r.taken.incomingTransfer}, withheld ${r.withheld.incomingTransfer}`);
     assert.equal(r.records.incomingTransfer + r.withheld.incomingTransfer, r.taken.incomingTransfer);
     // A record changed behind the rollup's back is found.
-    await api().store.db.updateTable('usage_records').set({ bytes_in: 1499 }).where('id', '=', record.id).execute();
+    await api().store.db.updateTable('usage_records').set({ bytes_in: 1499 }).where('load_balancer_id', '=', 11).where('id', '=', record.id).execute();
     const off = await ok(api().get('/management/usage/reconciliation?startTime=2026-11-20T00:00:00Z&endTime=2026-11-23T00:00:00Z'));
     assert.deepEqual(off.differences.map((d: any) => [d.loadBalancerId, d.difference.incomingTransfer]), [[11, 1]]);
-    assert.equal((await ok(api().get(`/management/usage/records/${record.id}/sources`))).matches, false);
+    assert.equal((await ok(api().get(`/management/usage/records/${record.id}/sources?loadBalancerId=11`))).matches, false);
   });
 }, { nowMs: at('20T10:00') });

@@ -48,7 +48,9 @@ test('a backup taken while serve --demo writes opens consistent, with every fina
     }
     const store = await openStore(live, { migrate: false });
     try {
-      const liveRecords = new Map((await finalRecords(store.db)).map((r: any) => [String(r.id), JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? String(v) : v))]));
+      // A record is named by its load balancer and its id (unique within it).
+      const name = (r: any) => `${r.load_balancer_id}/${r.id}`;
+      const liveRecords = new Map((await finalRecords(store.db)).map((r: any) => [name(r), JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? String(v) : v))]));
       for (const file of copies) {
         const copy = await openStore(file, { migrate: false });
         try {
@@ -56,7 +58,7 @@ test('a backup taken while serve --demo writes opens consistent, with every fina
           assert.deepEqual(check.rows, [{ integrity_check: 'ok' }], file);
           const records = await finalRecords(copy.db);
           assert.ok(records.length > 0, `${file} holds the demo's final records`);
-          for (const r of records) assert.equal(JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? String(v) : v)), liveRecords.get(String(r.id)), `record ${r.id} of ${file}`);
+          for (const r of records) assert.equal(JSON.stringify(r, (_k, v) => (typeof v === 'bigint' ? String(v) : v)), liveRecords.get(name(r)), `record ${name(r)} of ${file}`);
         } finally {
           await copy.close();
         }

@@ -72,7 +72,7 @@ describe('ingest and finalisation in two processes on one PostgreSQL', { skip: p
 
     const records = await api.store.db.selectFrom('usage_records').select('id').where('load_balancer_id', '=', 770).where('final', '=', 1).execute();
     for (const r of records) {
-      const sources: RecordSources = (await recordSources(api.store.db, Number(r.id)))!;
+      const sources: RecordSources = (await recordSources(api.store.db, 770, Number(r.id)))!;
       assert.equal(sources.matches, true, `record ${r.id}: its readings bill ${sources.billed.bytesIn}, it says ${sources.record.bytesIn}`);
     }
     assert.deepEqual((await reconcile(api.store.db, first - HOUR_MS, first + ROUNDS * HOUR_MS)).differences, []);

@@ -153,7 +153,7 @@ for (const { fixture, skip } of await engines()) {
       // day reconciles (records + held = the deltas taken).
       const lbmeter = (args: string[]) => promisify(execFile)(process.execPath, [BIN, ...args], { env: { ...process.env, LBMETER_DB: location } });
       const withBytes = records.filter((r) => r.incomingTransfer + r.outgoingTransfer + r.incomingTransferSsl + r.outgoingTransferSsl > 0);
-      const audit = await lbmeter(['audit', 'record', ...withBytes.map((r) => String(r.id)), '--format', 'json']);
+      const audit = await lbmeter(['audit', 'record', ...withBytes.map((r) => `${r.loadBalancerId}/${r.id}`), '--format', 'json']);
       const audits = audit.stdout.trim().split('\n').map((line) => JSON.parse(line));
       assert.deepEqual(audits.map((a) => a.recordId), withBytes.map((r) => r.id));
       for (const [i, a] of audits.entries()) {
@@ -175,7 +175,7 @@ for (const { fixture, skip } of await engines()) {
       await rollup(api);
       const compacted = await promisify(execFile)(process.execPath, [BIN, 'compact'], { env: { ...process.env, LBMETER_DB: location, LBMETER_READINGS_DAYS: '0' } });
       assert.match(compacted.stdout, /^2026-11-20\t\d+ readings\t-> \d+ rows$/m);
-      const again = (await lbmeter(['audit', 'record', ...withBytes.map((r) => String(r.id)), '--format', 'json'])).stdout.trim().split('\n').map((line) => JSON.parse(line));
+      const again = (await lbmeter(['audit', 'record', ...withBytes.map((r) => `${r.loadBalancerId}/${r.id}`), '--format', 'json'])).stdout.trim().split('\n').map((line) => JSON.parse(line));
       for (const [i, a] of again.entries()) {
         assert.deepEqual([a.billed, a.matches], [audits[i].billed, true], `record ${withBytes[i].id} after compaction`);
       }

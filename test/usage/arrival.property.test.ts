@@ -205,8 +205,8 @@ for (const { fixture, skip } of available) {
           assert.ok(await countReadings(inOrder) <= rawBefore);
           if (await inOrder.db.selectFrom('usage_samples').select('id').where('kind', '=', 3).executeTakeFirst()) compacted++;
           assert.deepEqual(await rolledHours(inOrder), rolledBefore, 'compacted hours roll up to the same records');
-          for (const { id } of await inOrder.db.selectFrom('usage_records').select('id').where('voided', '=', 0).execute()) {
-            const audit = await recordSources(inOrder.db, Number(id));
+          for (const { id, load_balancer_id: lbId } of await inOrder.db.selectFrom('usage_records').select(['id', 'load_balancer_id']).where('voided', '=', 0).execute()) {
+            const audit = await recordSources(inOrder.db, Number(lbId), Number(id));
             assert.ok(audit?.matches, `record ${id}: its audit bills ${JSON.stringify(audit?.billed, (_k, v) => (typeof v === 'bigint' ? String(v) : v))}`);
           }
           const c = await reconcile(inOrder.db, H0 - 3_600_000, NOW);

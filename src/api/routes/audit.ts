@@ -18,13 +18,16 @@ export const auditRoutes: RouteModule = (api) => [
     config: { access: READ_ALL },
     schema: {
       summary: 'The readings (per host: counters, delta, and why it billed what it did), events and anomalies that made a usage record',
+      description: 'A record id is unique within its load balancer (docs/decisions.md, Record ids): loadBalancerId names the record with it.',
       params: { type: 'object', properties: { recordId: pathSchemas.recordId }, required: ['recordId'] },
+      querystring: { type: 'object', properties: { loadBalancerId: pathSchemas.loadBalancerId }, required: ['loadBalancerId'] },
       response: responds(RESPONSES.recordSources),
     },
     handler: async (request, reply) => {
       const id = Number((request.params as { recordId: string }).recordId);
-      const sources = await recordSources(api.store.db, id);
-      if (!sources) throw notFound(`usage record ${id} not found`);
+      const lbId = Number((request.query as { loadBalancerId: string }).loadBalancerId);
+      const sources = await recordSources(api.store.db, lbId, id);
+      if (!sources) throw notFound(`load balancer ${lbId} has no usage record ${id}`);
       return send(request, reply, RESPONSES.recordSources, recordSourcesView(sources, api.printer));
     },
   },

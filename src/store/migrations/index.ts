@@ -14,6 +14,7 @@ import * as leaseTokens from './009_lease_tokens.ts';
 import * as readingHours from './010_reading_hours.ts';
 import * as packedBaselines from './011_packed_baselines.ts';
 import * as baselineCompression from './012_baseline_compression.ts';
+import * as recordIds from './013_record_ids.ts';
 
 /** A migration sees the engine's dialect: its column types and what the engine has (partitions). */
 type EngineMigration = { up(db: Kysely<any>, dialect: StoreDialect): Promise<void> };
@@ -31,6 +32,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '010_reading_hours': readingHours,
   '011_packed_baselines': packedBaselines,
   '012_baseline_compression': baselineCompression,
+  '013_record_ids': recordIds,
 };
 
 /** Runs the migrations not run yet, up to `target` (a migration's name; default: all). */
