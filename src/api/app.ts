@@ -12,7 +12,7 @@ import { isStoreUnavailable } from '../store/dialect/index.ts';
 import { ApiFault, badRequest, forbidden, notFound, overLimit, serviceUnavailable, shown } from './faults.ts';
 import { faultXml } from './format/xml.ts';
 import { formatFromAccept, stripSuffix, type Format } from './negotiate.ts';
-import { authenticate, type Access } from './auth.ts';
+import { authenticate, authorize, type Access } from './auth.ts';
 import { PARAM_RULES } from './params.ts';
 import { timePrinter, type TimePrinter } from '../domain/time.ts';
 import { registerRoutes } from './routes/index.ts';
@@ -151,12 +151,15 @@ export async function buildApp(context: AppContext): Promise<{ app: FastifyInsta
     if (request.routeOptions.url && !config?.access) throw forbidden('this route declares no access rule');
     if (config?.access && config.access.kind !== 'open') {
       try {
-        request.token = await authenticate(context.store, request, config.access, api.now());
+        request.token = await authenticate(context.store, request, api.now());
       } catch (err) {
         if (anonymousLimiter && err instanceof ApiFault && err.status === 401) await anonymousLimiter.call(app, request, reply);
         throw err;
       }
+      // Counted before it is authorised: a refused request (403) costs the token like any other,
+      // so a tenant cannot probe other accounts without end (SPEC 2.4).
       if (limiter) await limiter.call(app, request, reply);
+      authorize(request.token, request, config.access);
     } else if (anonymousLimiter && request.routeOptions.url) await anonymousLimiter.call(app, request, reply);
     // A JSON-only endpoint asked for XML says so in XML: the fault in the format the caller reads.
     if (format === 'xml' && config?.jsonOnly) {

@@ -17,8 +17,8 @@ export const WRITE: Access = { kind: 'roles', roles: ['service-admin'] };
 export const PUBLIC: Access = { kind: 'public' };
 export const OPEN: Access = { kind: 'open' };
 
-export async function authenticate(store: Store, request: FastifyRequest, access: Access, nowMs = Date.now()): Promise<TokenRecord | undefined> {
-  if (access.kind === 'open') return undefined;
+/** The caller's token, checked to be known, not revoked and not expired (401 otherwise). */
+export async function authenticate(store: Store, request: FastifyRequest, nowMs = Date.now()): Promise<TokenRecord> {
   const header = request.headers['x-auth-token'];
   const value = Array.isArray(header) ? header[0] : header;
   if (!value) throw unauthorized('X-Auth-Token header required');
@@ -26,15 +26,18 @@ export async function authenticate(store: Store, request: FastifyRequest, access
   if (!token) throw unauthorized('X-Auth-Token is not a known token');
   if (token.revokedMs !== undefined) throw unauthorized('X-Auth-Token has been revoked');
   if (token.expiresMs !== undefined && token.expiresMs <= nowMs) throw unauthorized('X-Auth-Token has expired');
+  return token;
+}
 
+/** Whether a known token may do what the route declares (403 otherwise). */
+export function authorize(token: TokenRecord, request: FastifyRequest, access: Exclude<Access, { kind: 'open' }>): void {
   const isManagement = token.roles.length > 0;
   if (access.kind === 'public') {
     const accountId = Number((request.params as { accountId?: string }).accountId);
     if (!isManagement && token.accountId !== accountId) throw forbidden('this token may only read its own account');
-    return token;
+    return;
   }
   if (!token.roles.some((r) => access.roles.includes(r))) {
     throw forbidden(`this operation needs one of the roles ${access.roles.join(', ')}`);
   }
-  return token;
 }

@@ -6,8 +6,8 @@ import { toXml } from './format/xml.ts';
 import type { ResponseType } from './format/shape.ts';
 import { responseSchema } from './format/jsonSchema.ts';
 import type { Format } from './negotiate.ts';
-import { floorHour } from '../domain/time.ts';
-import { storeRevision } from '../store/revision.ts';
+import { floorHour, HOUR_MS } from '../domain/time.ts';
+import { storeRevision, type StoreRevision } from '../store/revision.ts';
 import type { ApiContext } from './app.ts';
 
 declare module 'fastify' {
@@ -36,6 +36,7 @@ export function send(request: FastifyRequest, reply: FastifyReply, type: Respons
  */
 export async function sendPage(api: ApiContext, request: FastifyRequest, reply: FastifyReply, window: { endMs: number }, type: ResponseType, produce: () => Promise<Record<string, unknown>>) {
   const state = await storeRevision(api.store.db);
+  setFinalUntil(reply, state);
   const closed = state.lastFinalHour !== undefined && floorHour(window.endMs) <= state.lastFinalHour;
   if (closed) {
     const key = `${state.revision}|${request.format}|${request.url}`;
@@ -51,6 +52,24 @@ export async function sendPage(api: ApiContext, request: FastifyRequest, reply: 
 }
 
 export const CLOSED_CACHE_CONTROL = 'private, no-cache';
+
+/**
+ * Every usage answer says how far its records are final (SPEC 3): those ending at or before the
+ * end of the newest final hour change only as exported revisions. A billing system that pulls
+ * reads a day once this has passed its end. Always UTC, whatever the display zone; the epoch
+ * while no hour is final.
+ */
+export const FINAL_UNTIL_HEADER = 'x-usage-final-until';
+
+function setFinalUntil(reply: FastifyReply, state: StoreRevision): void {
+  const until = state.lastFinalHour === undefined ? 0 : state.lastFinalHour + HOUR_MS;
+  reply.header(FINAL_UNTIL_HEADER, new Date(until).toISOString().slice(0, 19) + 'Z');
+}
+
+/** The finality header for an answer that is not a cached page (streams, the hour in progress). */
+export async function withFinalUntil(api: ApiContext, reply: FastifyReply): Promise<void> {
+  setFinalUntil(reply, await storeRevision(api.store.db));
+}
 
 export function etagMatches(request: FastifyRequest, etag: string): boolean {
   const asked = request.headers['if-none-match'];

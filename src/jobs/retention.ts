@@ -1,6 +1,7 @@
 // Retention (SPEC 5): usage older than the retention period goes. With a billing sink, a usage
 // record not yet exported stays, and the samples behind it (its audit trail); with none (billing
-// pulls through the API), records go by age alone. One process at a time. Where the store
+// pulls through the API), records go by age alone. What a held anomaly needs stays until an
+// operator decides it. One process at a time. Where the store
 // partitions by day, a whole day goes by dropping its partition.
 
 import type { Store } from '../store/store.ts';
@@ -10,6 +11,8 @@ import { purgeReadingsBefore } from '../store/readings.ts';
 import { dropDayPartitionsBefore } from '../store/partitions.ts';
 import { advanceRevision } from '../store/revision.ts';
 import { underLease } from './leases.ts';
+import { oldestHeldAnomalyTime } from '../store/anomalies.ts';
+import { DAY_MS, floorHour } from '../domain/time.ts';
 
 export interface PurgeResult {
   records: number;
@@ -33,20 +36,28 @@ export interface PurgeOptions {
   exportSink?: boolean;
 }
 
+/**
+ * A held anomaly keeps what its release needs (SPEC 5, Containment): the records of its hour and
+ * every later one (a released event re-rolls them all), and the readings from a day before it on
+ * (its host's chain: the readings before and after it).
+ */
+const HELD_CHAIN_MS = DAY_MS;
+
 export async function purgeExpired(store: Store, cutoffMs: number, options: PurgeOptions = {}): Promise<PurgeResult> {
   const keepUnexported = options.exportSink ?? true;
   const oldestKept = (db: Store['db']) => (keepUnexported ? oldestUnexportedStart(db) : Promise.resolve(undefined));
   const purged = await underLease(store.db, { name: RETENTION_LEASE, ttlMs: 10 * 60_000, waitMs: options.waitMs }, async () => {
+    const held = await oldestHeldAnomalyTime(store.db);
+    const recordsBefore = Math.min(cutoffMs, held === undefined ? Infinity : floorHour(held));
+    const samplesBefore = (keptFrom: number | undefined) => Math.min(recordsBefore, keptFrom ?? Infinity, held === undefined ? Infinity : held - HELD_CHAIN_MS);
     // Whole days first (PostgreSQL drops their partitions), then the rows of partial days.
-    const keepSamplesFrom = Math.min(cutoffMs, (await oldestKept(store.db)) ?? Infinity);
-    const droppedRecords = await dropDayPartitionsBefore(store.db, 'usage_records', cutoffMs, keepUnexported ? 'exported_ms is null' : undefined);
-    const droppedSamples = await dropDayPartitionsBefore(store.db, 'usage_samples', keepSamplesFrom);
+    const droppedRecords = await dropDayPartitionsBefore(store.db, 'usage_records', recordsBefore, keepUnexported ? 'exported_ms is null' : undefined);
+    const droppedSamples = await dropDayPartitionsBefore(store.db, 'usage_samples', samplesBefore(await oldestKept(store.db)));
     return store.transaction(async (trx) => {
-      const records = droppedRecords + (await purgeUsageRecordsBefore(trx, cutoffMs, keepUnexported));
+      const records = droppedRecords + (await purgeUsageRecordsBefore(trx, recordsBefore, keepUnexported));
       const snapshots = await purgeAccountUsageBefore(trx, cutoffMs);
       // Samples are kept from the oldest record kept for export on (its hour's samples made it).
-      const keepFrom = await oldestKept(trx);
-      const samples = droppedSamples + (await purgeReadingsBefore(trx, Math.min(cutoffMs, keepFrom ?? Infinity)));
+      const samples = droppedSamples + (await purgeReadingsBefore(trx, samplesBefore(await oldestKept(trx))));
       // Windows of past hours answer differently now: cached answers about them are outdated.
       if (records + snapshots > 0) await advanceRevision(trx);
       return { records, snapshots, samples };

@@ -20,6 +20,7 @@ import { num } from '../store/rows.ts';
 import { ensureDayPartitions } from '../store/partitions.ts';
 import { rollHour, writeRolledHour } from '../usage/hourRollup.ts';
 import { underLease, type Fence } from './leases.ts';
+import { perStore } from '../store/perStore.ts';
 
 export interface RollupOptions {
   nowMs?: number;
@@ -43,10 +44,22 @@ export interface RollupResult {
 const ROLLUP_LEASE = 'rollup';
 const ROLLUP_LEASE_MS = 2 * 60_000;
 
+/**
+ * Rollups of one process run one after another: they would hold the process's one lease
+ * together, and the first to finish would drop it under the others (which then failed). One
+ * asked for while another runs here waits for it, then rolls what is left.
+ */
+const rollupsHere = perStore(() => ({ last: Promise.resolve() as Promise<unknown> }));
+
 export async function runRollup(store: Store, options: RollupOptions): Promise<RollupResult> {
-  const terms = { name: ROLLUP_LEASE, ttlMs: ROLLUP_LEASE_MS, waitMs: options.waitMs, holder: options.holder };
-  const rolled = await underLease(store.db, terms, (fence) => rollUpHeld(store, options, fence));
-  return rolled ?? { hoursRolled: 0, hoursFinalized: 0, records: 0, busy: true };
+  const lane = rollupsHere(store.db);
+  const run = lane.last.then(async () => {
+    const terms = { name: ROLLUP_LEASE, ttlMs: ROLLUP_LEASE_MS, waitMs: options.waitMs, holder: options.holder };
+    const rolled = await underLease(store.db, terms, (fence) => rollUpHeld(store, options, fence));
+    return rolled ?? { hoursRolled: 0, hoursFinalized: 0, records: 0, busy: true };
+  });
+  lane.last = run.catch(() => {});
+  return run;
 }
 
 async function rollUpHeld(store: Store, options: RollupOptions, fence: Fence): Promise<RollupResult> {

@@ -71,6 +71,12 @@ export async function countAnomalies(db: Db, status: AnomalyStatus): Promise<Map
   return new Map(rows.map((r) => [r.kind as AnomalyKind, num(r.n)]));
 }
 
+/** When the oldest anomaly still waiting for an operator happened (retention keeps what it needs). */
+export async function oldestHeldAnomalyTime(db: Db): Promise<number | undefined> {
+  const r = await db.selectFrom('anomalies').select((eb) => eb.fn.min('time_ms').as('t')).where('status', '=', 'HELD').executeTakeFirst();
+  return r?.t === null || r?.t === undefined ? undefined : num(r.t as number);
+}
+
 export async function getAnomaly(db: Db, id: number): Promise<Anomaly | undefined> {
   const r = await db.selectFrom('anomalies').selectAll().where('id', '=', id).executeTakeFirst();
   return r && toAnomaly(r);

@@ -10,6 +10,7 @@ import { readingsOf, readingTotalsOf, releasedReadingsAfter, type ReadingRow } f
 import { newRollStamp, replaceHourRecords, reviseFinalRecords } from '../store/usageRecords.ts';
 import { replaceAfterDeleteHolds, type NewAnomaly } from '../store/anomalies.ts';
 import { isHourFinal, lastRolledHour } from '../store/hours.ts';
+import { lockHours } from '../store/dialect/index.ts';
 import { timeline, type TimelineStep } from '../domain/lifecycle.ts';
 import { isQuietHour, lastRecordHour, lifeSpanOf, NO_TOTALS, rollupHour, rollupQuietHour, type DecidedReading, type RecordTotals, type UsageRecordDraft } from '../domain/rollup.ts';
 import { floorHour, HOUR_MS } from '../domain/time.ts';
@@ -126,9 +127,13 @@ async function writeHolds(trx: Db, rolled: RolledHour, lbIds: number[] | undefin
  * billing has seen). Hours not rolled up yet are left to the rollup.
  */
 export async function rerollLoadBalancer(trx: Db, lbId: number, hours: Iterable<number>, nowMs?: number): Promise<{ revised: number }> {
+  const touched = [...new Set(hours)].sort((a, b) => a - b);
+  // Serialised with finalisation as ingest is (SPEC 5): an hour being made final now is waited
+  // for, and none becomes final between the check below and the write that depends on it.
+  await lockHours(trx, touched, 'shared');
   const lastRolled = await lastRolledHour(trx);
   let revised = 0;
-  for (const hourMs of [...new Set(hours)].sort((a, b) => a - b)) {
+  for (const hourMs of touched) {
     if (lastRolled === undefined || hourMs > lastRolled) continue;
     const rolled = await rollHour(trx, hourMs, hourMs + HOUR_MS, { loadBalancerIds: [lbId] });
     if (await isHourFinal(trx, hourMs)) {

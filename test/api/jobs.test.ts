@@ -38,6 +38,21 @@ forEachEngine('rollup jobs', ({ api }) => {
     assert.equal((await accountUsageIn(api().store.db, { startMs: at('21T00:00'), endMs: at('21T00:00') })).length, 1, 'taken once');
   });
 
+  test('every usage answer says how far its records are final: X-Usage-Final-Until, JSON and XML, pages and streams', async () => {
+    const window = 'startTime=2026-11-20T21:00:00Z&endTime=2026-11-21T02:00:00Z';
+    for (const path of [
+      `/management/loadbalancers/usage?${window}`, `/management/accounts/usage?${window}`, `/management/accounts/billing?${window}`,
+      '/v1.0/8/loadbalancers/usage', `/v1.0/8/loadbalancers/81/usage?${window}`, '/v1.0/8/loadbalancers/81/usage/current',
+    ]) {
+      for (const accept of ['application/json', 'application/xml']) {
+        const res = await api().get(path, { accept });
+        assert.equal(res.status, 200, `${path} ${accept}`);
+        assert.equal(res.headers.get('x-usage-final-until'), '2026-11-21T00:00:00Z', `${path} ${accept}: hours up to 23:00 are final (grace 2 h)`);
+        await res.arrayBuffer();
+      }
+    }
+  });
+
   test('a late event for a provisional hour re-rolls it; for a final hour it is held, and the hour stays as it was', async () => {
     const before = await ok(api().get('/management/loadbalancers/usage?startTime=2026-11-20T22:00:00Z&endTime=2026-11-20T23:00:00Z'));
     await events(api(), [
@@ -53,6 +68,16 @@ forEachEngine('rollup jobs', ({ api }) => {
     const anomalies = (await ok(api().get('/management/usage/anomalies'))).anomalies;
     assert.deepEqual(anomalies.map((a: any) => [a.kind, a.loadBalancerId]), [['LATE_EVENT', 81]]);
     assert.match(anomalies[0].detail, /SSL_OFF .* arrived after its hour was final/);
+  });
+
+  test('overlapping rollups in one process run one after another: all answer 200, the hours rolled once', async () => {
+    api().clock.now = at('21T04:30');
+    const answers = await Promise.all(Array.from({ length: 12 }, () => api().send('POST', '/management/usage/rollup', {})));
+    assert.deepEqual(answers.map((r) => r.status), Array(12).fill(200), 'none refused by its own process\'s lease');
+    const bodies = await Promise.all(answers.map((r) => r.json()));
+    assert.equal(bodies.filter((b: any) => b.busy).length, 0);
+    const records = await api().store.db.selectFrom('usage_records').select(['load_balancer_id', 'start_ms', 'closing']).execute();
+    assert.equal(new Set(records.map((r) => `${r.load_balancer_id}/${r.start_ms}/${r.closing}`)).size, records.length);
   });
 }, { nowMs: at('20T21:00') });
 

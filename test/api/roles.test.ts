@@ -127,6 +127,11 @@ test('a per-token rate limit answers 413 overLimit with Retry-After', async () =
     assert.ok(Number(limited.headers.get('retry-after')) > 0);
     assert.match(await limited.text(), /<overLimit [^>]*code="413"><message>rate limit exceeded<\/message>/);
     assert.equal((await api.get('/management/clusters', { token: api.tokens.admin })).status, 200, 'other tokens are not limited');
+    // Refused requests count too: a tenant probing other accounts is limited like any caller.
+    const tenant = await api.tenant(7);
+    const probes: number[] = [];
+    for (const account of [8, 9, 10, 11]) probes.push((await api.get(`/v1.0/${account}/loadbalancers/usage`, { token: tenant })).status);
+    assert.deepEqual(probes, [403, 403, 403, 413]);
   } finally {
     await api.close();
     await sqlite.fixture.cleanup();

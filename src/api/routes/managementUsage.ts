@@ -3,7 +3,7 @@
 import type { RouteModule } from './index.ts';
 import { usageRecordPageFollowingLinks } from '../pageBoundaries.ts';
 import { READ_ALL } from '../auth.ts';
-import { send, sendPage, sendStream, responds } from '../respond.ts';
+import { send, sendPage, sendStream, responds, withFinalUntil } from '../respond.ts';
 import { RESPONSES } from '../format/shape.ts';
 import { pagedWindowQuery, parsePaging, requiredWindow, windowQuery } from '../params.ts';
 import { pageLinks } from '../paging.ts';
@@ -26,6 +26,7 @@ export const managementUsageRoutes: RouteModule = (api) => [
     },
     handler: async (request, reply) => {
       const window = requiredWindow(request.query as Q, DAY_MS);
+      await withFinalUntil(api, reply);
       return sendStream(request, reply, accountBillingsText(billingDay(api.store, window), request.format, api.printer));
     },
   },

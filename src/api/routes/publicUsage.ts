@@ -5,7 +5,7 @@ import { usageRecordPageFollowingLinks } from '../pageBoundaries.ts';
 import type { ApiContext } from '../app.ts';
 import { PUBLIC } from '../auth.ts';
 import { badRequest, notFound } from '../faults.ts';
-import { send, sendPage, sendStream, responds } from '../respond.ts';
+import { send, sendPage, sendStream, responds, withFinalUntil } from '../respond.ts';
 import { RESPONSES } from '../format/shape.ts';
 import { pathSchemas, pagedWindowQuery, parsePaging, optionalWindow, requiredWindow } from '../params.ts';
 import { pageLinks } from '../paging.ts';
@@ -51,6 +51,7 @@ export const publicUsageRoutes: RouteModule = (api) => [
         accountUsageRecords: page.records.map((r) => accountUsageView(r, api.printer, false)),
         links: pageLinks(api.config.baseUrl, request.originalUrl, paging, page.more),
       };
+      await withFinalUntil(api, reply);
       return sendStream(request, reply, accountBillingText(accountId, usage, accountLoadBalancerUsages(api.store, accountId, window), request.format, api.printer));
     },
   },
@@ -89,7 +90,7 @@ export const publicUsageRoutes: RouteModule = (api) => [
     handler: async (request, reply) => {
       const lbId = await ownedLoadBalancer(api, request.params as LbParams);
       const paging = parsePaging(request.query as Q);
-      const records = await currentUsage(api.store.db, lbId, api.now());
+      const [records] = await Promise.all([currentUsage(api.store.db, lbId, api.now()), withFinalUntil(api, reply)]);
       const page = records.slice(paging.offset, paging.offset + paging.limit);
       return send(request, reply, RESPONSES.loadBalancerUsage, {
         loadBalancerUsageRecords: page.map((r) => usageRecordView(r, api.printer, false)),
