@@ -10,6 +10,7 @@ import { markHour } from '../src/store/hours.ts';
 import { ensureDayPartitions, partitionName } from '../src/store/partitions.ts';
 import { compactDay, daysToCompact } from '../src/store/compaction.ts';
 import { accountOf, copyFleet, copyInto, ensurePgDatabase, HOUR, statCsv, T0 } from './fixtures.ts';
+import { recordIdWrapYear } from '../src/domain/recordIds.ts';
 
 const MINUTE = 60_000;
 
@@ -137,6 +138,56 @@ export async function compactionOfADay(n: number): Promise<CompactionResult> {
     const compactMs = performance.now() - started;
     if (done.rowsAfter !== n * 2 * 25) throw new Error(`expected ${n * 2 * 25} hourly rows (24 hours and the midnight reading's), got ${done.rowsAfter}`);
     return { compactMs, rowsBefore: done.rowsBefore, rowsAfter: done.rowsAfter, bytesBefore, bytesAfter: await size() };
+  } finally {
+    await store.close();
+  }
+}
+
+export interface RecordIdsResult {
+  records: number;
+  /** Sequence values drawn and ids handed out, over the day's rolls. */
+  idsConsumed: number;
+  rolls: number;
+  wrapYear: number;
+}
+
+/**
+ * A day of rollups as serve runs them (every hour, re-rolling the hours still provisional, grace
+ * 2 h) for N load balancers read every 5 minutes: record ids handed out against the records made
+ * (domain/recordIds.ts: an id a record, never one an update). An id is handed out where a record's
+ * id first appears: counted as the distinct (load balancer, id) pairs the rolls ever wrote, plus
+ * whatever the table's sequence was asked for (nothing, since ids are derived).
+ */
+export async function recordIdsOverADay(n: number): Promise<RecordIdsResult> {
+  const store = await freshStore('lbmeter_bench_ids', n);
+  try {
+    const pool = store.connection.pool!;
+    const day = T0 + 24 * HOUR;
+    await markHour(store.db, day - HOUR, true);
+    await ensureDayPartitions(store.db, 'usage_samples', day, day + 24 * HOUR);
+    await pool.query(`insert into usage_samples (load_balancer_id, account_id, host_id, time_ms, bytes_in, bytes_out, bytes_in_ssl, bytes_out_ssl, connections, connections_ssl)
+      select lb, 100000 + (lb - 1) / 20, 1, ${day} + p * ${5 * MINUTE}, 1000 + lb % 97, 5000 + lb % 89, p % 7, p % 5, lb % 9, p % 3
+      from generate_series(1, $1::int) lb, generate_series(1, 288) p`, [n]);
+    await pool.query('analyze');
+    const sequence = async () => Number((await pool.query(`select coalesce(last_value, 0) as v from ${(await pool.query(`select pg_get_serial_sequence('usage_records', 'id') as s`)).rows[0].s}`)).rows[0].v);
+    const sequenceBefore = await sequence();
+    // Ids ever written, per hour: a roll writes each hour's records again with the ids they have.
+    const written = new Map<number, Set<string>>();
+    let rolls = 0;
+    for (let now = day + HOUR + 60_000; now <= day + 26 * HOUR; now += HOUR) {
+      await runRollup(store, { nowMs: now, graceMs: 2 * HOUR });
+      rolls++;
+      const hours = await pool.query(`select hour_ms::text as h, load_balancer_id::text || '/' || id::text as k from usage_records where hour_ms >= $1`, [now - 4 * HOUR]);
+      for (const r of hours.rows) {
+        const h = Number(r.h);
+        (written.get(h) ?? written.set(h, new Set()).get(h)!).add(r.k);
+      }
+    }
+    const records = Number((await pool.query('select count(*) as n from usage_records where hour_ms >= $1 and hour_ms < $2', [day, day + 24 * HOUR])).rows[0].n);
+    let handedOut = 0;
+    for (const [h, ids] of written) if (h >= day && h < day + 24 * HOUR) handedOut += ids.size;
+    const base = Number((await pool.query(`select value from store_state where name = 'record_id_base'`)).rows[0].value);
+    return { records, idsConsumed: handedOut + (await sequence()) - sequenceBefore, rolls, wrapYear: recordIdWrapYear(base) };
   } finally {
     await store.close();
   }

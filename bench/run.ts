@@ -1,10 +1,10 @@
-// `npm run bench [-- --quick] [-- --only poll,rollup,compaction,pages,billing]`: every performance
+// `npm run bench [-- --quick] [-- --only poll,rollup,ids,compaction,pages,billing]`: every performance
 // target of DESIGN.md, measured in one run against its baseline from the same run, printed as
 // one table. --quick uses small data and short runs: a smoke test that the benchmarks still
 // work, not a measurement. --only runs the named groups.
 
 import { cpus, totalmem } from 'node:os';
-import { compactionOfADay, pollCycle, rollupOfAnHour } from './pipeline.ts';
+import { compactionOfADay, pollCycle, recordIdsOverADay, rollupOfAnHour } from './pipeline.ts';
 import { pageTargets } from './pages.ts';
 import { usageStore, type Sizes } from './fixtures.ts';
 import { billingDay, currentUsage, type BillingDayResult } from './billing.ts';
@@ -47,6 +47,18 @@ if (want('rollup')) {
   rows.push({
     target: `rollup of one hour: ${sizes.loadBalancers} LBs x 12 polls [pg]`, goal: 'under 10 s',
     measured: ms(rollup.rollupMs), baseline: '-', ratio: '-', pass: rollup.rollupMs < 10_000,
+  });
+}
+
+if (want('ids')) {
+  log('record ids over a day of rollups (PostgreSQL)');
+  const ids = await recordIdsOverADay(sizes.loadBalancers);
+  rows.push({
+    target: `record ids handed out per record, a day of hourly rollups (${ids.rolls} rolls, grace 2 h): ${sizes.loadBalancers} LBs [pg]`,
+    goal: '1.00; ids below 2^31 - 1 for ten years of 1M LBs',
+    measured: `${(ids.idsConsumed / ids.records).toFixed(2)} (${ids.idsConsumed} for ${ids.records})`,
+    baseline: `ids wrap in ${ids.wrapYear}, whatever the fleet's size`, ratio: '-',
+    pass: ids.idsConsumed === ids.records && ids.wrapYear >= new Date().getUTCFullYear() + 10,
   });
 }
 

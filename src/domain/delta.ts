@@ -44,6 +44,10 @@ export function countersAtLeast(a: Transfers, b: Transfers): boolean {
   return a.bytesIn >= b.bytesIn && a.bytesOut >= b.bytesOut && a.bytesInSsl >= b.bytesInSsl && a.bytesOutSsl >= b.bytesOutSsl;
 }
 
+export function countersEqual(a: Transfers, b: Transfers): boolean {
+  return a.bytesIn === b.bytesIn && a.bytesOut === b.bytesOut && a.bytesInSsl === b.bytesInSsl && a.bytesOutSsl === b.bytesOutSsl;
+}
+
 /**
  * How far apart two readings of one process may be stamped and still be ordered by their
  * counters rather than their stamps: two pollers may each be a second off the store's clock
@@ -59,19 +63,28 @@ export function orderedByCounters(a: ChainLink, b: ChainLink): boolean {
 }
 
 /**
+ * `later` goes after `earlier` by their counters: stamped close together by one process, and
+ * higher (none below, one above). The lower counters keep their stamp, the higher go after.
+ */
+export function goesAfter(later: ChainLink, earlier: ChainLink): boolean {
+  return orderedByCounters(later, earlier) && countersAtLeast(later, earlier) && !countersEqual(later, earlier);
+}
+
+/**
  * Where a reading stands beside the host's newest reading (SPEC 5, Order of readings). Within
  * one process the counters never go down, so they order its readings, not the clocks of the
- * processes that read them: a reading stamped at or before the newest one whose counters are all
- * at least the newest's was read after it (its reader's clock is behind) and is stamped just
- * after it; one stamped after it with a counter below it was read before it (its reader's clock
- * is ahead) and takes its place before it. Readings of another process, or stamped farther
- * apart than the window, keep their stamp. `older`: the reading belongs before the newest.
+ * processes that read them: of two readings stamped close together, the one with the lower
+ * counters keeps its stamp and the higher one goes just after it, whichever arrived first, so
+ * the chain is the same in any arrival order. Equal counters say nothing of order (no byte
+ * between them): the stamps keep it. Readings of another process, or stamped farther apart
+ * than the window, are ordered by their stamps. `older`: it goes into the chain before the
+ * newest, or under it (the newest, higher, then moves after it: ingest/samples.ts placeInChain).
  */
 export function placeByCounters(newest: ChainLink | undefined, current: Transfers, processKey: string, timeMs: number): { timeMs: number; older: boolean } {
   if (!newest) return { timeMs, older: false };
-  if (!orderedByCounters(newest, { ...current, processKey, timeMs })) return { timeMs, older: timeMs <= newest.timeMs };
-  if (countersAtLeast(current, newest)) return { timeMs: Math.max(timeMs, newest.timeMs + 1), older: false };
-  return { timeMs: Math.min(timeMs, newest.timeMs - 1), older: true };
+  const link = { ...current, processKey, timeMs };
+  if (goesAfter(link, newest)) return { timeMs: Math.max(timeMs, newest.timeMs + 1), older: false };
+  return { timeMs, older: timeMs <= newest.timeMs || goesAfter(newest, link) };
 }
 
 export function exceedsCeiling(d: Transfers, ceiling: bigint): boolean {

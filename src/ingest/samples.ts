@@ -11,10 +11,10 @@ import type { Db, Store } from '../store/store.ts';
 import type { Fence } from '../jobs/leases.ts';
 import { claimSampleKey, hostBaselines, saveHostBaselines } from '../store/counters.ts';
 import type { HostBaselines } from '../store/hostBaselines.ts';
-import { chainNeighbours, insertReadings, linkOf, setReadingDelta, type NewReading } from '../store/readings.ts';
+import { chainNeighbours, insertReadings, linkOf, moveReading, setReadingDelta, type NewReading, type ReadingKey } from '../store/readings.ts';
 import { holdAnomalies, replaceCeilingHold, type AnomalyKind, type NewAnomaly } from '../store/anomalies.ts';
 import { isHourFinal } from '../store/hours.ts';
-import { chainDelta, countersAtLeast, exceedsCeiling, NO_BYTES, orderedByCounters, placeByCounters, type ChainDelta, type ChainLink } from '../domain/delta.ts';
+import { chainDelta, countersAtLeast, exceedsCeiling, goesAfter, NO_BYTES, orderedByCounters, placeByCounters, type ChainDelta, type ChainLink } from '../domain/delta.ts';
 import { floorHour, HOUR_MS } from '../domain/time.ts';
 import { lockHostCounters, lockHours } from '../store/dialect/index.ts';
 import { ensureDayPartitions } from '../store/partitions.ts';
@@ -124,13 +124,14 @@ async function sliceReadings(intake: SliceIntake, readings: LoadBalancerReading[
   for (const reading of readings) {
     const newest = baselines.get(reading.loadBalancerId);
     // Placed by its counters, not by its reader's clock: a skewed clock never makes a reset.
-    const { timeMs, older } = placeByCounters(newest, reading, key, sample.timeMs);
+    const placement = placeByCounters(newest, reading, key, sample.timeMs);
+    let { timeMs } = placement;
     const link: ChainLink = {
       bytesIn: reading.bytesIn, bytesOut: reading.bytesOut, bytesInSsl: reading.bytesInSsl, bytesOutSsl: reading.bytesOutSsl, processKey: key, timeMs,
     };
     let delta: ChainDelta;
     let hold: NewReading['hold'] = 'NONE';
-    if (older) {
+    if (placement.older) {
       // Older than the newest reading of this host: it arrived out of order.
       const placed = intake.late ? undefined : await placeInChain(intake, reading.loadBalancerId, link, newest!);
       if (!placed) {
@@ -138,7 +139,7 @@ async function sliceReadings(intake: SliceIntake, readings: LoadBalancerReading[
         intake.result.held++;
         continue;
       }
-      delta = placed;
+      ({ delta, timeMs } = placed);
     } else {
       delta = chainDelta(newest, reading, key);
       if (intake.late) {
@@ -178,15 +179,50 @@ async function sliceReadings(intake: SliceIntake, readings: LoadBalancerReading[
 /**
  * A reading that arrived after a newer one of the same host takes its place in the chain, as if
  * it had come in time: its delta from the reading before it, and the reading after it now counts
- * from it (and is held, or no longer held, by the ceiling accordingly). Refused (undefined): a
- * reading from a process that started after the newest reading's (it cannot be older: a clock
- * went back), one that shares its instant with a stored reading, or one whose successor was
- * stored before raw counters were kept.
+ * from it (and is held, or no longer held, by the ceiling accordingly). Among readings of one
+ * process stamped close together the counters decide (domain/delta.ts goesAfter): it goes after
+ * lower ones stamped after it, and a higher one stamped before it moves to just after it, so the
+ * chain is the same in any arrival order. Refused (undefined): a reading from a process that
+ * started after the newest reading's (it cannot be older: a clock went back), one that shares
+ * its instant with a stored reading, one whose neighbours keep no counters (stored before they
+ * were kept, or compacted), or a place the counters contradict.
  */
-async function placeInChain(intake: SliceIntake, lbId: number, link: ChainLink, newest: ChainLink): Promise<ChainDelta | undefined> {
+async function placeInChain(intake: SliceIntake, lbId: number, link: ChainLink, newest: ChainLink): Promise<{ delta: ChainDelta; timeMs: number } | undefined> {
   const { trx, sample } = intake;
   if (!couldPrecede(link, newest)) return undefined;
-  const { previous, next, same } = await chainNeighbours(trx, sample.hostId, lbId, link.timeMs);
+  const neighbours = () => chainNeighbours(trx, sample.hostId, lbId, link.timeMs);
+  let around = await neighbours();
+  // After lower readings stamped after it.
+  for (let next = around.next && linkOf(around.next); next && !around.same && goesAfter(link, next); next = around.next && linkOf(around.next)) {
+    link.timeMs = next.timeMs + 1;
+    around = await neighbours();
+  }
+  // A higher reading stamped before it (the newest, say) moves to just after it.
+  const higher = around.previous;
+  const higherLink = higher && linkOf(higher);
+  let moved: ReadingKey | undefined;
+  if (higher && higherLink && goesAfter(higherLink, link)) {
+    if (higher.hold !== 'NONE' || higher.operator !== 'NONE' || around.same || around.next?.timeMs === link.timeMs + 1) return undefined;
+    moved = { loadBalancerId: lbId, hostId: sample.hostId, timeMs: link.timeMs + 1 };
+    await moveReading(trx, { ...moved, timeMs: higher.timeMs }, moved.timeMs);
+    around = await neighbours();
+  }
+  // Past the newest it would not be older (placeByCounters): nothing to place it before.
+  const delta = around.next ? await takePlace(intake, lbId, link, around) : undefined;
+  if (!delta) {
+    if (moved) await moveReading(trx, moved, higher!.timeMs);
+    return undefined;
+  }
+  if (moved && intake.baselines.get(lbId)?.timeMs === higher!.timeMs) {
+    intake.baselines.set(lbId, { ...higherLink!, timeMs: moved.timeMs });
+    intake.baselinesMoved = true;
+  }
+  return { delta, timeMs: link.timeMs };
+}
+
+/** The delta of a reading at its place between these neighbours, the next one's taken from it. */
+async function takePlace(intake: SliceIntake, lbId: number, link: ChainLink, { previous, next, same }: Awaited<ReturnType<typeof chainNeighbours>>): Promise<ChainDelta | undefined> {
+  const { trx, sample } = intake;
   // Compacted hourly rows keep no counters: no delta is taken from or after them again.
   if (same || previous?.kind === 'HOURLY' || next?.kind === 'HOURLY') return undefined;
   // The hour it goes in may be final (a reading placed before one at an hour's start).

@@ -1,12 +1,21 @@
 // Data held for an operator instead of being billed silently (SPEC 5), and what the operator
 // decided about it.
 
+import { sql } from 'kysely';
 import type { Db } from './store.ts';
 import { big, num, optNum } from './rows.ts';
 import { bulkInsert, idBatches, idIn, type BulkColumn } from './dialect/index.ts';
 import type { Transfers } from '../domain/types.ts';
 
-export type AnomalyKind = 'DELTA_ABOVE_CEILING' | 'LATE_SAMPLE' | 'LATE_EVENT' | 'SAMPLE_AFTER_DELETE' | 'STALE_SAMPLE';
+export type AnomalyKind = 'DELTA_ABOVE_CEILING' | 'LATE_SAMPLE' | 'LATE_EVENT' | 'SAMPLE_AFTER_DELETE' | 'STALE_SAMPLE' | 'UNKNOWN_LOAD_BALANCER' | 'RECORD_OVERFLOW';
+
+/**
+ * Kinds the rollup decides from the facts of an hour, replaced each time the hour is rolled:
+ * readings after a deletion, traffic of a frontend no CREATE names yet (its bytes bill once one
+ * comes), a load balancer whose record would pass 2^63 - 1 bytes (held; the rest of the fleet
+ * rolls up).
+ */
+export type RollupHoldKind = 'SAMPLE_AFTER_DELETE' | 'UNKNOWN_LOAD_BALANCER' | 'RECORD_OVERFLOW';
 export type AnomalyStatus = 'HELD' | 'RELEASED' | 'DISCARDED';
 
 export interface Anomaly {
@@ -42,7 +51,10 @@ export async function holdAnomalies(db: Db, items: NewAnomaly[], nowMs = Date.no
   await bulkInsert(db, 'anomalies', [...ANOMALY_COLUMNS, { name: 'created_ms', pgType: 'bigint', value: () => nowMs }], items);
 }
 
-export const ANOMALY_KINDS: readonly AnomalyKind[] = ['DELTA_ABOVE_CEILING', 'LATE_SAMPLE', 'LATE_EVENT', 'SAMPLE_AFTER_DELETE', 'STALE_SAMPLE'];
+export const ANOMALY_KINDS: readonly AnomalyKind[] = ['DELTA_ABOVE_CEILING', 'LATE_SAMPLE', 'LATE_EVENT', 'SAMPLE_AFTER_DELETE', 'STALE_SAMPLE', 'UNKNOWN_LOAD_BALANCER', 'RECORD_OVERFLOW'];
+
+/** Bytes that bill nothing until an operator or a late CREATE decides: the held amounts of these kinds. */
+export const UNBILLED_KINDS = ['UNKNOWN_LOAD_BALANCER', 'SAMPLE_AFTER_DELETE'] as const;
 
 export interface AnomalyFilter {
   status?: AnomalyStatus;
@@ -106,24 +118,45 @@ function toAnomaly(r: any): Anomaly {
  * known. A hold found again keeps its id (an operator may be looking at it); what an operator
  * already decided stays as decided.
  */
-export async function replaceAfterDeleteHolds(db: Db, fromMs: number, toMs: number, holds: NewAnomaly[], lbIds?: number[], nowMs = Date.now()): Promise<void> {
-  const undecided = (q: any) => q.where('kind', '=', 'SAMPLE_AFTER_DELETE').where('status', '=', 'HELD').where('time_ms', '>', fromMs).where('time_ms', '<=', toMs);
+/**
+ * The undecided holds of one kind the rollup made for a span (times in (afterMs, upToMs]), of these
+ * load balancers or all, replaced by this roll's: one the roll makes again (same place, same
+ * bytes) stays as it is; one it no longer makes goes (a late CREATE billed the traffic, say).
+ */
+export async function replaceRollupHolds(db: Db, kind: RollupHoldKind, afterMs: number, upToMs: number, holds: NewAnomaly[], lbIds?: number[], nowMs = Date.now()): Promise<void> {
+  const inSpan = (q: any) => q.where('kind', '=', kind).where('time_ms', '>', afterMs).where('time_ms', '<=', upToMs);
   const key = (a: { loadBalancerId?: number; hostId?: number; timeMs: number }) => `${a.loadBalancerId}/${a.hostId}/${a.timeMs}`;
   const wanted = new Map(holds.map((h) => [key(h), h]));
   const stale: number[] = [];
   for (const part of lbIds ? idBatches(db, lbIds) : [undefined]) {
-    let q = undecided(db.selectFrom('anomalies').selectAll());
+    let q = inSpan(db.selectFrom('anomalies').selectAll());
     if (part) q = q.where(idIn(db, 'load_balancer_id', part));
     for (const row of await q.execute()) {
       const found = toAnomaly(row);
+      // Decided already: an operator's decision stands; the roll does not hold it again.
+      if (found.status !== 'HELD') {
+        wanted.delete(key(found));
+        continue;
+      }
       const hold = wanted.get(key(found));
-      const same = hold && (['bytesIn', 'bytesOut', 'bytesInSsl', 'bytesOutSsl'] as const).every((k) => hold.held?.[k] === found.held?.[k]);
+      const same = hold && hold.detail === found.detail && (['bytesIn', 'bytesOut', 'bytesInSsl', 'bytesOutSsl'] as const).every((k) => hold.held?.[k] === found.held?.[k]);
       if (same) wanted.delete(key(found));
       else stale.push(found.id);
     }
   }
   for (const part of idBatches(db, stale)) await db.deleteFrom('anomalies').where(idIn(db, 'id', part)).execute();
   await holdAnomalies(db, [...wanted.values()], nowMs);
+}
+
+/** Undecided bytes that bill nothing, by kind (lbmeter_unbilled_bytes_total): a gauge, so a double is exact enough. */
+export async function unbilledBytes(db: Db): Promise<Map<string, number>> {
+  const bytes = sql<number>`sum(coalesce(cast(bytes_in as double precision), 0) + coalesce(cast(bytes_out as double precision), 0)
+    + coalesce(cast(bytes_in_ssl as double precision), 0) + coalesce(cast(bytes_out_ssl as double precision), 0))`;
+  const rows = await db.selectFrom('anomalies').select(['kind', bytes.as('bytes')])
+    .where('status', '=', 'HELD').where('kind', 'in', [...UNBILLED_KINDS]).groupBy('kind').execute();
+  const out = new Map<string, number>(UNBILLED_KINDS.map((k) => [k, 0]));
+  for (const r of rows) out.set(r.kind, Number(r.bytes ?? 0));
+  return out;
 }
 
 /** Anomalies of one load balancer with time in [fromMs, toMs], any status (the audit's view). */

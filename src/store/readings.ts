@@ -134,6 +134,24 @@ const billedIf = (column: string) => sql<bigint>`sum(case when hold = ${HOLD_COD
  * fleet's quiet hours moves one row a load balancer, not one a reading. `lbIds` undefined: every
  * load balancer with readings then.
  */
+/** Whether a load balancer's readings of the hour (hourMs, hourMs + 1h] were compacted into hourly rows. */
+export async function hourCompacted(db: Db, lbId: number, hourMs: number): Promise<boolean> {
+  const row = await db.selectFrom('usage_samples').select('id').where('load_balancer_id', '=', lbId).where('kind', '=', KIND_CODE.HOURLY)
+    .where('time_ms', '>', hourMs).where('time_ms', '<=', hourMs + HOUR_MS).limit(1).executeTakeFirst();
+  return row !== undefined;
+}
+
+/** The load balancers with readings in (fromMs, toMs], of these or all. */
+export async function loadBalancersReadIn(db: Db, lbIds: number[] | undefined, fromMs: number, toMs: number): Promise<number[]> {
+  const out: number[] = [];
+  for (const part of lbIds ? idBatches(db, lbIds) : [undefined]) {
+    let q = db.selectFrom('usage_samples').select('load_balancer_id').distinct().where('time_ms', '>', fromMs).where('time_ms', '<=', toMs);
+    if (part) q = q.where(idIn(db, 'load_balancer_id', part));
+    for (const r of await q.execute()) out.push(num(r.load_balancer_id));
+  }
+  return out;
+}
+
 export async function readingTotalsOf(db: Db, lbIds: number[] | undefined, fromMs: number, toMs: number): Promise<Map<number, RecordTotals>> {
   const out = new Map<number, RecordTotals>();
   for (const part of lbIds ? idBatches(db, lbIds) : [undefined]) {
@@ -188,6 +206,11 @@ export interface ReadingKey {
 }
 
 const at = (k: ReadingKey) => (eb: any) => eb.and([eb('load_balancer_id', '=', k.loadBalancerId), eb('host_id', '=', k.hostId), eb('time_ms', '=', k.timeMs)]);
+
+/** A reading stamped anew (placed by its counters: ingest/samples.ts placeUnderNewest). */
+export async function moveReading(db: Db, key: ReadingKey, timeMs: number): Promise<void> {
+  await db.updateTable('usage_samples').set({ time_ms: timeMs }).where(at(key)).execute();
+}
 
 /** A reading's delta taken again (a reading inserted before it in time, or released into the chain). */
 export async function setReadingDelta(db: Db, key: ReadingKey, d: ChainDelta, hold?: IngestHold): Promise<void> {

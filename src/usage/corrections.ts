@@ -10,7 +10,7 @@ import { getAnomaly, resolveAnomaly, type Anomaly } from '../store/anomalies.ts'
 import { getEvent, setEventsHeld } from '../store/events.ts';
 import { hostBaselines, saveHostBaselines } from '../store/counters.ts';
 import { lockHostCounters } from '../store/dialect/index.ts';
-import { chainNeighbours, getReading, linkOf, setReadingDelta, setReadingOperator, type ReadingKey, type ReadingRow } from '../store/readings.ts';
+import { chainNeighbours, getReading, hourCompacted, linkOf, setReadingDelta, setReadingOperator, type ReadingKey, type ReadingRow } from '../store/readings.ts';
 import { loadBalancerBasics } from '../store/loadBalancers.ts';
 import { applyHistory } from '../ingest/events.ts';
 import { chainDelta, exceedsCeiling } from '../domain/delta.ts';
@@ -40,6 +40,12 @@ export async function releaseAnomaly(store: Store, id: number, nowMs = Date.now(
     if (anomaly.kind === 'STALE_SAMPLE') {
       throw new CorrectionRefused(`anomaly ${id} (${anomaly.kind}) holds no bytes to bill: newer readings of the host counted them; discard it to acknowledge it`);
     }
+    if (anomaly.kind === 'UNKNOWN_LOAD_BALANCER') {
+      throw new CorrectionRefused(`anomaly ${id} (${anomaly.kind}): no load balancer to bill; post its CREATE_LOADBALANCER event and its bytes are billed, or discard it to leave them unbilled`);
+    }
+    if (anomaly.kind === 'RECORD_OVERFLOW') {
+      throw new CorrectionRefused(`anomaly ${id} (${anomaly.kind}): no usage record can carry more than 2^63 - 1 bytes in a counter; discard it once the readings behind it are understood`);
+    }
     // Decided before the re-roll below, which replaces the holds still undecided.
     await resolveAnomaly(trx, id, 'RELEASED', nowMs);
     const revised = anomaly.kind === 'LATE_EVENT' ? await releaseEvent(trx, anomaly, nowMs) : await releaseReading(trx, anomaly, nowMs);
@@ -62,6 +68,12 @@ export async function discardAnomaly(store: Store, id: number, nowMs = Date.now(
 async function releaseEvent(trx: Db, anomaly: Anomaly, nowMs: number): Promise<number> {
   const event = anomaly.eventId === undefined ? undefined : await getEvent(trx, anomaly.eventId);
   if (!event) throw new CorrectionRefused(`anomaly ${anomaly.id}: its event is no longer stored`);
+  // Inside an hour whose readings were compacted, the hour's bytes sit at its last reading: the
+  // split the event makes cannot be made, and it would bill them all on one side of it (SPEC 5).
+  const hour = floorHour(event.timeMs);
+  if (event.timeMs !== hour && await hourCompacted(trx, event.loadBalancerId, hour)) {
+    throw new CorrectionRefused(`anomaly ${anomaly.id}: ${event.type} at ${new Date(event.timeMs).toISOString()} falls inside an hour whose readings were compacted into one hourly row, which cannot be split at it; discard it, or raise LBMETER_READINGS_DAYS so late events find their readings`);
+  }
   await setEventsHeld(trx, [event.id], false);
   await applyHistory(trx, [event]);
   return (await rerollLoadBalancer(trx, event.loadBalancerId, await hoursRolledFrom(trx, event.timeMs), nowMs)).revised;

@@ -6,15 +6,16 @@
 import type { Db } from '../store/store.ts';
 import { eventsOfLoadBalancers } from '../store/events.ts';
 import { loadBalancerIdsAliveIn } from '../store/loadBalancers.ts';
-import { readingsOf, readingTotalsOf, releasedReadingsAfter, type ReadingRow } from '../store/readings.ts';
+import { loadBalancersReadIn, readingsOf, readingTotalsOf, releasedReadingsAfter, type ReadingRow } from '../store/readings.ts';
 import { newRollStamp, replaceHourRecords, reviseFinalRecords } from '../store/usageRecords.ts';
-import { replaceAfterDeleteHolds, type NewAnomaly } from '../store/anomalies.ts';
+import { replaceRollupHolds, type NewAnomaly, type RollupHoldKind } from '../store/anomalies.ts';
 import { isHourFinal, lastRolledHour } from '../store/hours.ts';
-import { lockHours } from '../store/dialect/index.ts';
+import { isOverflow, lockHours } from '../store/dialect/index.ts';
 import { timeline, type TimelineStep } from '../domain/lifecycle.ts';
 import { isQuietHour, lastRecordHour, lifeSpanOf, NO_TOTALS, rollupHour, rollupQuietHour, type DecidedReading, type RecordTotals, type UsageRecordDraft } from '../domain/rollup.ts';
 import { floorHour, HOUR_MS } from '../domain/time.ts';
-import { describeTransfers } from '../domain/types.ts';
+import { describeTransfers, type Transfers } from '../domain/types.ts';
+import { hasBytes } from '../domain/delta.ts';
 
 export interface RolledHour {
   hourMs: number;
@@ -22,6 +23,10 @@ export interface RolledHour {
   drafts: UsageRecordDraft[];
   /** Readings after a deletion that counted bytes: held for an operator. */
   afterDelete: { loadBalancerId: number; reading: ReadingRow }[];
+  /** Traffic of frontends no CREATE names yet (SPEC 5, Containment): shown, billed once one comes. */
+  unknown: { loadBalancerId: number; bytes: Transfers }[];
+  /** Load balancers whose records would pass 2^63 - 1 bytes: held, with no record this hour. */
+  overflowed: { loadBalancerId: number; why: string }[];
   /** Per draft (same index), the readings it took; only when asked for (the audit). */
   sources?: DecidedReading[][];
 }
@@ -46,24 +51,26 @@ export async function rollHour(db: Db, hourMs: number, untilMs: number, filter: 
   // others (an event in the hour, or a deletion whose last record ends in it) get their readings.
   let alive: number[];
   let totals: Map<number, RecordTotals>;
+  let overflowed: RolledHour['overflowed'] = [];
   let events: Awaited<ReturnType<typeof eventsOfLoadBalancers>>;
   if (only) {
     // Given load balancers (a tenant's /usage/current): which were alive, their totals and their
     // events, all at once (one wait, not three).
-    [alive, totals, events] = await Promise.all([
+    [alive, { totals, overflowed }, events] = await Promise.all([
       loadBalancerIdsAliveIn(db, hourMs, hourMs + HOUR_MS, { ids: only }),
-      filter.withSources ? new Map<number, RecordTotals>() : readingTotalsOf(db, only, hourMs, endMs),
+      filter.withSources ? { totals: new Map<number, RecordTotals>(), overflowed: [] } : containedTotals(db, only, hourMs, endMs),
       eventsOfLoadBalancers(db, only),
     ]);
   } else {
     // The whole fleet: the totals say which load balancers had readings, dead ones among them.
     alive = await loadBalancerIdsAliveIn(db, hourMs, hourMs + HOUR_MS, {});
-    totals = await readingTotalsOf(db, undefined, hourMs, endMs);
-    events = await eventsOfLoadBalancers(db, [...new Set([...alive, ...totals.keys()])]);
+    ({ totals, overflowed } = await containedTotals(db, undefined, hourMs, endMs));
+    events = await eventsOfLoadBalancers(db, [...new Set([...alive, ...totals.keys(), ...overflowed.map((o) => o.loadBalancerId)])]);
   }
+  const held = new Set(overflowed.map((o) => o.loadBalancerId));
   const aliveSet = new Set(alive);
   // Readings of load balancers not alive in the hour: after their deletion, or never created.
-  const dead = (only ?? [...totals.keys()]).filter((id) => !aliveSet.has(id));
+  const dead = (only ?? [...totals.keys()]).filter((id) => !aliveSet.has(id) && !held.has(id));
   const steps = new Map<number, TimelineStep[]>();
   for (const [id, lbEvents] of events) steps.set(id, timeline(lbEvents));
 
@@ -73,7 +80,7 @@ export async function rollHour(db: Db, hourMs: number, untilMs: number, filter: 
   const lastRecordHere: number[] = [];
   for (const id of alive) {
     const lbSteps = steps.get(id);
-    if (!lbSteps?.length) continue;
+    if (!lbSteps?.length || held.has(id)) continue;
     const life = lifeSpanOf(lbSteps);
     const lastOpenHere = lastRecordHour(life) === hourMs;
     if (lastOpenHere) lastRecordHere.push(id);
@@ -89,7 +96,7 @@ export async function rollHour(db: Db, hourMs: number, untilMs: number, filter: 
     releasedReadingsAfter(db, lastRecordHere, endMs),
   ]));
 
-  const rolled: RolledHour = { hourMs, endMs, drafts: [], afterDelete: [] };
+  const rolled: RolledHour = { hourMs, endMs, drafts: [], afterDelete: [], unknown: [], overflowed };
   if (filter.withSources) rolled.sources = [];
   for (const id of quiet) rolled.drafts.push(...rollupQuietHour(steps.get(id)!, hourMs, totals.get(id) ?? NO_TOTALS, endMs));
   for (const id of [...withinHour, ...fromCreation, ...deleted]) {
@@ -98,7 +105,48 @@ export async function rollHour(db: Db, hourMs: number, untilMs: number, filter: 
     rolled.sources?.push(...hour.sources);
     for (const reading of hour.afterDelete) rolled.afterDelete.push({ loadBalancerId: id, reading: reading as ReadingRow });
   }
+  // No CREATE names these frontends (yet): their bytes bill once one comes (SPEC 5).
+  for (const id of dead) if (!steps.has(id)) rolled.unknown.push({ loadBalancerId: id, bytes: totals.get(id) ?? NO_TOTALS });
+  holdOverflowingRecords(rolled);
   return rolled;
+}
+
+const MAX_RECORD_BYTES = 2n ** 63n - 1n;
+
+/**
+ * The store's totals of the hour, with the load balancers whose sums pass what an integer holds
+ * left out and named: one such load balancer must not stop the fleet's rollup (SPEC 5,
+ * Containment). Only then are the totals asked for one load balancer at a time, to find them.
+ */
+async function containedTotals(db: Db, lbIds: number[] | undefined, hourMs: number, endMs: number): Promise<{ totals: Map<number, RecordTotals>; overflowed: RolledHour['overflowed'] }> {
+  try {
+    return { totals: await readingTotalsOf(db, lbIds, hourMs, endMs), overflowed: [] };
+  } catch (err) {
+    if (!isOverflow(db, err)) throw err;
+  }
+  const totals = new Map<number, RecordTotals>();
+  const overflowed: RolledHour['overflowed'] = [];
+  for (const id of await loadBalancersReadIn(db, lbIds, hourMs, endMs)) {
+    try {
+      for (const [lbId, t] of await readingTotalsOf(db, [id], hourMs, endMs)) totals.set(lbId, t);
+    } catch (err) {
+      if (!isOverflow(db, err)) throw err;
+      overflowed.push({ loadBalancerId: id, why: 'its readings of the hour sum past 2^63 - 1 bytes in a counter' });
+    }
+  }
+  return { totals, overflowed };
+}
+
+/** A load balancer with a draft past 2^63 - 1 bytes gets no record this hour: held instead. */
+function holdOverflowingRecords(rolled: RolledHour): void {
+  const past = (d: UsageRecordDraft) => d.bytesIn > MAX_RECORD_BYTES || d.bytesOut > MAX_RECORD_BYTES || d.bytesInSsl > MAX_RECORD_BYTES || d.bytesOutSsl > MAX_RECORD_BYTES;
+  const over = new Map<number, UsageRecordDraft>();
+  for (const d of rolled.drafts) if (past(d) && !over.has(d.loadBalancerId)) over.set(d.loadBalancerId, d);
+  if (over.size === 0) return;
+  const keep = rolled.drafts.map((d) => !over.has(d.loadBalancerId));
+  rolled.drafts = rolled.drafts.filter((_, i) => keep[i]);
+  if (rolled.sources) rolled.sources = rolled.sources.filter((_, i) => keep[i]);
+  for (const [id, d] of over) rolled.overflowed.push({ loadBalancerId: id, why: `its record from ${new Date(d.startMs).toISOString()} would carry ${describeTransfers(d)}` });
 }
 
 function merge(...maps: Map<number, ReadingRow[]>[]): Map<number, ReadingRow[]> {
@@ -114,11 +162,21 @@ export async function writeRolledHour(trx: Db, rolled: RolledHour, options: { fi
 }
 
 async function writeHolds(trx: Db, rolled: RolledHour, lbIds: number[] | undefined, nowMs?: number): Promise<void> {
-  const holds: NewAnomaly[] = rolled.afterDelete.map(({ loadBalancerId, reading }) => ({
+  const { hourMs } = rolled;
+  const afterDelete: NewAnomaly[] = rolled.afterDelete.map(({ loadBalancerId, reading }) => ({
     kind: 'SAMPLE_AFTER_DELETE', timeMs: reading.timeMs, loadBalancerId, hostId: reading.hostId,
     detail: `${describeTransfers(reading)} after the load balancer's deletion`, held: reading,
   }));
-  await replaceAfterDeleteHolds(trx, rolled.hourMs, rolled.hourMs + HOUR_MS, holds, lbIds, nowMs);
+  await replaceRollupHolds(trx, 'SAMPLE_AFTER_DELETE', hourMs, hourMs + HOUR_MS, afterDelete, lbIds, nowMs);
+  // Held at the hour's start: one a load balancer and hour.
+  const atHour = (kind: RollupHoldKind, holds: NewAnomaly[]) => replaceRollupHolds(trx, kind, hourMs - 1, hourMs, holds, lbIds, nowMs);
+  await atHour('UNKNOWN_LOAD_BALANCER', rolled.unknown.filter((u) => hasBytes(u.bytes)).map(({ loadBalancerId, bytes }) => ({
+    kind: 'UNKNOWN_LOAD_BALANCER', timeMs: hourMs, loadBalancerId,
+    detail: `${describeTransfers(bytes)} on frontends of a load balancer no CREATE_LOADBALANCER names; billed once one comes`, held: bytes,
+  })));
+  await atHour('RECORD_OVERFLOW', rolled.overflowed.map(({ loadBalancerId, why }) => ({
+    kind: 'RECORD_OVERFLOW', timeMs: hourMs, loadBalancerId, detail: `no record this hour: ${why}, more than a record can carry`,
+  })));
 }
 
 /**

@@ -21,16 +21,20 @@ const h0 = Date.UTC(2026, 10, 21, 10);
 const now = h0 + 3 * HOUR_MS;
 const process7 = { pid: 7, startMs: h0 - HOUR_MS };
 
-test('placeByCounters: one process\'s counters order its readings; another process keeps its stamp', () => {
+test('placeByCounters: of two readings of one process, the lower counters keep their stamp and the higher go after; equal ones and other processes keep theirs', () => {
   const newest = { processKey: '7@1', timeMs: 5000, bytesIn: 100n, bytesOut: 10n, bytesInSsl: 0n, bytesOutSsl: 0n };
   const more = { bytesIn: 150n, bytesOut: 10n, bytesInSsl: 0n, bytesOutSsl: 0n };
-  const less = { bytesIn: 150n, bytesOut: 9n, bytesInSsl: 0n, bytesOutSsl: 0n };
+  const less = { bytesIn: 90n, bytesOut: 9n, bytesInSsl: 0n, bytesOutSsl: 0n };
+  const mixed = { bytesIn: 150n, bytesOut: 9n, bytesInSsl: 0n, bytesOutSsl: 0n };
   assert.deepEqual(placeByCounters(newest, more, '7@1', 3500), { timeMs: 5001, older: false }, 'stamped before, counted after: after');
   assert.deepEqual(placeByCounters(newest, more, '7@1', 9000), { timeMs: 9000, older: false });
-  assert.deepEqual(placeByCounters(newest, less, '7@1', 6500), { timeMs: 4999, older: true }, 'stamped after, a counter below: before');
+  assert.deepEqual(placeByCounters(newest, less, '7@1', 6500), { timeMs: 6500, older: true }, 'stamped after, a counter below: under the newest, which moves after it');
   assert.deepEqual(placeByCounters(newest, less, '7@1', 2000), { timeMs: 2000, older: true });
   assert.deepEqual(placeByCounters(newest, less, '8@2', 6500), { timeMs: 6500, older: false }, 'a new process: a reset by the rule');
   assert.deepEqual(placeByCounters(undefined, less, '7@1', 6500), { timeMs: 6500, older: false });
+  assert.deepEqual(placeByCounters(newest, mixed, '7@1', 6500), { timeMs: 6500, older: false }, 'one counter up, one down: no order by counters; a reset by the rule');
+  assert.deepEqual(placeByCounters(newest, { ...newest }, '7@1', 3500), { timeMs: 3500, older: true }, 'equal counters: the stamp decides');
+  assert.deepEqual(placeByCounters(newest, { ...newest }, '7@1', 6500), { timeMs: 6500, older: false });
   // Stamped farther apart than any clock disagrees: the stamps order them, a lower counter is a reset.
   assert.deepEqual(placeByCounters(newest, less, '7@1', 5000 + 60_000), { timeMs: 65_000, older: false });
   assert.deepEqual(placeByCounters({ ...newest, timeMs: 100_000 }, more, '7@1', 5000), { timeMs: 5000, older: true });
@@ -83,17 +87,21 @@ for (const { fixture, skip } of await engines()) {
       await read(1, 32, t + 1500, 1000n, 10n);
       await read(1, 32, t + 5 * 60_000, 2500n, 25n);
       assert.equal(await billed(32), 2525n, 'no reset from a counter that only looked lower');
+      const stamps = await store.db.selectFrom('usage_samples').select('time_ms').where('load_balancer_id', '=', 32).orderBy('time_ms').execute();
+      assert.deepEqual(stamps.map((r) => Number(r.time_ms) - t), [1500, 1501, 5 * 60_000], 'the lower counters keep their stamp, the higher go just after, as in the other arrival order');
     });
 
-    test('no traffic between two readers out of clock order: placed after, nothing held; an earlier one still fits before', async () => {
+    test('no traffic between two readers: equal counters say nothing of order, the stamps keep it; nothing held', async () => {
       await create(33);
       const t = h0 + 25 * 60_000;
       await read(1, 33, t, 700n);
-      await read(1, 33, t - 800, 700n); // the same counters, stamped by a clock behind
-      await read(1, 33, t - 400, 650n); // read before both: lower counters
-      assert.equal(await billed(33), 700n);
+      await read(1, 33, t - 800, 700n); // the same counters, stamped 800 ms before
+      await read(1, 33, t + 60_000, 900n);
+      assert.equal(await billed(33), 900n);
+      const stamps = await store.db.selectFrom('usage_samples').select('time_ms').where('load_balancer_id', '=', 33).orderBy('time_ms').execute();
+      assert.deepEqual(stamps.map((r) => Number(r.time_ms) - t), [-800, 0, 60_000], 'each reading keeps its stamp');
       const held = await store.db.selectFrom('anomalies').select('kind').where('load_balancer_id', '=', 33).execute();
-      assert.deepEqual(held, [], 'no reading of a consistent history is held as stale');
+      assert.deepEqual(held, []);
     });
 
     test('readings minutes apart keep their stamps: a counter cleared in between is a reset, in any arrival order', async () => {

@@ -199,7 +199,7 @@ async function loadBalancerView(accountId, loadBalancerId) {
   usageCharts(hourly(records));
 }
 
-const ANOMALY_KINDS = ['DELTA_ABOVE_CEILING', 'LATE_SAMPLE', 'LATE_EVENT', 'SAMPLE_AFTER_DELETE', 'STALE_SAMPLE'];
+const ANOMALY_KINDS = ['DELTA_ABOVE_CEILING', 'LATE_SAMPLE', 'LATE_EVENT', 'SAMPLE_AFTER_DELETE', 'STALE_SAMPLE', 'UNKNOWN_LOAD_BALANCER', 'RECORD_OVERFLOW'];
 const heldBytes = (held) => (held ? `${bytes(BigInt(held.bytesIn) + BigInt(held.bytesInSsl))} in, ${bytes(BigInt(held.bytesOut) + BigInt(held.bytesOutSsl))} out` : '');
 
 /**

@@ -36,6 +36,8 @@ export interface StoreDialect {
   connect(location: string): EngineConnection;
   identityColumn(): { type: 'bigint' | 'integer'; build: (c: ColumnDefinitionBuilder) => ColumnDefinitionBuilder };
   binaryColumnType(): 'bytea' | 'blob';
+  /** True when the error is this engine's way of saying a sum or a value passed its integer type. */
+  isOverflow(err: { code?: string; message?: string }): boolean;
   /** True when the error is this engine's way of saying the store cannot be reached now. */
   isUnavailable(err: { code?: string; message?: string }): boolean;
 

@@ -32,6 +32,9 @@ export function isStoreUnavailable(err: unknown): boolean {
   return !!e && (postgresDialect.isUnavailable(e) || sqliteDialect.isUnavailable(e));
 }
 
+/** True when an error means a sum or value passed the engine's integer type. */
+export const isOverflow = (db: Kysely<any>, err: unknown) => dialectOf(db).isOverflow((err ?? {}) as { code?: string; message?: string });
+
 /** The store's clock, in ms since the epoch. */
 export const storeClockMs = (db: Kysely<any>) => dialectOf(db).clockMs(db);
 

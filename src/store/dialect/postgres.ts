@@ -71,6 +71,8 @@ export const postgresDialect: StoreDialect = {
   identityColumn: () => ({ type: 'bigint', build: (c) => c.primaryKey().generatedByDefaultAsIdentity() }),
   binaryColumnType: () => 'bytea',
 
+  isOverflow: (e) => e.code === '22003',
+
   isUnavailable(e) {
     if (e.code && (UNREACHABLE_CODES.has(e.code) || e.code.startsWith('08'))) return true;
     return /Connection terminated|timeout exceeded when trying to connect|connect ECONNREFUSED|Cannot use a pool after calling end/i.test(e.message ?? '');

@@ -33,6 +33,8 @@ export const sqliteDialect: StoreDialect = {
   identityColumn: () => ({ type: 'integer', build: (c) => c.primaryKey().autoIncrement() }),
   binaryColumnType: () => 'blob',
 
+  isOverflow: (e) => /integer overflow/i.test(e.message ?? ''),
+
   isUnavailable(e) {
     if (e.code && (UNREACHABLE_CODES.has(e.code) || e.code.startsWith('SQLITE_IOERR'))) return true;
     return /database connection is not open/i.test(e.message ?? '');
