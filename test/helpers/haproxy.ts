@@ -80,6 +80,8 @@ export interface HaproxyHost {
   pid(): number;
   /** A real reload: a new process (new pid, counters from zero) takes over, the old one leaves. */
   reload(): Promise<void>;
+  /** A crash: the process is killed (-9), then started anew (new pid, counters from zero). */
+  crash(): Promise<void>;
   /** Frontend counters as HAProxy reports them now. */
   counters(): Promise<Map<string, { bytesIn: bigint; bytesOut: bigint }>>;
   /** Waits until HAProxy has accounted every ended session (its counters stop moving). */
@@ -171,6 +173,12 @@ export async function startHaproxy(frontends: string[], backendPort: number, opt
       const old = current;
       current = await launch(old);
       await exited(old);
+    },
+    async crash() {
+      const dead = current;
+      dead.kill('SIGKILL');
+      await exited(dead);
+      current = await launch();
     },
     async counters() {
       return new Map(parseStatCsv(await stats(socket, 'show stat')).map((f) => [f.name, { bytesIn: f.bytesIn, bytesOut: f.bytesOut }]));

@@ -63,8 +63,12 @@ export const postgresDialect: StoreDialect = {
       // page of 1000 records would otherwise make 12 000 bigints.
       types: { getTypeParser: (oid: number, format?: any) => (format === 'binary' ? pg.types.getTypeParser(oid, format) : typeParser(oid)) } as any,
     });
-    // An idle client losing its server must not crash the process; the next query reports it.
+    // A client losing its server must not crash the process; its next query reports it. The pool
+    // listens to idle clients only: one checked out (a transaction between two statements, a
+    // streamed report) would otherwise raise an uncaught 'error' when its connection is cut (a
+    // store outage in the soak took an API process down that way).
     pool.on('error', () => {});
+    pool.on('connect', (client) => client.on('error', () => {}));
     return { engine: 'postgres', location, dialect: new PostgresStoreDialect(pool), pool };
   },
 
@@ -159,20 +163,15 @@ export function arrayLiteral<T>(items: readonly T[], quote: boolean, valueOf: (i
  */
 async function* streamRows<R>(connection: EngineConnection, query: Compilable<R>, chunkSize: number): AsyncGenerator<R[]> {
   const { sql: text, parameters } = query.compile();
-  const client = await connection.pool!.connect();
-  // A client out of the pool has no listener for its connection's errors (the pool listens to
-  // idle ones only): a server that goes away would otherwise be an uncaught exception. The
+  // Its connection's errors have a listener from the pool's connect (see connect above): the
   // failure reaches the reader through the stream.
-  const ignore = () => {};
-  client.on('error', ignore);
+  const client = await connection.pool!.connect();
   let finished = false;
   try {
     yield* copyOutRows(client, withParametersInlined(text, parameters), chunkSize, typeParser) as AsyncGenerator<R[]>;
     finished = true;
   } finally {
-    // A failed client, or one still sending rows nobody reads, is thrown away; it may still
-    // report its end, so it keeps the listener.
-    if (finished) client.off('error', ignore);
+    // A failed client, or one still sending rows nobody reads, is thrown away.
     client.release(!finished);
   }
 }
