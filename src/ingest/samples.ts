@@ -11,10 +11,11 @@ import type { Db, Store } from '../store/store.ts';
 import type { Fence } from '../jobs/leases.ts';
 import { claimSampleKey, hostBaselines, saveHostBaselines } from '../store/counters.ts';
 import type { HostBaselines } from '../store/hostBaselines.ts';
-import { chainNeighbours, insertReadings, linkOf, moveReading, setReadingDelta, type NewReading, type ReadingKey } from '../store/readings.ts';
+import { chainNeighbours, insertReadings, linkOf, setReadingDelta, type NewReading } from '../store/readings.ts';
+import { placeAmongNeighbours, type Neighbours } from './counterOrder.ts';
 import { holdAnomalies, replaceCeilingHold, type AnomalyKind, type NewAnomaly } from '../store/anomalies.ts';
 import { isHourFinal } from '../store/hours.ts';
-import { chainDelta, countersAtLeast, exceedsCeiling, goesAfter, NO_BYTES, orderedByCounters, placeByCounters, type ChainDelta, type ChainLink } from '../domain/delta.ts';
+import { chainDelta, countersAtLeast, exceedsCeiling, NO_BYTES, orderedByCounters, placeByCounters, type ChainDelta, type ChainLink } from '../domain/delta.ts';
 import { floorHour, HOUR_MS } from '../domain/time.ts';
 import { lockHostCounters, lockHours } from '../store/dialect/index.ts';
 import { ensureDayPartitions } from '../store/partitions.ts';
@@ -131,9 +132,21 @@ async function sliceReadings(intake: SliceIntake, readings: LoadBalancerReading[
     };
     let delta: ChainDelta;
     let hold: NewReading['hold'] = 'NONE';
-    if (placement.older) {
+    if (placement.older && intake.late) {
+      // Out of order and for a final hour: held like any late reading, with the delta it would
+      // take at its place; released, it joins the chain there (usage/corrections.ts joinChain).
+      const { previous, same } = await chainNeighbours(intake.trx, sample.hostId, reading.loadBalancerId, timeMs);
+      if (same || previous?.kind === 'HOURLY' || !couldPrecede(link, newest!)) {
+        intake.anomalies.push(anomalyOf(sample, timeMs, reading, 'STALE_SAMPLE', `reading older than the newest one (${newest!.timeMs}) that cannot take its place before it; its bytes are counted by the newer readings`));
+        intake.result.held++;
+        continue;
+      }
+      delta = chainDelta(previous && linkOf(previous), reading, key);
+      hold = 'LATE';
+      intake.anomalies.push(anomalyOf(sample, timeMs, reading, 'LATE_SAMPLE', `${describeTransfers(delta)} for an hour already final, read before the host's newest reading`, delta));
+    } else if (placement.older) {
       // Older than the newest reading of this host: it arrived out of order.
-      const placed = intake.late ? undefined : await placeInChain(intake, reading.loadBalancerId, link, newest!);
+      const placed = await placeInChain(intake, reading.loadBalancerId, link, newest!);
       if (!placed) {
         intake.anomalies.push(anomalyOf(sample, timeMs, reading, 'STALE_SAMPLE', `reading older than the newest one (${newest!.timeMs}) that cannot take its place before it; its bytes are counted by the newer readings`));
         intake.result.held++;
@@ -190,38 +203,23 @@ async function sliceReadings(intake: SliceIntake, readings: LoadBalancerReading[
 async function placeInChain(intake: SliceIntake, lbId: number, link: ChainLink, newest: ChainLink): Promise<{ delta: ChainDelta; timeMs: number } | undefined> {
   const { trx, sample } = intake;
   if (!couldPrecede(link, newest)) return undefined;
-  const neighbours = () => chainNeighbours(trx, sample.hostId, lbId, link.timeMs);
-  let around = await neighbours();
-  // After lower readings stamped after it.
-  for (let next = around.next && linkOf(around.next); next && !around.same && goesAfter(link, next); next = around.next && linkOf(around.next)) {
-    link.timeMs = next.timeMs + 1;
-    around = await neighbours();
-  }
-  // A higher reading stamped before it (the newest, say) moves to just after it.
-  const higher = around.previous;
-  const higherLink = higher && linkOf(higher);
-  let moved: ReadingKey | undefined;
-  if (higher && higherLink && goesAfter(higherLink, link)) {
-    if (higher.hold !== 'NONE' || higher.operator !== 'NONE' || around.same || around.next?.timeMs === link.timeMs + 1) return undefined;
-    moved = { loadBalancerId: lbId, hostId: sample.hostId, timeMs: link.timeMs + 1 };
-    await moveReading(trx, { ...moved, timeMs: higher.timeMs }, moved.timeMs);
-    around = await neighbours();
-  }
+  const place = await placeAmongNeighbours(trx, sample.hostId, lbId, link);
   // Past the newest it would not be older (placeByCounters): nothing to place it before.
-  const delta = around.next ? await takePlace(intake, lbId, link, around) : undefined;
+  const delta = place?.around.next ? await takePlace(intake, lbId, link, place.around) : undefined;
   if (!delta) {
-    if (moved) await moveReading(trx, moved, higher!.timeMs);
+    await place?.undo();
     return undefined;
   }
-  if (moved && intake.baselines.get(lbId)?.timeMs === higher!.timeMs) {
-    intake.baselines.set(lbId, { ...higherLink!, timeMs: moved.timeMs });
+  const moved = place!.moved;
+  if (moved && intake.baselines.get(lbId)?.timeMs === moved.from) {
+    intake.baselines.set(lbId, moved.link);
     intake.baselinesMoved = true;
   }
   return { delta, timeMs: link.timeMs };
 }
 
 /** The delta of a reading at its place between these neighbours, the next one's taken from it. */
-async function takePlace(intake: SliceIntake, lbId: number, link: ChainLink, { previous, next, same }: Awaited<ReturnType<typeof chainNeighbours>>): Promise<ChainDelta | undefined> {
+async function takePlace(intake: SliceIntake, lbId: number, link: ChainLink, { previous, next, same }: Neighbours): Promise<ChainDelta | undefined> {
   const { trx, sample } = intake;
   // Compacted hourly rows keep no counters: no delta is taken from or after them again.
   if (same || previous?.kind === 'HOURLY' || next?.kind === 'HOURLY') return undefined;

@@ -166,6 +166,12 @@ export async function anomaliesOf(db: Db, lbId: number, fromMs: number, toMs: nu
   return rows.map(toAnomaly);
 }
 
+/** The undecided ceiling hold of a reading that moved (placed by its counters), moved with it. */
+export async function moveCeilingHold(db: Db, from: { loadBalancerId: number; hostId: number; timeMs: number }, toMs: number): Promise<void> {
+  await db.updateTable('anomalies').set({ time_ms: toMs }).where('kind', '=', 'DELTA_ABOVE_CEILING').where('status', '=', 'HELD')
+    .where('load_balancer_id', '=', from.loadBalancerId).where('host_id', '=', from.hostId).where('time_ms', '=', from.timeMs).execute();
+}
+
 /** The undecided ceiling hold of one reading, replaced (its delta was taken again). */
 export async function replaceCeilingHold(db: Db, at: { loadBalancerId: number; hostId: number; timeMs: number }, hold: NewAnomaly | undefined, nowMs = Date.now()): Promise<void> {
   await db.deleteFrom('anomalies').where('kind', '=', 'DELTA_ABOVE_CEILING').where('status', '=', 'HELD')

@@ -7,11 +7,11 @@
 import { randomInt } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db } from './store.ts';
-import { bulkInsert, idBatches, idIn, type BulkColumn } from './dialect/index.ts';
-import { ensureDayPartitions } from './partitions.ts';
+import { bulkInsert, dialectOf, idBatches, idIn, type BulkColumn } from './dialect/index.ts';
+import { createDayPartition, ensureDayPartitions } from './partitions.ts';
 import { perStore } from './perStore.ts';
 import { allocateRecordId } from '../domain/recordIds.ts';
-import { HOUR_MS } from '../domain/time.ts';
+import { floorDay, HOUR_MS } from '../domain/time.ts';
 import { big, num } from './rows.ts';
 import type { UsageRecordDraft } from '../domain/rollup.ts';
 import type { EventType, SslMode, Transfers, VipType } from '../domain/types.ts';
@@ -124,7 +124,11 @@ export async function reviseFinalRecords(db: Db, hourMs: number, lbIds: number[]
       existing.set(recordKey({ loadBalancerId: num(r.load_balancer_id), startMs: num(r.start_ms), closing: num(r.closing) === 1 }), r);
     }
   }
-  const ids = await recordIdsOf(db, hourMs, drafts.filter((d) => !existing.has(recordKey(d))), lbIds);
+  const added = drafts.filter((d) => !existing.has(recordKey(d)));
+  const ids = await recordIdsOf(db, hourMs, added, lbIds);
+  // A correction can add the first record of a day no rollup wrote (a late CREATE for an hour
+  // before the first one rolled): its partition is made here, in the correction's transaction.
+  if (added.length && dialectOf(db).partitionsByDay) await createDayPartition(db, 'usage_records', floorDay(hourMs));
   let revised = 0;
   // Seen: offered by this version's export, or marked exported (by any version's).
   const seen = sql<boolean>`(offered = 1 or exported_ms is not null)`;
@@ -144,9 +148,11 @@ export async function reviseFinalRecords(db: Db, hourMs: number, lbIds: number[]
     }
   }
   for (const old of existing.values()) {
-    // Never offered: billing cannot have it, so it goes; else it stays, voided, to be exported as such.
-    await byKey(db.deleteFrom('usage_records'), old).where(sql<boolean>`not ${seen}`).execute();
-    await byKey(db.updateTable('usage_records').set({ voided: 1, revision, offered: 0, exported_ms: null }), old).where(seen).execute();
+    // No revision of it ever offered (a revision past 0 means an earlier one was): billing cannot
+    // have it, so it goes; else it stays, voided, to be exported as such.
+    const everSeen = sql<boolean>`(${seen} or revision > 0)`;
+    await byKey(db.deleteFrom('usage_records'), old).where(sql<boolean>`not ${everSeen}`).execute();
+    await byKey(db.updateTable('usage_records').set({ voided: 1, revision, offered: 0, exported_ms: null }), old).where(everSeen).execute();
     revised++;
   }
   return { revised };

@@ -10,11 +10,12 @@ import { getAnomaly, resolveAnomaly, type Anomaly } from '../store/anomalies.ts'
 import { getEvent, setEventsHeld } from '../store/events.ts';
 import { hostBaselines, saveHostBaselines } from '../store/counters.ts';
 import { lockHostCounters } from '../store/dialect/index.ts';
-import { chainNeighbours, getReading, hourCompacted, linkOf, setReadingDelta, setReadingOperator, type ReadingKey, type ReadingRow } from '../store/readings.ts';
+import { getReading, hourCompacted, linkOf, moveReading, setReadingDelta, setReadingOperator, type ReadingKey, type ReadingRow } from '../store/readings.ts';
+import { placeAmongNeighbours } from '../ingest/counterOrder.ts';
 import { loadBalancerBasics } from '../store/loadBalancers.ts';
 import { applyHistory } from '../ingest/events.ts';
 import { chainDelta, exceedsCeiling } from '../domain/delta.ts';
-import { floorHour } from '../domain/time.ts';
+import { floorHour, HOUR_MS } from '../domain/time.ts';
 import { lastRecordHour } from '../domain/rollup.ts';
 import { advanceRevision } from '../store/revision.ts';
 import { hoursRolledFrom, rerollLoadBalancer } from './hourRollup.ts';
@@ -87,14 +88,16 @@ async function releaseReading(trx: Db, anomaly: Anomaly, nowMs: number): Promise
     throw new CorrectionRefused(`anomaly ${anomaly.id} holds more than 2^63 - 1 bytes in one counter, which no usage record can carry; discard it`);
   }
   const hours = [floorHour(reading.timeMs - 1)];
-  if (reading.hold === 'LATE') {
-    const next = await joinChain(trx, reading);
-    if (next) hours.push(floorHour(next.timeMs - 1));
-  }
-  await setReadingOperator(trx, key, 'RELEASED');
+  // A late reading joins its chain as if it had come in time, a reading like any other: what it
+  // bills is decided at rollup as for the others (after a deletion it is held as such).
+  if (reading.hold === 'LATE') hours.push(...await joinChain(trx, reading));
+  else await setReadingOperator(trx, key, 'RELEASED');
+  const basics = (await loadBalancerBasics(trx, [key.loadBalancerId])).get(key.loadBalancerId);
+  // The first record takes the readings from before the CREATE (which of them is the baseline):
+  // a reading placed before it moves bytes in or out of the creation hour.
+  if (basics && Math.min(...hours) < basics.createdMs + HOUR_MS) hours.push(floorHour(basics.createdMs));
   if (anomaly.kind === 'SAMPLE_AFTER_DELETE') {
     // Billed in the load balancer's last record, which ends at its deletion.
-    const basics = (await loadBalancerBasics(trx, [key.loadBalancerId])).get(key.loadBalancerId);
     const last = basics && lastRecordHour({ createdMs: basics.createdMs, deletedMs: basics.deletedMs });
     if (last !== undefined) hours.push(last);
   }
@@ -102,26 +105,39 @@ async function releaseReading(trx: Db, anomaly: Anomaly, nowMs: number): Promise
 }
 
 /**
- * A late reading takes its place in its host's chain, as if it had come on time: its delta from
- * the reading before it, the next one's delta from it; the newest becomes the baseline.
+ * A late reading takes its place in its host's chain, as if it had come on time: placed by its
+ * counters among readings of its process stamped close to it (ingest/counterOrder.ts), its delta
+ * from the reading before it, the next one's delta from it; the newest becomes the baseline.
+ * Returns the hours whose bytes it moved (its own, and those of the readings it moved or re-based).
  */
-async function joinChain(trx: Db, reading: ReadingRow): Promise<ReadingRow | undefined> {
+async function joinChain(trx: Db, reading: ReadingRow): Promise<number[]> {
   const link = linkOf(reading);
   if (!link) throw new CorrectionRefused(`the reading at ${reading.timeMs} was stored before raw counters were kept; discard it`);
-  const { previous, next } = await chainNeighbours(trx, reading.hostId, reading.loadBalancerId, reading.timeMs);
+  const place = await placeAmongNeighbours(trx, reading.hostId, reading.loadBalancerId, link);
+  if (!place) throw new CorrectionRefused(`a reading of the same process stamped just before ${reading.timeMs} holds higher counters and is itself held; decide that one first`);
+  const { previous, next, same } = place.around;
   // Its bytes are in the delta of the reading after it; next to readings compacted into hourly
   // rows (which keep no counters to take a delta from) they stay billed there.
-  if (next?.kind === 'HOURLY' || previous?.kind === 'HOURLY') throw new CorrectionRefused(`the readings after ${reading.timeMs} were compacted into hourly rows, which bill this reading's bytes already; discard it`);
-  await setReadingDelta(trx, reading, chainDelta(previous && linkOf(previous), link, link.processKey));
+  if (same || next?.kind === 'HOURLY' || previous?.kind === 'HOURLY') {
+    await place.undo();
+    throw new CorrectionRefused(same
+      ? `another reading of the host has the instant ${link.timeMs}: its counters count this one's bytes; discard it`
+      : `the readings around ${reading.timeMs} were compacted into hourly rows, which bill this reading's bytes already; discard it`);
+  }
+  const at: ReadingKey = { loadBalancerId: reading.loadBalancerId, hostId: reading.hostId, timeMs: link.timeMs };
+  if (link.timeMs !== reading.timeMs) await moveReading(trx, reading, link.timeMs);
+  await setReadingDelta(trx, at, chainDelta(previous && linkOf(previous), link, link.processKey), 'NONE');
   const nextLink = next && linkOf(next);
   if (nextLink) await setReadingDelta(trx, next!, chainDelta(link, nextLink, nextLink.processKey));
-  else if (!next) {
+  const moved = place.moved;
+  if (!next || moved) {
     await lockHostCounters(trx, reading.hostId);
     const baselines = await hostBaselines(trx, reading.hostId);
     const newest = baselines.get(reading.loadBalancerId);
-    if (!newest || newest.timeMs < reading.timeMs) await saveHostBaselines(trx, reading.hostId, baselines.set(reading.loadBalancerId, link));
+    if (moved && newest?.timeMs === moved.from) await saveHostBaselines(trx, reading.hostId, baselines.set(reading.loadBalancerId, moved.link));
+    else if (!next && (!newest || newest.timeMs < link.timeMs)) await saveHostBaselines(trx, reading.hostId, baselines.set(reading.loadBalancerId, link));
   }
-  return next;
+  return [floorHour(link.timeMs - 1), ...(next ? [floorHour(next.timeMs - 1)] : []), ...(moved ? [floorHour(moved.to.timeMs - 1), floorHour(moved.from - 1)] : [])];
 }
 
 function readingKeyOf(a: Anomaly): ReadingKey | undefined {

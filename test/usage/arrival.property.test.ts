@@ -8,7 +8,12 @@
 // Then the first day's readings are compacted into hourly rows: every hour must roll up to the
 // same records, every record's audit must bill its bytes, and the window must still reconcile.
 //
-// PROPERTY_RUNS and PROPERTY_SEED (fast-check's seed) repeat or widen a run.
+// A second property makes the shuffled store's hours final half-way: the rest arrives late, is
+// held, and is released by the operator, while exports run into a receiver that stores some
+// batches and then times out; billing must end with the in-order delivery's final figures.
+//
+// PROPERTY_RUNS and PROPERTY_SEED (fast-check's seed) repeat or widen a run; PROPERTY_DEBUG=1
+// prints the shuffled store's records, anomalies and hours when the late-data property fails.
 
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -23,6 +28,12 @@ import { recordSources } from '../../src/query/recordSources.ts';
 import { rollHour } from '../../src/usage/hourRollup.ts';
 import { compactDay, daysToCompact } from '../../src/store/compaction.ts';
 import { putCluster, putHost } from '../../src/store/inventory.ts';
+import { listAnomalies } from '../../src/store/anomalies.ts';
+import { releaseAnomaly } from '../../src/usage/corrections.ts';
+import { runExport } from '../../src/jobs/export.ts';
+import { usageEventId } from '../../src/export/cloudEvents.ts';
+import type { BillingSink } from '../../src/export/sink.ts';
+import type { ExportableRecord } from '../../src/store/exports.ts';
 import type { EventType, LifecycleEvent, VirtualIp } from '../../src/domain/types.ts';
 
 const MINUTE = 60_000;
@@ -109,14 +120,16 @@ function factsOf(story: Story): Item[] {
         return { lb: 10 + i, account: 500 + (i % 2), counters: next, connections: Number(step % 50n) };
       });
       items.push({ at: t, kind: 'sample', hostId: host, ...process.get(host)!, readings });
-      for (const echo of story.echoes.filter((e) => e.round === round && e.host === host)) {
+      // In the order they read: each one's counters are above the one before.
+      const echoes = story.echoes.map((e, n) => ({ ...e, at: t + e.lagMs + n })).filter((e) => e.round === round && e.host === host).sort((a, b) => a.at - b.at);
+      for (const echo of echoes) {
         const echoed = readings.map((r, i) => {
           const extra = BigInt(echo.bytes + i);
           const next = [r.counters[0]! + extra, r.counters[1]! + 3n * extra, r.counters[2]! + extra / 7n, r.counters[3]! + extra / 5n];
           counters.set(`${host}/${i}`, next);
           return { ...r, counters: next };
         });
-        items.push({ at: t + echo.lagMs + story.echoes.indexOf(echo), kind: 'sample', hostId: host, ...process.get(host)!, readings: echoed, skewMs: echo.skewMs });
+        items.push({ at: echo.at, kind: 'sample', hostId: host, ...process.get(host)!, readings: echoed, skewMs: echo.skewMs });
       }
     }
   }
@@ -160,6 +173,48 @@ async function rolledHours(store: Store): Promise<unknown> {
   const hours: unknown[] = [];
   for (let h = H0 - 3_600_000; h < NOW - (NOW % 3_600_000); h += 3_600_000) hours.push((await rollHour(store.db, h, h + 3_600_000)).drafts);
   return JSON.parse(JSON.stringify(hours, (_k, v) => (typeof v === 'bigint' ? String(v) : v)));
+}
+
+/**
+ * A receiver written for lbmeter's CloudEvents: keeps each event id once and, per record, the
+ * figures of its highest revision. `flaky`: a share of the batches is stored and then answered
+ * with a timeout (the exporter cannot know the receiver has them).
+ */
+function recordingSink(flaky?: () => boolean) {
+  const seen = new Set<string>();
+  const latest = new Map<string, { revision: number; figures: string }>();
+  const sink: BillingSink = {
+    description: 'property sink',
+    async deliver(records: ExportableRecord[]) {
+      for (const r of records) {
+        const id = usageEventId(r);
+        if (seen.has(id)) continue;
+        seen.add(id);
+        const key = `${r.loadBalancerId}/${r.startMs}/${r.closing}`;
+        if ((latest.get(key)?.revision ?? -1) < r.revision) latest.set(key, { revision: r.revision, figures: r.voided ? 'void' : figuresOf(r) });
+      }
+      return flaky?.() ? { ok: false, error: 'no answer within 10 ms', permanent: false } : { ok: true, duplicate: false };
+    },
+  };
+  return { sink, figures: () => [...latest].filter(([, v]) => v.figures !== 'void').map(([k, v]) => `${k}: ${v.figures}`).sort() };
+}
+
+const figuresOf = (r: { bytesIn: bigint | number; bytesOut: bigint | number; bytesInSsl: bigint | number; bytesOutSsl: bigint | number }) =>
+  `${r.bytesIn}/${r.bytesOut}/${r.bytesInSsl}/${r.bytesOutSsl}`;
+
+/** Every final record's bytes by identity, as billing should end up with them. */
+async function finalFigures(store: Store): Promise<string[]> {
+  const rows = await store.db.selectFrom('usage_records').selectAll().where('final', '=', 1).where('voided', '=', 0).execute();
+  return rows.map((r) => `${r.load_balancer_id}/${r.start_ms}/${r.closing === 1 || r.closing === 1n}: ${figuresOf({ bytesIn: r.bytes_in, bytesOut: r.bytes_out, bytesInSsl: r.bytes_in_ssl, bytesOutSsl: r.bytes_out_ssl } as any)}`).sort();
+}
+
+/** Exports until nothing is due, the sink failing as it will (each retry due at once). */
+async function exportAll(store: Store, sink: BillingSink): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    const r = await runExport(store, sink, { batchSize: 7, maxAttempts: 1000, baseDelayMs: 0, maxDelayMs: 0, nowMs: () => NOW });
+    if (!r.stoppedBy) return;
+  }
+  throw new Error('the export never finished');
 }
 
 const countReadings = async (store: Store) => Number((await store.db.selectFrom('usage_samples').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
@@ -242,6 +297,59 @@ for (const { fixture, skip } of available) {
         }
       }), { numRuns: runs, ...(seed !== undefined ? { seed } : {}), endOnFailure: true });
       assert.ok(compacted > runs / 2, `readings compacted into hourly rows in ${compacted} of ${runs} fleets`);
+    });
+
+    // Late data and at-least-once delivery (SPEC 5): the shuffled facts' hours are made final
+    // half-way, so the rest arrives late and is held; the operator releases every late reading
+    // and event; exports run before and after into a receiver that stores some batches and then
+    // times out. Billing must end with the in-order delivery's final figures.
+    test(`late facts released after finalisation and a sink that times out after storing: billing ends with in-order figures (${runs} fleets)`, async () => {
+      await fc.assert(fc.asyncProperty(storyArb, fc.integer({ min: 0, max: 2 ** 31 - 1 }), async (story, sinkSeed) => {
+        // No reading above the ceiling: in order it is held by the ceiling, late by its hour.
+        const facts = factsOf({ ...story, huge: [] });
+        const [inOrder, anyOrder] = [await open(), await open()];
+        try {
+          await deliver(inOrder, facts, 86_400_000);
+          await runRollup(inOrder, { nowMs: NOW, graceMs: 0 });
+          const reliable = recordingSink();
+          await exportAll(inOrder, reliable.sink);
+
+          let s = sinkSeed >>> 0;
+          const flaky = recordingSink(() => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 16) % 3 === 0);
+          const sequence = shuffled(facts, story.order).filter((item) => item !== 'rollup');
+          const half = Math.floor(sequence.length / 2);
+          await deliver(anyOrder, sequence.slice(0, half), 86_400_000, true);
+          await runRollup(anyOrder, { nowMs: NOW, graceMs: 0 }); // every hour final: the rest is late
+          await exportAll(anyOrder, flaky.sink);
+          await deliver(anyOrder, sequence.slice(half), 0, true);
+          const late = (await listAnomalies(anyOrder.db, { status: 'HELD' })).sort((x, y) => x.timeMs - y.timeMs || x.id - y.id);
+          for (const a of late) {
+            if (a.kind === 'LATE_SAMPLE' || a.kind === 'LATE_EVENT') await releaseAnomaly(anyOrder, a.id, NOW);
+          }
+          await exportAll(anyOrder, flaky.sink);
+
+          const expected = await finalFigures(inOrder);
+          assert.deepEqual(reliable.figures(), expected, 'in order, billing has the final records');
+          assert.deepEqual(await finalFigures(anyOrder), expected, 'released late facts give the in-order records');
+          assert.deepEqual(flaky.figures(), expected, 'billing ends with the corrected figures');
+        } catch (err) {
+          console.log(`# ${fixture.name} (late): ${String((err as Error).message).slice(0, 3000)}`);
+          if (process.env.PROPERTY_DEBUG) {
+            const show = (rows: unknown) => console.log(JSON.stringify(rows, (_k, v) => (typeof v === 'bigint' ? Number(v) : v)));
+            show(await anyOrder.db.selectFrom('usage_records').select(['load_balancer_id', 'start_ms', 'closing', 'revision', 'voided', 'offered', 'exported_ms', 'final', 'bytes_in']).orderBy('load_balancer_id').orderBy('start_ms').execute());
+            show(await anyOrder.db.selectFrom('anomalies').select(['id', 'kind', 'time_ms', 'load_balancer_id', 'host_id', 'status', 'detail']).orderBy('id').execute());
+            show(await anyOrder.db.selectFrom('hours').selectAll().execute());
+            for (const store of [inOrder, anyOrder]) {
+              show(await store.db.selectFrom('usage_samples').select(['load_balancer_id', 'host_id', 'time_ms', 'kind', 'hold', 'operator', 'bytes_in', 'counter_in'])
+                .where('load_balancer_id', '=', Number(process.env.PROPERTY_DEBUG)).orderBy('host_id').orderBy('time_ms').execute());
+            }
+          }
+          throw err;
+        } finally {
+          await inOrder.close();
+          await anyOrder.close();
+        }
+      }), { numRuns: runs, ...(seed !== undefined ? { seed } : {}), endOnFailure: true });
     });
   });
 }
