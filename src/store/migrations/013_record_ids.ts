@@ -6,6 +6,8 @@
 //   them) keeps the derived ones above them. SQLite's id was the table's integer primary key (001),
 //   one id in the whole table: the table is rebuilt with a plain id column, PostgreSQL's (005) is
 //   one already (its identity default stays for a process of the previous version still running).
+// - Anomalies found by kind and time: each roll of an hour replaces the holds it makes (readings
+//   after a deletion, unknown load balancers, overflows) for the whole fleet.
 // - `offered`: this revision was handed to the billing sink at least once, acknowledged or not.
 //   A record already exported was offered.
 // - Export failures are kept per (load balancer, record id).
@@ -53,4 +55,5 @@ export async function up(db: Kysely<any>, dialect: StoreDialect): Promise<void> 
     await sql`alter table export_failures drop constraint export_failures_pkey, add primary key (load_balancer_id, record_id)`.execute(db);
   }
   await db.schema.createIndex('usage_records_lb_id').on('usage_records').columns(['load_balancer_id', 'id']).execute();
+  await db.schema.createIndex('anomalies_kind_time').on('anomalies').columns(['kind', 'status', 'time_ms']).execute();
 }
