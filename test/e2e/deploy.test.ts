@@ -45,6 +45,10 @@ test('the systemd units verify without a warning and keep their hardening', { sk
     for (const line of ['User=lbmeter', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'ReadWritePaths=/var/lib/lbmeter', 'EnvironmentFile=/etc/lbmeter/lbmeter.env', 'CapabilityBoundingSet=', 'KillSignal=SIGTERM']) {
       assert.match(text, new RegExp(`^${line.replace(/[.]/g, '\\.')}$`, 'm'), `${unit}: ${line}`);
     }
+    // A reload that sends SIGTERM leaves metering stopped (a clean exit is no failure to restart
+    // on); a group the node may lack fails the start.
+    assert.doesNotMatch(text, /^ExecReload=/m, `${unit}: no reload that stops it`);
+    assert.doesNotMatch(text, /^SupplementaryGroups=/m, `${unit}: no group a node may lack`);
     // verify wants ExecStart's program to exist: the package's is installed at /usr/bin/lbmeter.
     const file = join(dir, as);
     writeFileSync(file, text.replaceAll('/usr/bin/lbmeter', BIN));
