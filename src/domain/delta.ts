@@ -82,9 +82,12 @@ export function goesAfter(later: ChainLink, earlier: ChainLink): boolean {
  */
 export function placeByCounters(newest: ChainLink | undefined, current: Transfers, processKey: string, timeMs: number): { timeMs: number; older: boolean } {
   if (!newest) return { timeMs, older: false };
-  const link = { ...current, processKey, timeMs };
-  if (goesAfter(link, newest)) return { timeMs: Math.max(timeMs, newest.timeMs + 1), older: false };
-  return { timeMs, older: timeMs <= newest.timeMs || goesAfter(newest, link) };
+  // goesAfter written out: this runs for every reading of a poll, and a spread copy of the
+  // reading here is V8's slow path (samples.ts).
+  const close = newest.processKey === processKey && Math.abs(newest.timeMs - timeMs) <= COUNTER_ORDER_WINDOW_MS;
+  const same = close && countersEqual(current, newest);
+  if (close && !same && countersAtLeast(current, newest)) return { timeMs: Math.max(timeMs, newest.timeMs + 1), older: false };
+  return { timeMs, older: timeMs <= newest.timeMs || (close && !same && countersAtLeast(newest, current)) };
 }
 
 export function exceedsCeiling(d: Transfers, ceiling: bigint): boolean {
