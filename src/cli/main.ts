@@ -22,6 +22,7 @@ import { terminalProgress } from './progress.ts';
 import { formatReport, usageReport, type ReportFormat } from './report.ts';
 import { parseTime, DAY_MS, utcPrinter } from '../domain/time.ts';
 import { serveCommand } from './serveCommand.ts';
+import { migrate } from '../store/migrations/index.ts';
 import { createLogger } from '../logging.ts';
 import { describeTransfers } from '../domain/types.ts';
 import { recordSources } from '../query/recordSources.ts';
@@ -102,7 +103,17 @@ export function buildProgram(): Command {
   program.command('migrate')
     .description('Create or upgrade the store schema (serve also does this at start)')
     .addHelpText('after', '\nExamples:\n  lbmeter migrate\n  LBMETER_DB=postgres://postgres@127.0.0.1/lbmeter lbmeter migrate')
-    .action(() => withStore(async (store, c) => console.log(`store ${store.engine} at ${c.db.startsWith('postgres') ? 'postgres' : c.db} is up to date`), { create: true }));
+    .action(async () => {
+      const c = config();
+      const store = await openStore(c.db, { migrate: false });
+      try {
+        const applied = await migrate(store.db);
+        const where = `store ${store.engine} at ${c.db.startsWith('postgres') ? 'postgres' : c.db}`;
+        console.log(applied.length ? `applied ${applied.join(', ')}: ${where} is up to date` : `${where} is up to date: nothing to apply`);
+      } finally {
+        await store.close();
+      }
+    });
 
   program.command('poll')
     .description('Poll HAProxy hosts now and store their counters')

@@ -1,6 +1,7 @@
 // Versioned migrations, run by Kysely's Migrator at start. Append new files; never edit old ones.
 
-import { Migrator, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { VERSION } from '../../version.ts';
 import { dialectOf, type StoreDialect } from '../dialect/index.ts';
 import * as initial from './001_initial.ts';
 import * as leases from './002_leases.ts';
@@ -35,8 +36,26 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '013_record_ids': recordIds,
 };
 
-/** Runs the migrations not run yet, up to `target` (a migration's name; default: all). */
+/** A store a newer lbmeter migrated: this one does not know its schema and must not touch it. */
+export class StoreTooNew extends Error {}
+
+/** The migrations a store has run, oldest first (none on a new store). */
+async function executedMigrations(db: Kysely<any>): Promise<string[]> {
+  try {
+    const r = await sql<{ name: string }>`select name from kysely_migration order by name`.execute(db);
+    return r.rows.map((row) => row.name);
+  } catch {
+    return []; // no migration table yet: a new store
+  }
+}
+
+/** Runs the migrations not run yet, up to `target` (a migration's name; default: all); returns those it ran. */
 export async function migrate(db: Kysely<any>, target?: string): Promise<string[]> {
+  const unknown = (await executedMigrations(db)).filter((name) => !(name in MIGRATIONS));
+  if (unknown.length) {
+    const known = Object.keys(MIGRATIONS).at(-1);
+    throw new StoreTooNew(`this store was migrated by a newer lbmeter (it has run ${unknown.at(-1)}); this is lbmeter ${VERSION}, which knows up to ${known}: run the newer lbmeter, or restore a backup taken before its upgrade`);
+  }
   const dialect = dialectOf(db);
   const provider: MigrationProvider = {
     async getMigrations() {
