@@ -44,6 +44,11 @@ function keyIn(keys: readonly RecordKey[]) {
   return (eb: any) => eb.or(keys.map((k) => eb.and([eb('load_balancer_id', '=', k.loadBalancerId), eb('start_ms', '=', k.startMs), eb('closing', '=', k.closing ? 1 : 0)])));
 }
 
+/** The export failures of these records (kept per load balancer and record id). */
+function failureOf(records: readonly { loadBalancerId: number; id: number }[]) {
+  return (eb: any) => eb.or(records.map((r) => eb.and([eb('load_balancer_id', '=', r.loadBalancerId), eb('record_id', '=', r.id)])));
+}
+
 const KEYS_PER_STATEMENT = 200;
 
 /**
@@ -69,7 +74,7 @@ export async function markExported(db: Db, records: readonly ExportableRecord[],
       const same = part.filter((r) => r.revision === revision);
       await db.updateTable('usage_records').set({ exported_ms: nowMs }).where(keyIn(same)).where('revision', '=', revision).where('exported_ms', 'is', null).execute();
     }
-    await db.deleteFrom('export_failures').where((eb) => eb.or(part.map((r) => eb.and([eb('load_balancer_id', '=', r.loadBalancerId), eb('record_id', '=', r.id)])))).execute();
+    await db.deleteFrom('export_failures').where(failureOf(part)).execute();
   }
 }
 
@@ -78,7 +83,7 @@ export async function recordExportFailure(db: Db, records: readonly RecordKey[],
   let dead = 0;
   for (const part of chunks([...records], KEYS_PER_STATEMENT)) {
     const previous = new Map((await db.selectFrom('export_failures').select(['load_balancer_id', 'record_id', 'attempts'])
-      .where((eb) => eb.or(part.map((r) => eb.and([eb('load_balancer_id', '=', r.loadBalancerId), eb('record_id', '=', r.id)])))).execute())
+      .where(failureOf(part)).execute())
       .map((r) => [`${num(r.load_balancer_id)}/${num(r.record_id)}`, num(r.attempts)]));
     const rows = part.map((r) => {
       const attempts = (previous.get(`${r.loadBalancerId}/${r.id}`) ?? 0) + 1;
@@ -112,7 +117,7 @@ export async function countDeadLetters(db: Db): Promise<number> {
 /** Puts dead letters (these, or all) back in line for the next export; returns how many. */
 export async function replayDeadLetters(db: Db, records?: { loadBalancerId: number; id: number }[]): Promise<number> {
   let q = db.deleteFrom('export_failures').where('dead_ms', 'is not', null);
-  if (records) q = q.where((eb) => eb.or(records.map((r) => eb.and([eb('load_balancer_id', '=', r.loadBalancerId), eb('record_id', '=', r.id)]))));
+  if (records) q = q.where(failureOf(records));
   return Number((await q.executeTakeFirst()).numDeletedRows);
 }
 
