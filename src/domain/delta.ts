@@ -90,6 +90,9 @@ export function placeByCounters(newest: ChainLink | undefined, current: Transfer
   return { timeMs, older: timeMs <= newest.timeMs || (close && !same && countersAtLeast(newest, current)) };
 }
 
+/** What a stored byte count (SQL bigint) holds: a delta or a record past it cannot be stored (SPEC 3). */
+export const MAX_STORED_BYTES = 2n ** 63n - 1n;
+
 export function exceedsCeiling(d: Transfers, ceiling: bigint): boolean {
   return d.bytesIn > ceiling || d.bytesOut > ceiling || d.bytesInSsl > ceiling || d.bytesOutSsl > ceiling;
 }

@@ -15,7 +15,7 @@ import { chainNeighbours, insertReadings, linkOf, setReadingDelta, type NewReadi
 import { placeAmongNeighbours, type Neighbours } from './counterOrder.ts';
 import { holdAnomalies, replaceCeilingHold, type AnomalyKind, type NewAnomaly } from '../store/anomalies.ts';
 import { isHourFinal } from '../store/hours.ts';
-import { chainDelta, countersAtLeast, exceedsCeiling, NO_BYTES, orderedByCounters, placeByCounters, type ChainDelta, type ChainLink } from '../domain/delta.ts';
+import { chainDelta, countersAtLeast, exceedsCeiling, MAX_STORED_BYTES, NO_BYTES, orderedByCounters, placeByCounters, type ChainDelta, type ChainLink } from '../domain/delta.ts';
 import { floorHour, HOUR_MS } from '../domain/time.ts';
 import { lockHostCounters, lockHours } from '../store/dialect/index.ts';
 import { ensureDayPartitions } from '../store/partitions.ts';
@@ -49,8 +49,6 @@ export interface SampleIntakeResult {
   bytes: { in: bigint; out: bigint; inSsl: bigint; outSsl: bigint };
 }
 
-/** Stored transfers are SQL bigint: exact up to 2^63 - 1 (SPEC 3). */
-const MAX_STORED_DELTA = 2n ** 63n - 1n;
 
 export interface SampleIntakeOptions {
   /** A delta above this many bytes in any counter is held as an anomaly (never above 2^63 - 1). */
@@ -78,7 +76,7 @@ export async function ingestSample(store: Store, sample: HostSample, options: Sa
     const hour = floorHour(sample.timeMs - 1);
     await lockHours(trx, [hour], 'shared');
     const intake: SliceIntake = {
-      trx, sample, key, late: await isHourFinal(trx, hour), ceiling: minBig(options.deltaCeiling, MAX_STORED_DELTA),
+      trx, sample, key, late: await isHourFinal(trx, hour), ceiling: minBig(options.deltaCeiling, MAX_STORED_BYTES),
       baselines: await hostBaselines(trx, sample.hostId), baselinesMoved: false, anomalies: [], result,
     };
     // A big host goes in slices: a poll of 100k load balancers holds two slices' rows at a time,
@@ -177,7 +175,7 @@ async function sliceReadings(intake: SliceIntake, readings: LoadBalancerReading[
       intake.result.bytes.outSsl += delta.bytesOutSsl;
     }
     // A delta beyond what a record can carry stays in its anomaly only; the reading keeps none.
-    const stored = exceedsCeiling(delta, MAX_STORED_DELTA) ? NO_BYTES : delta;
+    const stored = exceedsCeiling(delta, MAX_STORED_BYTES) ? NO_BYTES : delta;
     rows.push({
       // Named one by one: a spread before more properties is V8's slow path (15x, measured).
       loadBalancerId: reading.loadBalancerId, accountId: reading.accountId, hostId: sample.hostId, timeMs,
@@ -233,7 +231,7 @@ async function takePlace(intake: SliceIntake, lbId: number, link: ChainLink, { p
     const nextLink = linkOf(next);
     if (!nextLink || !inCounterOrder(link, nextLink)) return undefined;
     const nextDelta = chainDelta(link, nextLink, nextLink.processKey);
-    if (exceedsCeiling(nextDelta, MAX_STORED_DELTA) || exceedsCeiling(delta, MAX_STORED_DELTA)) return undefined;
+    if (exceedsCeiling(nextDelta, MAX_STORED_BYTES) || exceedsCeiling(delta, MAX_STORED_BYTES)) return undefined;
     const key = { loadBalancerId: lbId, hostId: sample.hostId, timeMs: next.timeMs };
     if (next.operator !== 'NONE' || next.hold === 'LATE') await setReadingDelta(trx, key, nextDelta);
     else {

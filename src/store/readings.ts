@@ -207,7 +207,7 @@ export interface ReadingKey {
 
 const at = (k: ReadingKey) => (eb: any) => eb.and([eb('load_balancer_id', '=', k.loadBalancerId), eb('host_id', '=', k.hostId), eb('time_ms', '=', k.timeMs)]);
 
-/** A reading stamped anew (placed by its counters: ingest/samples.ts placeUnderNewest). */
+/** A reading stamped anew (placed by its counters: ingest/counterOrder.ts). */
 export async function moveReading(db: Db, key: ReadingKey, timeMs: number): Promise<void> {
   await db.updateTable('usage_samples').set({ time_ms: timeMs }).where(at(key)).execute();
 }

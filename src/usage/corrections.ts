@@ -14,7 +14,7 @@ import { getReading, hourCompacted, linkOf, moveReading, setReadingDelta, setRea
 import { placeAmongNeighbours } from '../ingest/counterOrder.ts';
 import { loadBalancerBasics } from '../store/loadBalancers.ts';
 import { applyHistory } from '../ingest/events.ts';
-import { chainDelta, exceedsCeiling } from '../domain/delta.ts';
+import { chainDelta, exceedsCeiling, MAX_STORED_BYTES } from '../domain/delta.ts';
 import { floorHour, HOUR_MS } from '../domain/time.ts';
 import { lastRecordHour } from '../domain/rollup.ts';
 import { advanceRevision } from '../store/revision.ts';
@@ -27,7 +27,6 @@ export class CorrectionRefused extends Error {
   }
 }
 
-const MAX_STORED = 2n ** 63n - 1n;
 
 export interface Decision {
   anomaly: Anomaly;
@@ -84,7 +83,7 @@ async function releaseReading(trx: Db, anomaly: Anomaly, nowMs: number): Promise
   const key = readingKeyOf(anomaly);
   const reading = key && (await getReading(trx, key));
   if (!key || !reading) throw new CorrectionRefused(`anomaly ${anomaly.id}: its reading is no longer stored (purged)`);
-  if (anomaly.held && exceedsCeiling(anomaly.held, MAX_STORED)) {
+  if (anomaly.held && exceedsCeiling(anomaly.held, MAX_STORED_BYTES)) {
     throw new CorrectionRefused(`anomaly ${anomaly.id} holds more than 2^63 - 1 bytes in one counter, which no usage record can carry; discard it`);
   }
   const hours = [floorHour(reading.timeMs - 1)];

@@ -15,7 +15,7 @@ import { timeline, type TimelineStep } from '../domain/lifecycle.ts';
 import { isQuietHour, lastRecordHour, lifeSpanOf, NO_TOTALS, rollupHour, rollupQuietHour, type DecidedReading, type RecordTotals, type UsageRecordDraft } from '../domain/rollup.ts';
 import { floorHour, HOUR_MS } from '../domain/time.ts';
 import { describeTransfers, type Transfers } from '../domain/types.ts';
-import { hasBytes } from '../domain/delta.ts';
+import { exceedsCeiling, hasBytes, MAX_STORED_BYTES } from '../domain/delta.ts';
 
 export interface RolledHour {
   hourMs: number;
@@ -111,8 +111,6 @@ export async function rollHour(db: Db, hourMs: number, untilMs: number, filter: 
   return rolled;
 }
 
-const MAX_RECORD_BYTES = 2n ** 63n - 1n;
-
 /**
  * The store's totals of the hour, with the load balancers whose sums pass what an integer holds
  * left out and named: one such load balancer must not stop the fleet's rollup (SPEC 5,
@@ -139,9 +137,8 @@ async function containedTotals(db: Db, lbIds: number[] | undefined, hourMs: numb
 
 /** A load balancer with a draft past 2^63 - 1 bytes gets no record this hour: held instead. */
 function holdOverflowingRecords(rolled: RolledHour): void {
-  const past = (d: UsageRecordDraft) => d.bytesIn > MAX_RECORD_BYTES || d.bytesOut > MAX_RECORD_BYTES || d.bytesInSsl > MAX_RECORD_BYTES || d.bytesOutSsl > MAX_RECORD_BYTES;
   const over = new Map<number, UsageRecordDraft>();
-  for (const d of rolled.drafts) if (past(d) && !over.has(d.loadBalancerId)) over.set(d.loadBalancerId, d);
+  for (const d of rolled.drafts) if (exceedsCeiling(d, MAX_STORED_BYTES) && !over.has(d.loadBalancerId)) over.set(d.loadBalancerId, d);
   if (over.size === 0) return;
   const keep = rolled.drafts.map((d) => !over.has(d.loadBalancerId));
   rolled.drafts = rolled.drafts.filter((_, i) => keep[i]);
