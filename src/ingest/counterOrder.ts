@@ -11,19 +11,27 @@ import { goesAfter, type ChainLink } from '../domain/delta.ts';
 
 export type Neighbours = Awaited<ReturnType<typeof chainNeighbours>>;
 
+export interface MovedReading {
+  /** Where it was. */
+  from: number;
+  /** Where it is now. */
+  to: ReadingKey;
+  link: ChainLink;
+}
+
 export interface CounterPlace {
   /** The reading's neighbours at its place (its stamp may have moved: `link.timeMs`). */
   around: Neighbours;
-  /** A higher reading stamped before it, moved to just after it: where it was, where it is now. */
-  moved?: { from: number; to: ReadingKey; link: ChainLink };
-  /** Puts the moved reading back (the place was refused after all). */
+  /** Higher readings stamped before it, moved in their order to just after it. */
+  moved: MovedReading[];
+  /** Puts the moved readings back (the place was refused after all). */
   undo(): Promise<void>;
 }
 
 /**
- * Moves `link` past lower readings stamped after it, and a higher reading stamped just before it
- * to just after it (not one an operator decided or one held as late). Undefined: a higher
- * reading that cannot move.
+ * Moves `link` past lower readings stamped after it, and every higher reading stamped just
+ * before it (a run: two readers' readings may both be) to just after it, in their order. Not one
+ * an operator decided or one held as late. Undefined: a higher reading that cannot move.
  */
 export async function placeAmongNeighbours(trx: Db, hostId: number, lbId: number, link: ChainLink): Promise<CounterPlace | undefined> {
   const neighbours = () => chainNeighbours(trx, hostId, lbId, link.timeMs);
@@ -38,22 +46,43 @@ export async function placeAmongNeighbours(trx: Db, hostId: number, lbId: number
     link.timeMs = ahead.timeMs + 1;
     around = await neighbours();
   }
-  const higher = around.previous;
-  const higherLink = higher && linkOf(higher);
-  if (!higher || !higherLink || !goesAfter(higherLink, link)) return { around, undo: async () => {} };
-  // A reading an operator decided, or one held as late, stays where it is; one the ceiling holds
-  // moves with its hold (its delta is taken again from here: the hold follows it).
-  if (higher.hold === 'LATE' || higher.operator !== 'NONE' || around.same || around.next?.timeMs === link.timeMs + 1) return undefined;
-  const to = { loadBalancerId: lbId, hostId, timeMs: link.timeMs + 1 };
-  const from = { ...to, timeMs: higher.timeMs };
+  const higher = await higherRunBefore(trx, hostId, lbId, link, around.previous);
+  if (!higher) return undefined;
+  if (higher.length === 0) return { around, moved: [], undo: async () => {} };
+  // The run goes to the instants just after it: they must be free.
+  if (around.same || (around.next && around.next.timeMs <= link.timeMs + higher.length)) return undefined;
+  const moved = higher.map(({ row, link: l }, i) => {
+    const to = { loadBalancerId: lbId, hostId, timeMs: link.timeMs + 1 + i };
+    return { from: row.timeMs, to, link: { ...l, timeMs: to.timeMs } };
+  });
+  // One the ceiling holds moves with its hold (its delta is taken again from here: the hold follows it).
   const move = async (a: ReadingKey, b: ReadingKey) => {
     await moveReading(trx, a, b.timeMs);
     await moveCeilingHold(trx, a, b.timeMs);
   };
-  await move(from, to);
+  for (const m of moved) await move({ ...m.to, timeMs: m.from }, m.to);
   return {
     around: await neighbours(),
-    moved: { from: higher.timeMs, to, link: { ...higherLink, timeMs: to.timeMs } },
-    undo: () => move(to, from),
+    moved,
+    undo: async () => {
+      for (const m of moved) await move(m.to, { ...m.to, timeMs: m.from });
+    },
   };
+}
+
+/**
+ * The readings stamped just before `link` whose counters put them after it, oldest first.
+ * Undefined: one of them an operator decided, or one held as late, which stays where it is.
+ */
+async function higherRunBefore(trx: Db, hostId: number, lbId: number, link: ChainLink, previous: Neighbours['previous']) {
+  const run: { row: NonNullable<Neighbours['previous']>; link: ChainLink }[] = [];
+  for (let row = previous; row;) {
+    const rowLink = linkOf(row);
+    if (!rowLink || !goesAfter(rowLink, link)) break;
+    if (row.hold === 'LATE' || row.operator !== 'NONE') return undefined;
+    run.unshift({ row, link: rowLink });
+    const before = await chainNeighbours(trx, hostId, lbId, row.timeMs - 1);
+    row = before.same ?? before.previous;
+  }
+  return run;
 }

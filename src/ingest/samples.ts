@@ -192,7 +192,7 @@ async function sliceReadings(intake: SliceIntake, readings: LoadBalancerReading[
  * it had come in time: its delta from the reading before it, and the reading after it now counts
  * from it (and is held, or no longer held, by the ceiling accordingly). Among readings of one
  * process stamped close together the counters decide (domain/delta.ts goesAfter): it goes after
- * lower ones stamped after it, and a higher one stamped before it moves to just after it, so the
+ * lower ones stamped after it, and higher ones stamped before it move to just after it, so the
  * chain is the same in any arrival order. Refused (undefined): a reading from a process that
  * started after the newest reading's (it cannot be older: a clock went back), one that shares
  * its instant with a stored reading, one whose neighbours keep no counters (stored before they
@@ -208,9 +208,9 @@ async function placeInChain(intake: SliceIntake, lbId: number, link: ChainLink, 
     await place?.undo();
     return undefined;
   }
-  const moved = place!.moved;
-  if (moved && intake.baselines.get(lbId)?.timeMs === moved.from) {
-    intake.baselines.set(lbId, moved.link);
+  const newestMoved = place!.moved.find((m) => intake.baselines.get(lbId)?.timeMs === m.from);
+  if (newestMoved) {
+    intake.baselines.set(lbId, newestMoved.link);
     intake.baselinesMoved = true;
   }
   return { delta, timeMs: link.timeMs };

@@ -128,15 +128,16 @@ async function joinChain(trx: Db, reading: ReadingRow): Promise<number[]> {
   await setReadingDelta(trx, at, chainDelta(previous && linkOf(previous), link, link.processKey), 'NONE');
   const nextLink = next && linkOf(next);
   if (nextLink) await setReadingDelta(trx, next!, chainDelta(link, nextLink, nextLink.processKey));
-  const moved = place.moved;
-  if (!next || moved) {
+  const { moved } = place;
+  if (!next || moved.length > 0) {
     await lockHostCounters(trx, reading.hostId);
     const baselines = await hostBaselines(trx, reading.hostId);
     const newest = baselines.get(reading.loadBalancerId);
-    if (moved && newest?.timeMs === moved.from) await saveHostBaselines(trx, reading.hostId, baselines.set(reading.loadBalancerId, moved.link));
+    const newestMoved = moved.find((m) => newest?.timeMs === m.from);
+    if (newestMoved) await saveHostBaselines(trx, reading.hostId, baselines.set(reading.loadBalancerId, newestMoved.link));
     else if (!next && (!newest || newest.timeMs < link.timeMs)) await saveHostBaselines(trx, reading.hostId, baselines.set(reading.loadBalancerId, link));
   }
-  return [floorHour(link.timeMs - 1), ...(next ? [floorHour(next.timeMs - 1)] : []), ...(moved ? [floorHour(moved.to.timeMs - 1), floorHour(moved.from - 1)] : [])];
+  return [floorHour(link.timeMs - 1), ...(next ? [floorHour(next.timeMs - 1)] : []), ...moved.flatMap((m) => [floorHour(m.to.timeMs - 1), floorHour(m.from - 1)])];
 }
 
 function readingKeyOf(a: Anomaly): ReadingKey | undefined {

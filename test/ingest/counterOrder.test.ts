@@ -91,6 +91,22 @@ for (const { fixture, skip } of await engines()) {
       assert.deepEqual(stamps.map((r) => Number(r.time_ms) - t), [1500, 1501, 5 * 60_000], 'the lower counters keep their stamp, the higher go just after, as in the other arrival order');
     });
 
+    test('two readers behind, both read after a third: both higher readings move after the lower one, in their order', async () => {
+      await create(36);
+      const t = h0 + 50 * 60_000;
+      // Found by the arrival-order property (seed -2000191718): read at t, then twice more by
+      // readers whose clocks were 1.7 s and 1 s behind; the first read arrived last.
+      await read(1, 36, t - 1700, 1200n);
+      await read(1, 36, t - 1000, 1300n);
+      await read(1, 36, t + 5 * 60_000, 2000n);
+      await read(1, 36, t, 1000n);
+      const stamps = await store.db.selectFrom('usage_samples').select(['time_ms', 'bytes_in']).where('load_balancer_id', '=', 36).orderBy('time_ms').execute();
+      assert.deepEqual(stamps.map((r) => [Number(r.time_ms) - t, Number(r.bytes_in)]), [[0, 1000], [1, 200], [2, 100], [5 * 60_000, 700]],
+        'the lowest keeps its stamp (and is the process\'s first reading), the two higher follow it');
+      const held = await store.db.selectFrom('anomalies').select('kind').where('load_balancer_id', '=', 36).execute();
+      assert.deepEqual(held, [], 'nothing held as stale (it used to hold the lowest reading)');
+    });
+
     test('no traffic between two readers: equal counters say nothing of order, the stamps keep it; nothing held', async () => {
       await create(33);
       const t = h0 + 25 * 60_000;

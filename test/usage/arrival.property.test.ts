@@ -12,8 +12,9 @@
 // held, and is released by the operator, while exports run into a receiver that stores some
 // batches and then times out; billing must end with the in-order delivery's final figures.
 //
-// PROPERTY_RUNS and PROPERTY_SEED (fast-check's seed) repeat or widen a run; PROPERTY_DEBUG=1
-// prints the shuffled store's records, anomalies and hours when the late-data property fails.
+// PROPERTY_RUNS and PROPERTY_SEED (fast-check's seed) repeat or widen a run; PROPERTY_DEBUG=<load
+// balancer id> prints the shuffled store's records, anomalies and hours, and both stores' readings
+// of that load balancer, when a property fails.
 
 import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -233,6 +234,18 @@ async function contents(store: Store) {
   return { records: text(norm(records)), snapshots: text(norm(snapshots)), anomalies: text(toMinute(norm(anomalies))) };
 }
 
+/** PROPERTY_DEBUG=<load balancer id>: what the shuffled store decided, and both stores' readings of it. */
+async function showDebug(inOrder: Store, anyOrder: Store): Promise<void> {
+  const show = (rows: unknown) => console.log(JSON.stringify(rows, (_k, v) => (typeof v === 'bigint' ? Number(v) : v)));
+  show(await anyOrder.db.selectFrom('usage_records').select(['load_balancer_id', 'start_ms', 'closing', 'revision', 'voided', 'offered', 'exported_ms', 'final', 'bytes_in']).orderBy('load_balancer_id').orderBy('start_ms').execute());
+  show(await anyOrder.db.selectFrom('anomalies').select(['id', 'kind', 'time_ms', 'load_balancer_id', 'host_id', 'status', 'detail']).orderBy('id').execute());
+  show(await anyOrder.db.selectFrom('hours').selectAll().execute());
+  for (const store of [inOrder, anyOrder]) {
+    show(await store.db.selectFrom('usage_samples').select(['load_balancer_id', 'host_id', 'time_ms', 'kind', 'hold', 'operator', 'bytes_in', 'counter_in'])
+      .where('load_balancer_id', '=', Number(process.env.PROPERTY_DEBUG)).orderBy('host_id').orderBy('time_ms').execute());
+  }
+}
+
 const available = await engines();
 const cleanups: (() => Promise<void>)[] = [];
 after(async () => {
@@ -290,6 +303,7 @@ for (const { fixture, skip } of available) {
         } catch (err) {
           // fast-check reports the counterexample; say what differed.
           console.log(`# ${fixture.name}: ${String((err as Error).message).slice(0, 3000)}`);
+          if (process.env.PROPERTY_DEBUG) await showDebug(inOrder, anyOrder);
           throw err;
         } finally {
           await inOrder.close();
@@ -334,16 +348,7 @@ for (const { fixture, skip } of available) {
           assert.deepEqual(flaky.figures(), expected, 'billing ends with the corrected figures');
         } catch (err) {
           console.log(`# ${fixture.name} (late): ${String((err as Error).message).slice(0, 3000)}`);
-          if (process.env.PROPERTY_DEBUG) {
-            const show = (rows: unknown) => console.log(JSON.stringify(rows, (_k, v) => (typeof v === 'bigint' ? Number(v) : v)));
-            show(await anyOrder.db.selectFrom('usage_records').select(['load_balancer_id', 'start_ms', 'closing', 'revision', 'voided', 'offered', 'exported_ms', 'final', 'bytes_in']).orderBy('load_balancer_id').orderBy('start_ms').execute());
-            show(await anyOrder.db.selectFrom('anomalies').select(['id', 'kind', 'time_ms', 'load_balancer_id', 'host_id', 'status', 'detail']).orderBy('id').execute());
-            show(await anyOrder.db.selectFrom('hours').selectAll().execute());
-            for (const store of [inOrder, anyOrder]) {
-              show(await store.db.selectFrom('usage_samples').select(['load_balancer_id', 'host_id', 'time_ms', 'kind', 'hold', 'operator', 'bytes_in', 'counter_in'])
-                .where('load_balancer_id', '=', Number(process.env.PROPERTY_DEBUG)).orderBy('host_id').orderBy('time_ms').execute());
-            }
-          }
+          if (process.env.PROPERTY_DEBUG) await showDebug(inOrder, anyOrder);
           throw err;
         } finally {
           await inOrder.close();
