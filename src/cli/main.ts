@@ -23,6 +23,7 @@ import { formatReport, usageReport, type ReportFormat } from './report.ts';
 import { parseTime, DAY_MS, utcPrinter } from '../domain/time.ts';
 import { serveCommand } from './serveCommand.ts';
 import { migrate } from '../store/migrations/index.ts';
+import { checkStoreFile, restoreSqliteStore } from '../store/restore.ts';
 import { createLogger } from '../logging.ts';
 import { describeTransfers } from '../domain/types.ts';
 import { recordSources } from '../query/recordSources.ts';
@@ -158,12 +159,18 @@ export function buildProgram(): Command {
   program.command('backup')
     .description('Copy the embedded SQLite store into a new file, consistent even while serve writes to it')
     .argument('<file>', 'the copy: a new file (an existing one is never overwritten)')
-    .addHelpText('after', '\nExamples:\n  lbmeter backup /var/backups/lbmeter-$(date +%F).db\n  LBMETER_DB=/var/lib/lbmeter/lbmeter.db lbmeter backup copy.db\n\nPostgreSQL stores are backed up with pg_dump (docs/operations.md).')
-    .action((file: string) => withStore(async (store) => {
+    .option('--verify', "check the copy whole: SQLite's integrity check and its migrations (reads the whole copy)")
+    .addHelpText('after', '\nExamples:\n  lbmeter backup --verify /var/backups/lbmeter-$(date +%F).db\n  LBMETER_DB=/var/lib/lbmeter/lbmeter.db lbmeter backup copy.db\n\nPostgreSQL stores are backed up with pg_dump (docs/operations.md).')
+    .action((file: string, opts: { verify?: boolean }) => withStore(async (store) => {
       const dialect = dialectFor(store.engine);
       if (!dialect.backup) throw new UsageError(`the store is ${store.engine}: back it up with its own tools (pg_dump; see docs/operations.md)`);
       if (existsSync(file)) throw new UsageError(`${file} exists: give a new file`);
       const { pages } = await dialect.backup(store.connection, file);
+      if (opts.verify) {
+        const check = checkStoreFile(file);
+        console.log(`backed up ${pages} pages to ${file} (${check.records} usage records); verified: integrity ok, ${check.migrations.length} migrations up to ${check.migrations.at(-1)}`);
+        return;
+      }
       const copy = await openStore(file, { migrate: false });
       try {
         const records = await copy.db.selectFrom('usage_records').select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow();
@@ -172,6 +179,20 @@ export function buildProgram(): Command {
         await copy.close();
       }
     }));
+
+  program.command('restore')
+    .description('Put a backup in place as the embedded SQLite store (stop every lbmeter process on the store first)')
+    .argument('<file>', 'a copy made by lbmeter backup')
+    .addHelpText('after', '\nThe store in place is set aside as <store>.replaced-<time>, never deleted; the copy is checked\nbefore and after (SQLite integrity, known migrations).\n\nExamples:\n  sudo systemctl stop lbmeter && sudo -u lbmeter lbmeter restore /var/backups/lbmeter-2026-11-29.db\n\nPostgreSQL stores are restored with pg_restore (docs/operations.md).')
+    .action((file: string) => {
+      const c = config();
+      if (engineOf(c.db) !== 'sqlite' || c.db === ':memory:') {
+        throw new UsageError('the store is postgres: restore it with pg_restore into an empty database, then point LBMETER_DB at it (docs/operations.md, Backup and restore)');
+      }
+      const r = restoreSqliteStore(file, c.db);
+      console.log(`restored ${file} to ${c.db}: integrity ok, ${r.records} usage records, ${r.migrations.length} migrations (serve applies any newer ones at start)`);
+      if (r.setAside) console.log(`the store that was there is kept at ${r.setAside}`);
+    });
 
   program.command('purge')
     .description('Delete usage older than the retention period (with a billing sink, never a record not exported yet)')

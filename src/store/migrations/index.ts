@@ -36,6 +36,9 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '013_record_ids': recordIds,
 };
 
+/** The migrations this lbmeter knows, oldest first. */
+export const knownMigrations = (): string[] => Object.keys(MIGRATIONS);
+
 /** A store a newer lbmeter migrated: this one does not know its schema and must not touch it. */
 export class StoreTooNew extends Error {}
 
