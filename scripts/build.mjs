@@ -8,4 +8,16 @@ import { cpSync, rmSync, writeFileSync } from 'node:fs';
 rmSync('dist', { recursive: true, force: true });
 execFileSync(process.execPath, ['node_modules/typescript/bin/tsc', '-p', 'tsconfig.build.json'], { stdio: 'inherit' });
 cpSync('src/dashboard/public', 'dist/dashboard/public', { recursive: true });
+// The commit the build is made from, for lbmeter --version (src/version.ts).
+writeFileSync('dist/build.json', JSON.stringify({ commit: commitOfCheckout() }) + '\n');
 writeFileSync('dist/.built', new Date().toISOString() + '\n');
+
+function commitOfCheckout() {
+  try {
+    const git = (args) => execFileSync('git', args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }).trim();
+    const head = git(['rev-parse', '--short=12', 'HEAD']);
+    return git(['status', '--porcelain', '--untracked-files=no']) ? `${head}-dirty` : head;
+  } catch {
+    return 'unknown';
+  }
+}

@@ -1,6 +1,7 @@
 // Configuration from the environment (SPEC 6). A bad value stops the start with one line that
 // names the variable, what it expected and what it got.
 
+import { closest, distance } from 'fastest-levenshtein';
 import { isValidTimeZone, HOUR_MS } from './domain/time.ts';
 
 export interface Config {
@@ -19,8 +20,10 @@ export interface Config {
   rateLimitPerMinute: number;
   bootstrapToken?: string;
   logLevel: string;
-  /** Serve /metrics (no token). */
+  /** Serve /metrics (no token) on the API. */
   metrics: boolean;
+  /** LBMETER_METRICS_PORT: /metrics and /health on a port of their own, in every process (off when unset). */
+  metricsPort?: number;
   /** API worker processes (node:cluster); 1: the API runs in the one process. */
   workers: number;
   /** How far past its live objects V8 lets the heap grow before collecting, in percent; 0: V8's own. */
@@ -134,6 +137,29 @@ export function loadConfig(env: Env = process.env): Config {
     }
     config.export.url = env.LBMETER_EXPORT_URL;
   }
+  if (env.LBMETER_METRICS_PORT) config.metricsPort = integer(env, 'LBMETER_METRICS_PORT', 0, 0, 65535);
   if (env.LBMETER_BOOTSTRAP_TOKEN) config.bootstrapToken = env.LBMETER_BOOTSTRAP_TOKEN;
   return config;
+}
+
+/** Every LBMETER_ variable lbmeter reads (the README's Configuration table), and the units' own. */
+export const SETTINGS = [
+  'LBMETER_DB', 'LBMETER_HOST', 'LBMETER_PORT', 'LBMETER_BASE_URL', 'LBMETER_TIMEZONE', 'LBMETER_POLL_INTERVAL', 'LBMETER_POLL_TIMEOUT',
+  'LBMETER_RETENTION_DAYS', 'LBMETER_READINGS_DAYS', 'LBMETER_GRACE', 'LBMETER_DELTA_CEILING', 'LBMETER_RATE_LIMIT', 'LBMETER_BOOTSTRAP_TOKEN',
+  'LBMETER_LOG_LEVEL', 'LBMETER_METRICS', 'LBMETER_METRICS_PORT', 'LBMETER_WORKERS', 'LBMETER_HEAP_GROWTH', 'LBMETER_PAGE_CACHE_MB',
+  'LBMETER_EXPORT_URL', 'LBMETER_EXPORT_SOURCE', 'LBMETER_EXPORT_BATCH', 'LBMETER_EXPORT_TIMEOUT', 'LBMETER_EXPORT_ATTEMPTS', 'LBMETER_EXPORT_BACKOFF',
+  // Read by the systemd units (deploy/systemd/lbmeter@.service), not by lbmeter.
+  'LBMETER_SERVE_FLAGS',
+] as const;
+
+/**
+ * A warning for each LBMETER_ variable lbmeter does not read (a typo silently kept the default),
+ * with the nearest known name. LBMETER_TEST_ variables belong to the test suite.
+ */
+export function unknownSettings(env: Env): string[] {
+  return Object.keys(env).filter((name) => name.startsWith('LBMETER_') && !name.startsWith('LBMETER_TEST_') && !(SETTINGS as readonly string[]).includes(name)).sort().map((name) => {
+    const nearest = closest(name, [...SETTINGS]);
+    const hint = distance(name, nearest) <= Math.max(3, Math.floor(nearest.length / 4)) ? ` (did you mean ${nearest}?)` : '';
+    return `${name} is not a setting of lbmeter${hint}; it is ignored`;
+  });
 }

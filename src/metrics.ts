@@ -1,15 +1,29 @@
 // Prometheus metrics of one lbmeter process (prom-client). Counters and histograms count what
 // this process did; the gauges of the pipeline's state (held anomalies, rollup lag, export
-// backlog) are read from the store at scrape time, so every process reports the same truth.
+// backlog, when each host was last read) are read from the store at scrape time, so every
+// process reports the same truth. With API workers (node:cluster) the primary reads the store
+// gauges once and sums the counters of every process (metricsCluster.ts).
 
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Store } from './store/store.ts';
 import type { HostPollReport } from './ingest/poller.ts';
+import type { SampleIntakeResult } from './ingest/samples.ts';
 import { countAnomalies, unbilledBytes } from './store/anomalies.ts';
 import { rollupLagMs } from './store/hours.ts';
-import { exportBacklog } from './store/usageRecords.ts';
+import { exportBacklog, oldestExportDueEnd } from './store/usageRecords.ts';
 import { countDeadLetters } from './store/exports.ts';
+import { hostsLastRead } from './store/inventory.ts';
 import { MAX_CLOCK_SKEW_MS, measureClockSkew } from './ingest/clockSkew.ts';
+
+export interface MetricsOptions {
+  now?: () => number;
+  /** A billing sink is configured: the export backlog is a state worth watching (off: no backlog series). */
+  exportSink?: boolean;
+  /** LBMETER_GRACE: a record may be exported from its hour's end plus this. */
+  graceMs?: number;
+  /** Read the pipeline's state from the store (off in API workers: their primary reads it once). */
+  storeGauges?: boolean;
+}
 
 export class Metrics {
   readonly registry = new Registry();
@@ -41,61 +55,78 @@ export class Metrics {
   });
   readonly jobLastSuccess = new Gauge({
     name: 'lbmeter_job_last_success_timestamp_seconds', help: 'When a scheduled job last finished without an error, by job (Unix seconds)',
-    labelNames: ['name'] as const, registers: [this.registry],
+    labelNames: ['name'] as const, registers: [this.registry], aggregator: 'max',
   });
   readonly samples = new Counter({
     name: 'lbmeter_samples_ingested_total', help: 'Load balancer counter readings stored, by source (poll, push)',
     labelNames: ['source'] as const, registers: [this.registry],
+  });
+  readonly jobFailures = new Counter({
+    name: 'lbmeter_job_failures_total', help: 'Scheduled job runs that ended in an error, by job name (the error is in the log)',
+    labelNames: ['name'] as const, registers: [this.registry],
+  });
+  readonly meteredBytes = new Counter({
+    name: 'lbmeter_metered_bytes_total', help: 'Bytes of the counter deltas this process took into the chain for billing (held ones aside), by direction (SSL included)',
+    labelNames: ['direction'] as const, registers: [this.registry],
   });
   readonly exports = new Counter({
     name: 'lbmeter_export_records_total', help: 'Usage records offered to the billing sink, by result (delivered, duplicate: the sink had it, failed: to be retried)',
     labelNames: ['result'] as const, registers: [this.registry],
   });
 
-  constructor(store: Store, now: () => number = Date.now) {
+  /** The text a scrape gets: this registry's, or its process group's (metricsCluster.ts). */
+  exposition: () => Promise<string> = () => this.registry.metrics();
+
+  constructor(store: Store, options: MetricsOptions = {}) {
+    const now = options.now ?? Date.now;
     // Under their standard names (process_*, nodejs_*), which stock Node.js dashboards query.
     collectDefaultMetrics({ register: this.registry });
-    new Gauge({
-      name: 'lbmeter_anomalies_held', help: 'Anomalies waiting for an operator, by kind', labelNames: ['kind'] as const, registers: [this.registry],
+    if (options.storeGauges === false) return;
+    // One process reads these for a cluster ('first' if another sent them too): never summed.
+    const stateGauge = (name: string, help: string, collect: (gauge: Gauge<string>) => Promise<void>, labelNames: string[] = []) => new Gauge({
+      name, help, labelNames, registers: [this.registry], aggregator: 'first',
       async collect() {
-        this.reset();
-        for (const [kind, count] of await countAnomalies(store.db, 'HELD')) this.set({ kind }, count);
+        await collect(this);
       },
     });
-    new Gauge({
-      name: 'lbmeter_rollup_lag_seconds', help: 'Ended time not rolled up yet: from the end of the newest rolled hour to the end of the newest ended hour',
-      registers: [this.registry],
-      async collect() {
-        this.set((await rollupLagMs(store.db, now())) / 1000);
-      },
+    stateGauge('lbmeter_anomalies_held', 'Anomalies waiting for an operator, by kind', async (g) => {
+      g.reset();
+      for (const [kind, count] of await countAnomalies(store.db, 'HELD')) g.set({ kind }, count);
+    }, ['kind']);
+    stateGauge('lbmeter_rollup_lag_seconds', 'Ended time not rolled up yet: from the end of the newest rolled hour to the end of the newest ended hour', async (g) => {
+      g.set((await rollupLagMs(store.db, now())) / 1000);
     });
-    new Gauge({
-      name: 'lbmeter_export_backlog_records', help: 'Final usage records not exported yet', registers: [this.registry],
-      async collect() {
-        this.set(await exportBacklog(store.db));
-      },
+    stateGauge('lbmeter_host_last_read_timestamp_seconds', 'When each host in service was last read (by any poller, or pushed by its agent), Unix seconds; 0: never read. source: poll (lbmeter reads it) or push (its agent sends)', async (g) => {
+      g.reset();
+      for (const h of await hostsLastRead(store.db)) g.set({ host: String(h.id), source: h.polled ? 'poll' : 'push' }, (h.newestMs ?? 0) / 1000);
+    }, ['host', 'source']);
+    if (options.exportSink) {
+      stateGauge('lbmeter_export_backlog_records', 'Final usage records not exported yet (only with a billing sink)', async (g) => {
+        g.set(await exportBacklog(store.db));
+      });
+      const graceMs = options.graceMs ?? 0;
+      stateGauge('lbmeter_export_backlog_age_seconds', 'How long the oldest final record not exported yet has been due: since its hour ended plus LBMETER_GRACE; 0: none waits', async (g) => {
+        const end = await oldestExportDueEnd(store.db);
+        g.set(end === undefined ? 0 : Math.max(0, now() - end - graceMs) / 1000);
+      });
+    }
+    stateGauge('lbmeter_export_dead_letters', 'Usage records the billing sink refused for good, waiting for an operator (lbmeter export replay)', async (g) => {
+      g.set(await countDeadLetters(store.db));
     });
-    new Gauge({
-      name: 'lbmeter_export_dead_letters', help: 'Usage records the billing sink refused for good, waiting for an operator (lbmeter export replay)', registers: [this.registry],
-      async collect() {
-        this.set(await countDeadLetters(store.db));
-      },
+    // Named as a total (issue 20) though read from the store: what is held now, not a count of events.
+    stateGauge('lbmeter_unbilled_bytes_total', 'Bytes that bill nothing while undecided, by kind: frontends no CREATE names (UNKNOWN_LOAD_BALANCER), readings after a deletion (SAMPLE_AFTER_DELETE)', async (g) => {
+      for (const [kind, bytes] of await unbilledBytes(store.db)) g.set({ kind }, bytes);
+    }, ['kind']);
+    stateGauge('lbmeter_clock_skew_seconds', `The clock of the process that read the store gauges minus the store's; a poller more than ${MAX_CLOCK_SKEW_MS / 1000} s off refuses to poll`, async (g) => {
+      g.set((await measureClockSkew(store.db)).skewMs / 1000);
     });
-    new Gauge({
-      // Named as a total (issue 20) though read from the store: what is held now, not a count of events.
-      name: 'lbmeter_unbilled_bytes_total', help: 'Bytes that bill nothing while undecided, by kind: frontends no CREATE names (UNKNOWN_LOAD_BALANCER), readings after a deletion (SAMPLE_AFTER_DELETE)',
-      labelNames: ['kind'] as const, registers: [this.registry],
-      async collect() {
-        for (const [kind, bytes] of await unbilledBytes(store.db)) this.set({ kind }, bytes);
-      },
-    });
-    new Gauge({
-      name: 'lbmeter_clock_skew_seconds', help: `This process's clock minus the store's; a poller more than ${MAX_CLOCK_SKEW_MS / 1000} s off refuses to poll`,
-      registers: [this.registry],
-      async collect() {
-        this.set((await measureClockSkew(store.db)).skewMs / 1000);
-      },
-    });
+  }
+
+  /** A stored sample (polled or pushed): its readings and the bytes it took into the chain. */
+  observeIntake(source: 'poll' | 'push', loadBalancers: number, bytes: SampleIntakeResult['bytes']): void {
+    this.samples.inc({ source }, loadBalancers);
+    this.meteredBytes.inc({ direction: 'in' }, Number(bytes.in + bytes.inSsl));
+    this.meteredBytes.inc({ direction: 'out' }, Number(bytes.out + bytes.outSsl));
   }
 
   observePolls(reports: HostPollReport[]): void {
@@ -104,7 +135,7 @@ export class Metrics {
       this.polls.inc({ host, result: r.busy ? 'busy' : r.ok ? 'ok' : 'failed' });
       if (r.busy) continue;
       this.pollSeconds.observe({ host }, r.durationMs / 1000);
-      if (r.ok && !r.duplicate) this.samples.inc({ source: 'poll' }, r.loadBalancers);
+      if (r.ok && !r.duplicate && r.bytes) this.observeIntake('poll', r.loadBalancers, r.bytes);
     }
   }
 }

@@ -15,7 +15,10 @@ import { purgeExpired } from './jobs/retention.ts';
 import { compactReadings } from './jobs/compaction.ts';
 import { DAY_MS, HOUR_MS } from './domain/time.ts';
 import { demoStoreKind, NotADemoStore, startDemoFleet } from './demo/fleet.ts';
+import cluster from 'node:cluster';
 import { Metrics } from './metrics.ts';
+import { clusterExposition, workerExposition } from './metricsCluster.ts';
+import { startMetricsServer } from './metricsServer.ts';
 import { configuredSink } from './export/sinks.ts';
 import { runExport } from './jobs/export.ts';
 
@@ -33,6 +36,8 @@ export interface RunningServer {
   app?: FastifyInstance;
   api?: ApiContext;
   url?: string;
+  /** Where LBMETER_METRICS_PORT serves /metrics and /health. */
+  metricsUrl?: string;
   /** A token printed for the operator when one was created at start. */
   createdToken?: string;
   demo?: { accountId: number; loadBalancerId: number };
@@ -64,8 +69,11 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
       throw err instanceof NotADemoStore ? new StartError(`the store at ${shownLocation(config.db)}: ${err.message}`) : err;
     });
   }
-  const metrics = new Metrics(store);
+  // An API worker's counters are summed by its primary, which reads the store gauges once.
+  const metrics = new Metrics(store, { exportSink: !!config.export.url, graceMs: config.graceMs, storeGauges: !cluster.isWorker });
+  metrics.exposition = cluster.isWorker ? workerExposition(metrics.registry) : clusterExposition(metrics.registry);
   const running: RunningServer = { store, stop: async () => {} };
+  const closing: (() => Promise<unknown>)[] = [];
   // The address first: a port that is taken stops the start before anything else runs, so no
   // poller or job is left working behind a process that has no API.
   if (options.api) {
@@ -77,9 +85,18 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
     } catch (err) {
       await running.app?.close().catch(() => {});
       await store.close();
-      const code = (err as NodeJS.ErrnoException).code;
-      const why = code === 'EADDRINUSE' ? 'the address is in use' : code === 'EACCES' ? 'permission denied' : code === 'EADDRNOTAVAIL' ? 'no such address on this machine' : (err as Error).message;
-      throw new StartError(`cannot listen on ${config.host}:${config.port} (LBMETER_HOST, LBMETER_PORT): ${why}`);
+      throw listenFailure(err, config.host, config.port, 'LBMETER_PORT');
+    }
+  }
+  if (config.metricsPort !== undefined && !cluster.isWorker) {
+    try {
+      const { app, url } = await startMetricsServer({ host: config.host, port: config.metricsPort, store, metrics, roles: { api: options.api, poller: options.poller, jobs: options.jobs } });
+      running.metricsUrl = url;
+      closing.push(() => app.close());
+    } catch (err) {
+      await running.app?.close().catch(() => {});
+      await store.close();
+      throw listenFailure(err, config.host, config.metricsPort, 'LBMETER_METRICS_PORT');
     }
   }
   const createdToken = await bootstrapTokens(store, config);
@@ -106,7 +123,10 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
       const timer = metrics.jobSeconds.startTimer({ name });
       const done: Promise<unknown> = work()
         .then(() => metrics.jobLastSuccess.set({ name }, Date.now() / 1000))
-        .catch((err) => logger.error({ err, job: name }, 'job failed'))
+        .catch((err) => {
+          metrics.jobFailures.inc({ name });
+          logger.error({ err, job: name }, 'job failed');
+        })
         .finally(() => {
           timer();
           running = false;
@@ -168,10 +188,18 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
     if (running.api) running.api.closing = true;
     await running.app?.close(); // drains requests in flight
     await Promise.all([...inFlight]); // finishes the runs in flight
+    for (const close of closing) await close().catch(() => {});
     for (const release of releases) await release().catch(() => {});
     await store.close();
   };
   return running;
+}
+
+/** Why an address could not be listened on, naming the variables that set it. */
+function listenFailure(err: unknown, host: string, port: number, portVariable: string): StartError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why = code === 'EADDRINUSE' ? 'the address is in use' : code === 'EACCES' ? 'permission denied' : code === 'EADDRNOTAVAIL' ? 'no such address on this machine' : (err as Error).message;
+  return new StartError(`cannot listen on ${host}:${port} (LBMETER_HOST, ${portVariable}): ${why}`);
 }
 
 /** LBMETER_BOOTSTRAP_TOKEN, or a first token when the store has none; returns a new value to print. */

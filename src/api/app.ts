@@ -67,7 +67,7 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 export async function buildApp(context: AppContext): Promise<{ app: FastifyInstance; api: ApiContext }> {
   const now = context.now ?? Date.now;
-  const api: ApiContext = { ...context, now, clockGiven: context.now !== undefined, metrics: context.metrics ?? new Metrics(context.store, now), pageBoundaries: new PageBoundaries(), pageCache: new PageCache(context.config.pageCacheMb * 2 ** 20), printer: timePrinter(context.config.timezone), closing: false };
+  const api: ApiContext = { ...context, now, clockGiven: context.now !== undefined, metrics: context.metrics ?? new Metrics(context.store, { now, exportSink: !!context.config.export.url, graceMs: context.config.graceMs }), pageBoundaries: new PageBoundaries(), pageCache: new PageCache(context.config.pageCacheMb * 2 ** 20), printer: timePrinter(context.config.timezone), closing: false };
   const app = Fastify({
     ...(context.logger ? { loggerInstance: context.logger as unknown as FastifyBaseLogger } : { logger: false }),
     bodyLimit: BODY_LIMIT,

@@ -2,9 +2,10 @@
 // `serve` runs on the same store. Bad arguments: one line on stderr, exit code 2.
 
 import { existsSync } from 'node:fs';
-import { VERSION } from '../version.ts';
+import cluster from 'node:cluster';
+import { VERSION, buildCommit } from '../version.ts';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { loadConfig, ConfigError, type Config } from '../config.ts';
+import { loadConfig, unknownSettings, ConfigError, type Config } from '../config.ts';
 import { openStore, type Store } from '../store/store.ts';
 import { dialectFor, engineOf } from '../store/dialect/index.ts';
 import { createToken, listTokens, revokeToken, ROLES, type Role } from '../store/tokens.ts';
@@ -84,7 +85,7 @@ async function withStore<T>(fn: (store: Store, config: Config) => Promise<T>, op
 export function buildProgram(): Command {
   const program = new Command('lbmeter')
     .description('Usage metering and billing reports for load-balancer-as-a-service fleets')
-    .version(VERSION, '-V, --version', 'print the version of lbmeter')
+    .version(`${VERSION} (commit ${buildCommit()})`, '-V, --version', 'print the version of lbmeter and the commit it was built from')
     .showHelpAfterError(false)
     .exitOverride()
     .configureOutput({ outputError: (text, write) => write(text.split('\n')[0] + '\n') });
@@ -183,7 +184,7 @@ export function buildProgram(): Command {
   program.command('restore')
     .description('Put a backup in place as the embedded SQLite store (stop every lbmeter process on the store first)')
     .argument('<file>', 'a copy made by lbmeter backup')
-    .addHelpText('after', '\nThe store in place is set aside as <store>.replaced-<time>, never deleted; the copy is checked\nbefore and after (SQLite integrity, known migrations).\n\nExamples:\n  sudo systemctl stop lbmeter && sudo -u lbmeter lbmeter restore /var/backups/lbmeter-2026-11-29.db\n\nPostgreSQL stores are restored with pg_restore (docs/operations.md).')
+    .addHelpText('after', '\nExamples:\n  LBMETER_DB=/var/lib/lbmeter/lbmeter.db lbmeter restore /var/backups/lbmeter/lbmeter-2026-11-29.db\n\nStop every lbmeter process on the store first. The store in place is set aside as\n<store>.replaced-<time>, never deleted; the copy is checked before and after (SQLite integrity,\nknown migrations). PostgreSQL stores are restored with pg_restore (docs/operations.md).')
     .action((file: string) => {
       const c = config();
       if (engineOf(c.db) !== 'sqlite' || c.db === ':memory:') {
@@ -362,6 +363,8 @@ export async function main(argv: string[]): Promise<void> {
       throw err;
     });
   }
+  // Once, by the process the operator started (not again by each API worker).
+  if (!cluster.isWorker) for (const warning of unknownSettings(process.env)) process.stderr.write(`lbmeter: warning: ${warning}\n`);
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {

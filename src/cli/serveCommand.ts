@@ -28,6 +28,7 @@ export async function serveCommand(config: Config, logger: Logger, options: Serv
     }))))[0];
   }
   printWelcome(config, running, url);
+  if (running.metricsUrl) console.log(`metrics: ${running.metricsUrl}/metrics   health: ${running.metricsUrl}/health`);
   if (options.jobs) console.log(`retention: ${retentionRule(config.retentionDays, !!config.export.url)}`);
   stopOnSignals(logger, async () => {
     await Promise.all(children.map((w) => new Promise<void>((resolve) => {

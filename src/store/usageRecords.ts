@@ -224,6 +224,12 @@ export async function exportBacklog(db: Db): Promise<number> {
   return num(r.n);
 }
 
+/** Where the hour of the oldest final record not exported yet ends (undefined: none waits). */
+export async function oldestExportDueEnd(db: Db): Promise<number | undefined> {
+  const r = await db.selectFrom('usage_records').select((eb) => eb.fn.min('hour_ms').as('h')).where('final', '=', 1).where('exported_ms', 'is', null).executeTakeFirst();
+  return r?.h === null || r?.h === undefined ? undefined : num(r.h as number) + HOUR_MS;
+}
+
 /** Where the oldest record still waiting for export starts (its hour's samples must stay). */
 export async function oldestUnexportedStart(db: Db): Promise<number | undefined> {
   const r = await db.selectFrom('usage_records').select((eb) => eb.fn.min('hour_ms').as('h')).where('exported_ms', 'is', null).executeTakeFirst();

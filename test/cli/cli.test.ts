@@ -2,9 +2,10 @@
 
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { buildProgram } from '../../src/cli/main.ts';
+import { SETTINGS } from '../../src/config.ts';
 import { promisify } from 'node:util';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -110,10 +111,30 @@ test('LBMETER_DB is a file path or a PostgreSQL URL; any other scheme is refused
   }
 });
 
-test('--version prints the package version alone', async () => {
+test('--version prints the package version and the commit it runs from (issue 21: two builds of 0.1.0 looked the same)', async () => {
   const r = await lbmeter(['--version']);
   assert.equal(r.code, 0);
-  assert.equal(r.stdout, `${JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version}\n`);
+  const version = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')).version;
+  const head = execFileSync('git', ['rev-parse', '--short=12', 'HEAD'], { encoding: 'utf8' }).trim();
+  assert.match(r.stdout, new RegExp(`^${version.replace(/\./g, '\\.')} \\(commit ${head}(-dirty)?\\)\n$`));
+});
+
+test('a mistyped LBMETER_ variable is warned about with the nearest name, once; test variables are not', async () => {
+  const r = await lbmeter(['--version'], { LBMETER_PORTT: '9000', LBMETER_EXPORT_ULR: 'http://x', LBMETER_NONSENSE_THING: '1', LBMETER_TEST_POSTGRES: 'x' });
+  assert.equal(r.code, 0);
+  assert.equal(r.stderr, [
+    'lbmeter: warning: LBMETER_EXPORT_ULR is not a setting of lbmeter (did you mean LBMETER_EXPORT_URL?); it is ignored',
+    'lbmeter: warning: LBMETER_NONSENSE_THING is not a setting of lbmeter; it is ignored',
+    'lbmeter: warning: LBMETER_PORTT is not a setting of lbmeter (did you mean LBMETER_PORT?); it is ignored',
+  ].join('\n') + '\n');
+});
+
+test('every LBMETER_ setting the code reads is in the README\'s Configuration table, and the other way round', () => {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const documented = new Set([...readme.matchAll(/^\| `(LBMETER_[A-Z_]+)`(?:, `(LBMETER_[A-Z_]+)`)? \|/gm)].flatMap((m) => [m[1]!, m[2]].filter(Boolean) as string[]));
+  const read = SETTINGS.filter((s) => s !== 'LBMETER_SERVE_FLAGS');
+  assert.deepEqual(read.filter((s) => !documented.has(s)), [], 'read but not documented');
+  assert.deepEqual([...documented].filter((s) => !(SETTINGS as readonly string[]).includes(s)), [], 'documented but not read');
 });
 
 test('every command has a description and examples in its --help', () => {

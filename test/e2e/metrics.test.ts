@@ -40,7 +40,8 @@ test('the series of requests, polls, samples, anomalies, rollup lag, export back
   const haproxy = await startHaproxy(['3_30', '3_30_S', '3_31', '3_31_S'], backend.port);
   cleanups.push(() => haproxy.stop());
   const now = Date.parse('2026-11-20T12:00:30Z');
-  const api = await startApi(await sqlite.fixture.create(), { nowMs: now, env: { LBMETER_DELTA_CEILING: '1000000' } });
+  // A sink configured (the export below runs by hand): the backlog series exist only with one.
+  const api = await startApi(await sqlite.fixture.create(), { nowMs: now, env: { LBMETER_DELTA_CEILING: '1000000', LBMETER_EXPORT_URL: 'http://127.0.0.1:9/never-called' } });
   cleanups.push(() => api.close());
   cleanups.push(() => sqlite.fixture.cleanup());
 
@@ -65,6 +66,13 @@ test('the series of requests, polls, samples, anomalies, rollup lag, export back
   assert.equal(before.get('lbmeter_samples_ingested_total{source="push"}'), 2);
   assert.equal(before.get('lbmeter_anomalies_held{kind="DELTA_ABOVE_CEILING"}'), 1);
   assert.equal(before.get('lbmeter_rollup_lag_seconds'), 0, 'nothing rolled yet and nothing to compare with');
+  // 100 bytes each way through HAProxy, 5 pushed for 30; 31's 2 MB is held above the ceiling.
+  assert.equal(before.get('lbmeter_metered_bytes_total{direction="in"}'), 105);
+  assert.equal(before.get('lbmeter_metered_bytes_total{direction="out"}'), 100);
+  assert.equal(before.get('lbmeter_host_last_read_timestamp_seconds{host="1",source="poll"}'), now / 1000, 'read by the poll');
+  assert.equal(before.get('lbmeter_host_last_read_timestamp_seconds{host="2",source="poll"}'), 0, 'never read: its socket does not exist');
+  assert.equal(before.get('lbmeter_host_last_read_timestamp_seconds{host="3",source="push"}'), Date.parse('2026-11-20T12:00:00Z') / 1000, 'its agent pushed');
+  assert.equal(before.get('lbmeter_export_backlog_age_seconds'), 0, 'nothing final yet');
   assert.equal(before.get('lbmeter_http_requests_total{method="POST",route="/management/usage/poll",status="200"}'), 1);
   assert.equal(before.get('lbmeter_http_requests_total{method="GET",route="unmatched",status="404"}'), 1);
   assert.equal(before.get('lbmeter_http_request_duration_seconds_count{method="POST",route="/management/usage/samples"}'), 1);
@@ -84,6 +92,8 @@ test('the series of requests, polls, samples, anomalies, rollup lag, export back
   const backlog = await exportBacklog(api.store.db);
   assert.ok(backlog >= 6, `final records of 30 and 31 for 09:00, 10:00, 11:00: ${backlog}`);
   assert.equal(rolled.get('lbmeter_export_backlog_records'), backlog);
+  // The 09:00 records were due at 10:00 + LBMETER_GRACE (2 h): 12:00, so at 14:10 for 2 h 10 min.
+  assert.equal(rolled.get('lbmeter_export_backlog_age_seconds'), 2 * 3600 + 600);
 
   // An export of that backlog to a receiver that takes everything.
   const receiver = http.createServer((req, res) => req.resume().on('end', () => res.writeHead(200).end()));
@@ -94,6 +104,7 @@ test('the series of requests, polls, samples, anomalies, rollup lag, export back
   const exported = await scrape(api.url);
   assert.equal(exported.get('lbmeter_export_records_total{result="delivered"}'), backlog);
   assert.equal(exported.get('lbmeter_export_backlog_records'), 0);
+  assert.equal(exported.get('lbmeter_export_backlog_age_seconds'), 0);
 
   // The process's own series under the names stock Node.js dashboards and alerts query.
   for (const series of ['process_cpu_user_seconds_total', 'process_resident_memory_bytes', 'process_start_time_seconds', 'nodejs_heap_size_used_bytes', 'nodejs_eventloop_lag_seconds']) {
@@ -136,4 +147,12 @@ test('LBMETER_METRICS=off removes /metrics', async () => {
   const api = await startApi(await sqlite.fixture.create(), { env: { LBMETER_METRICS: 'off' } });
   cleanups.push(() => api.close());
   assert.equal((await fetch(`${api.url}/metrics`)).status, 404);
+});
+
+test('without a billing sink there is no export backlog to watch (the alert fired forever)', async () => {
+  const api = await startApi(await sqlite.fixture.create());
+  cleanups.push(() => api.close());
+  const series = await scrape(api.url);
+  assert.ok(![...series.keys()].some((k) => k.startsWith('lbmeter_export_backlog')), 'no backlog series');
+  assert.ok(series.has('lbmeter_export_dead_letters'));
 });

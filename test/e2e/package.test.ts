@@ -28,6 +28,12 @@ test('npm pack, npm install -g into an empty prefix, lbmeter serve from it: /hea
     cpSync(join(ROOT, entry), join(project, entry), { recursive: true });
   }
   symlinkSync(join(ROOT, 'node_modules'), join(project, 'node_modules'));
+  // Packed from a checkout: the build records its commit for --version.
+  const git = (args: string[]) => run('git', ['-c', 'user.name=lbmeter', '-c', 'user.email=ci@lbmeter.invalid', ...args], { cwd: project });
+  await git(['init', '-q']);
+  await git(['add', '-A']);
+  await git(['commit', '-qm', 'release']);
+  const commit = (await git(['rev-parse', '--short=12', 'HEAD'])).stdout.trim();
   const version = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')).version;
 
   const packed = await run('npm', ['pack', '--pack-destination', dir, '--json'], { cwd: project, maxBuffer: 16 << 20 });
@@ -50,7 +56,7 @@ test('npm pack, npm install -g into an empty prefix, lbmeter serve from it: /hea
   const dependencies = readdirSync(join(installed, 'node_modules'));
   for (const dev of ['tsx', 'typescript', 'esbuild', 'fast-check', 'playwright-core']) assert.ok(!dependencies.includes(dev), `${dev} is not installed`);
   const lbmeter = join(prefix, 'bin', 'lbmeter');
-  assert.equal((await run(lbmeter, ['--version'])).stdout, `${version}\n`);
+  assert.equal((await run(lbmeter, ['--version'])).stdout, `${version} (commit ${commit})\n`, 'the version and the commit it was built from');
 
   const store = join(dir, 'store', 'lbmeter.db');
   const child = spawn(lbmeter, ['serve', '--no-poller'], { env: { ...process.env, LBMETER_DB: store, LBMETER_PORT: '0', LBMETER_LOG_LEVEL: 'warn' } });

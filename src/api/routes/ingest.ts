@@ -135,7 +135,7 @@ export const ingestRoutes: RouteModule = (api) => [
     handler: async (request) => {
       const sample = await validateSample(api.store.db, request.body as SampleInput, api.now());
       const r = await ingestSample(api.store, sample, { deltaCeiling: api.config.deltaCeiling, nowMs: api.now() });
-      if (!r.duplicate) api.metrics.samples.inc({ source: 'push' }, sample.loadBalancers.length);
+      if (!r.duplicate) api.metrics.observeIntake('push', sample.loadBalancers.length, r.bytes);
       if (r.held) request.log.warn({ hostId: sample.hostId, held: r.held }, 'readings held as anomalies');
       return { ...r, bytes: { in: String(r.bytes.in), out: String(r.bytes.out), inSsl: String(r.bytes.inSsl), outSsl: String(r.bytes.outSsl) } };
     },

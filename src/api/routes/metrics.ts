@@ -12,7 +12,7 @@ export const metricsRoutes: RouteModule = (api) => (api.config.metrics ? [{
     response: { 200: { type: 'string', description: 'Prometheus text exposition format' } },
   },
   handler: async (_request, reply) => {
-    const text = await api.metrics.registry.metrics();
+    const text = await api.metrics.exposition();
     return reply.type(api.metrics.registry.contentType).send(text);
   },
 }] : []);
