@@ -7,7 +7,7 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { Store } from './store/store.ts';
 import type { HostPollReport } from './ingest/poller.ts';
-import type { SampleIntakeResult } from './ingest/samples.ts';
+import type { MeteredBytes } from './ingest/samples.ts';
 import { countAnomalies, unbilledBytes } from './store/anomalies.ts';
 import { rollupLagMs } from './store/hours.ts';
 import { exportBacklog, oldestExportDueEnd } from './store/usageRecords.ts';
@@ -123,10 +123,10 @@ export class Metrics {
   }
 
   /** A stored sample (polled or pushed): its readings and the bytes it took into the chain. */
-  observeIntake(source: 'poll' | 'push', loadBalancers: number, bytes: SampleIntakeResult['bytes']): void {
+  observeIntake(source: 'poll' | 'push', loadBalancers: number, metered: MeteredBytes): void {
     this.samples.inc({ source }, loadBalancers);
-    this.meteredBytes.inc({ direction: 'in' }, Number(bytes.in + bytes.inSsl));
-    this.meteredBytes.inc({ direction: 'out' }, Number(bytes.out + bytes.outSsl));
+    this.meteredBytes.inc({ direction: 'in' }, metered.in);
+    this.meteredBytes.inc({ direction: 'out' }, metered.out);
   }
 
   observePolls(reports: HostPollReport[]): void {
@@ -135,7 +135,7 @@ export class Metrics {
       this.polls.inc({ host, result: r.busy ? 'busy' : r.ok ? 'ok' : 'failed' });
       if (r.busy) continue;
       this.pollSeconds.observe({ host }, r.durationMs / 1000);
-      if (r.ok && !r.duplicate && r.bytes) this.observeIntake('poll', r.loadBalancers, r.bytes);
+      if (r.ok && !r.duplicate && r.metered) this.observeIntake('poll', r.loadBalancers, r.metered);
     }
   }
 }

@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
-import { openStore, type Store } from './store/store.ts';
+import { openStore, shownLocation, type Store } from './store/store.ts';
 import { buildApp, type ApiContext } from './api/app.ts';
 import { countTokens, createToken, findTokenByValue, ROLES } from './store/tokens.ts';
 import { runRollup } from './jobs/rollup.ts';
@@ -46,17 +46,6 @@ export interface RunningServer {
 
 /** Why serve cannot start (the store or the address is not usable): one line for the operator. */
 export class StartError extends Error {}
-
-/** A store location without its password, fit for a message or a log. */
-export function shownLocation(location: string): string {
-  try {
-    const url = new URL(location);
-    if (url.password) url.password = '***';
-    return url.protocol.startsWith('postgres') ? url.toString() : location;
-  } catch {
-    return location;
-  }
-}
 
 export async function serve(config: Config, logger: Logger, options: ServeOptions): Promise<RunningServer> {
   const store = await openStore(config.db).catch((err: Error) => {

@@ -74,7 +74,7 @@ export function recordSourcesView(s: RecordSources, printer: TimePrinter) {
   const r = s.record;
   return {
     recordId: r.id, accountId: r.accountId, loadBalancerId: r.loadBalancerId, startTime: printer.print(r.startMs), endTime: printer.print(r.endMs),
-    final: r.final, revision: r.revision, voided: r.voided, exported: r.exported, matches: s.matches,
+    final: r.final, revision: r.revision, voided: r.voided, exported: r.exported, ruleVersion: r.ruleVersion, matches: s.matches,
     record: transferView(r), billed: transferView(s.billed),
     readings: s.readings.map(({ reading: x, decision, billed, poll }) => ({
       hostId: x.hostId, time: printer.print(x.timeMs), pid: x.pid,

@@ -9,7 +9,7 @@ const iso = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
 
 export function formatRecordSources(s: RecordSources): string {
   const r = s.record;
-  const state = [r.final ? 'final' : 'provisional', r.voided ? 'voided' : '', r.exported ? 'exported' : '', r.revision ? `revision ${r.revision}` : ''].filter(Boolean).join(', ');
+  const state = [r.final ? 'final' : 'provisional', r.voided ? 'voided' : '', r.exported ? 'exported' : '', r.revision ? `revision ${r.revision}` : '', `billing rule ${r.ruleVersion}`].filter(Boolean).join(', ');
   const lines = [
     `usage record ${r.id}: account ${r.accountId}, load balancer ${r.loadBalancerId}, ${iso(r.startMs)} to ${iso(r.endMs)} (${state})`,
     `  record   ${describeTransfers(r)}`,

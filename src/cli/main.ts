@@ -4,9 +4,11 @@
 import { existsSync } from 'node:fs';
 import cluster from 'node:cluster';
 import { VERSION, buildCommit } from '../version.ts';
-import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
-import { loadConfig, unknownSettings, ConfigError, type Config } from '../config.ts';
-import { openStore, type Store } from '../store/store.ts';
+import { Command, CommanderError, Option } from 'commander';
+import { config, ids, isoTime, NotFound, positiveInt, printRows, recordNames, UsageError, withStore } from './common.ts';
+import { inventoryCommands } from './inventory.ts';
+import { unknownSettings, ConfigError } from '../config.ts';
+import { openStore } from '../store/store.ts';
 import { dialectFor, engineOf } from '../store/dialect/index.ts';
 import { createToken, listTokens, revokeToken, ROLES, type Role } from '../store/tokens.ts';
 import { runRollup } from '../jobs/rollup.ts';
@@ -21,7 +23,7 @@ import { usageEventId } from '../export/cloudEvents.ts';
 import { runExport } from '../jobs/export.ts';
 import { terminalProgress } from './progress.ts';
 import { formatReport, usageReport, type ReportFormat } from './report.ts';
-import { parseTime, DAY_MS, utcPrinter } from '../domain/time.ts';
+import { DAY_MS, utcPrinter } from '../domain/time.ts';
 import { serveCommand } from './serveCommand.ts';
 import { migrate } from '../store/migrations/index.ts';
 import { checkStoreFile, restoreSqliteStore } from '../store/restore.ts';
@@ -33,62 +35,23 @@ import { recordSourcesView, reconciliationView } from '../api/views.ts';
 import { formatReconciliation, formatRecordSources } from './audit.ts';
 import { exactJson } from '../domain/exactJson.ts';
 
-class UsageError extends Error {}
-/** What the command was asked about does not exist: one line, exit code 1. */
-class NotFound extends Error {}
-
-function positiveInt(value: string): number {
-  if (!/^[1-9][0-9]{0,14}$/.test(value)) throw new InvalidArgumentError('expected a positive whole number');
-  return Number(value);
-}
-
-/** A repeatable whole-number option or argument. */
-function ids(value: string, previous: number[] = []): number[] {
-  return [...previous, positiveInt(value)];
-}
-
-/** A repeatable usage record name, LOADBALANCER/ID: a record id is unique within its load balancer. */
-function recordNames(value: string, previous: { loadBalancerId: number; id: number }[] = []): { loadBalancerId: number; id: number }[] {
-  const m = /^([^/]+)\/([^/]+)$/.exec(value);
-  if (!m) throw new InvalidArgumentError('expected LOADBALANCER/ID, for example 33/119003281');
-  return [...previous, { loadBalancerId: positiveInt(m[1]!), id: positiveInt(m[2]!) }];
-}
-
-function isoTime(value: string): number {
-  const parsed = parseTime(value);
-  if (!parsed.ok) throw new InvalidArgumentError(parsed.reason);
-  return parsed.ms;
-}
-
-function config(): Config {
-  return loadConfig(process.env);
-}
-
-/**
- * Runs fn on the configured store. Only `migrate` (and serve) make a store that is not there:
- * any other command on a missing SQLite file would leave an empty store behind (a token in it
- * that no server knows, say), so it stops with one line instead.
- */
-async function withStore<T>(fn: (store: Store, config: Config) => Promise<T>, options: { create?: boolean } = {}): Promise<T> {
-  const c = config();
-  if (!options.create && engineOf(c.db) === 'sqlite' && c.db !== ':memory:' && !existsSync(c.db)) {
-    throw new UsageError(`no store at ${c.db}: check LBMETER_DB, or make one with lbmeter migrate`);
-  }
-  const store = await openStore(c.db);
-  try {
-    return await fn(store, c);
-  } finally {
-    await store.close();
-  }
-}
-
 export function buildProgram(): Command {
   const program = new Command('lbmeter')
     .description('Usage metering and billing reports for load-balancer-as-a-service fleets')
     .version(`${VERSION} (commit ${buildCommit()})`, '-V, --version', 'print the version of lbmeter and the commit it was built from')
+    .option('--env-file <file>', "read settings from this file first (KEY=VALUE lines, the systemd units' EnvironmentFile); repeatable; a variable already set wins", (file: string, files: string[] = []) => [...files, file])
     .showHelpAfterError(false)
     .exitOverride()
-    .configureOutput({ outputError: (text, write) => write(text.split('\n')[0] + '\n') });
+    // Commander's own errors read like ours: one line, `lbmeter: ` first.
+    .configureOutput({ outputError: (text, write) => write(text.split('\n')[0]!.replace(/^error: /, 'lbmeter: ') + '\n') })
+    .hook('preAction', () => {
+      for (const file of (program.opts().envFile as string[] | undefined) ?? []) {
+        if (!existsSync(file)) throw new UsageError(`--env-file: no file ${file}`);
+        process.loadEnvFile(file);
+      }
+      // Once, by the process the operator started (not again by each API worker).
+      if (!cluster.isWorker) for (const warning of unknownSettings(process.env)) process.stderr.write(`lbmeter: warning: ${warning}\n`);
+    });
 
   program.command('serve')
     .description('Run the API and the scheduled jobs (rollup) in one process')
@@ -122,8 +85,9 @@ export function buildProgram(): Command {
     .option('--once', 'poll every host once and exit (the default; the scheduled poller runs in serve)')
     .option('--host <id...>', 'only these hosts, read now even if a poller is reading them', ids)
     .option('--pre-reload <id...>', 'the same as --host: run it right before a reload so no counted byte is lost', ids)
+    .option('--json', 'one JSON array of the hosts\' reports instead of lines')
     .addHelpText('after', '\nExamples:\n  lbmeter poll --once\n  lbmeter poll --pre-reload 3 && systemctl reload haproxy')
-    .action((opts: { host?: number[]; preReload?: number[] }) => withStore(async (store, c) => {
+    .action((opts: { host?: number[]; preReload?: number[]; json?: boolean }) => withStore(async (store, c) => {
       const named = opts.host || opts.preReload ? [...(opts.host ?? []), ...(opts.preReload ?? [])] : undefined;
       const reports = await pollHosts(store, { timeoutMs: c.pollTimeoutMs, deltaCeiling: c.deltaCeiling, hostIds: named, waitForBusyHosts: !!named });
       if (named) {
@@ -131,7 +95,7 @@ export function buildProgram(): Command {
         const missing = named.filter((h) => !known.has(h));
         if (missing.length) throw new UsageError(`no host with a stats source: ${missing.join(', ')}`);
       }
-      for (const r of reports) console.log(`${r.hostId}\t${r.name}\t${r.ok && r.busy ? 'left to the process reading it now' : r.ok ? `ok ${r.loadBalancers} load balancers` : `FAILED ${r.error}`}\t${r.durationMs} ms`);
+      printRows(reports, opts.json, (r) => [r.hostId, r.name, r.ok && r.busy ? 'left to the process reading it now' : r.ok ? `ok ${r.loadBalancers} load balancers` : `FAILED ${r.error}`, `${r.durationMs} ms`]);
       if (reports.some((r) => !r.ok)) process.exitCode = 1;
     }));
 
@@ -223,12 +187,12 @@ export function buildProgram(): Command {
     }));
   exporting.command('dead-letters')
     .description('List records the sink refused for good or too often (they are never purged)')
-    .addHelpText('after', '\nExamples:\n  lbmeter export dead-letters')
-    .action(() => withStore(async (store) => {
-      for (const d of await listDeadLetters(store.db)) {
-        const r = d.record;
-        console.log([`${r.loadBalancerId}/${r.id}`, usageEventId(r), `account=${r.accountId}`, `lb=${r.loadBalancerId}`, new Date(r.startMs).toISOString(), `attempts=${d.attempts}`, d.lastError].join('\t'));
-      }
+    .option('--json', 'one JSON array instead of lines (bytes as exact integers)')
+    .addHelpText('after', '\nExamples:\n  lbmeter export dead-letters\n  lbmeter export dead-letters --json')
+    .action((opts: { json?: boolean }) => withStore(async (store) => {
+      printRows(await listDeadLetters(store.db), opts.json,
+        ({ record: r, attempts, lastError }) => [`${r.loadBalancerId}/${r.id}`, usageEventId(r), `account=${r.accountId}`, `lb=${r.loadBalancerId}`, new Date(r.startMs).toISOString(), `attempts=${attempts}`, lastError],
+        (d) => ({ name: `${d.record.loadBalancerId}/${d.record.id}`, eventId: usageEventId(d.record), ...d }));
     }));
   exporting.command('replay')
     .description('Put dead letters back in line for the next export')
@@ -294,12 +258,12 @@ export function buildProgram(): Command {
   anomalies.command('list')
     .description('List anomalies (default: those still held)')
     .addOption(new Option('--status <status>', 'which to list').choices(['HELD', 'RELEASED', 'DISCARDED', 'ALL']).default('HELD'))
-    .addHelpText('after', '\nExamples:\n  lbmeter anomalies list\n  lbmeter anomalies list --status ALL')
-    .action((opts: { status: AnomalyStatus | 'ALL' }) => withStore(async (store) => {
-      for (const a of await listAnomalies(store.db, opts.status === 'ALL' ? undefined : opts.status)) {
-        const held = a.held ? describeTransfers(a.held) : '-';
-        console.log([a.id, a.status, a.kind, new Date(a.timeMs).toISOString(), `lb=${a.loadBalancerId ?? '-'}`, `host=${a.hostId ?? '-'}`, held, a.detail].join('\t'));
-      }
+    .option('--json', 'one JSON array instead of lines (bytes as exact integers)')
+    .addHelpText('after', '\nExamples:\n  lbmeter anomalies list\n  lbmeter anomalies list --status ALL --json')
+    .action((opts: { status: AnomalyStatus | 'ALL'; json?: boolean }) => withStore(async (store) => {
+      printRows(await listAnomalies(store.db, opts.status === 'ALL' ? undefined : opts.status), opts.json,
+        (a) => [a.id, a.status, a.kind, new Date(a.timeMs).toISOString(), `lb=${a.loadBalancerId ?? '-'}`, `host=${a.hostId ?? '-'}`, a.held ? describeTransfers(a.held) : '-', a.detail],
+        (a) => ({ ...a, time: new Date(a.timeMs).toISOString() }));
     }));
   for (const decision of ['release', 'discard'] as const) {
     anomalies.command(decision)
@@ -314,6 +278,8 @@ export function buildProgram(): Command {
         console.log(`anomaly ${a.id} ${a.status.toLowerCase()}${revised ? ` (${revised} final record${revised > 1 ? 's' : ''} revised, to be exported again)` : ''}`);
       }));
   }
+
+  inventoryCommands(program);
 
   const token = program.command('token').description('Manage API tokens');
   token.command('create')
@@ -333,14 +299,16 @@ export function buildProgram(): Command {
     }));
   token.command('list')
     .description('List tokens (never their values)')
-    .addHelpText('after', '\nExamples:\n  lbmeter token list')
-    .action(() => withStore(async (store) => {
-      for (const t of await listTokens(store.db)) {
+    .option('--json', 'one JSON array instead of lines')
+    .addHelpText('after', '\nExamples:\n  lbmeter token list\n  lbmeter token list --json')
+    .action((opts: { json?: boolean }) => withStore(async (store) => {
+      const now = Date.now();
+      const stateOf = (t: { revokedMs?: number; expiresMs?: number }) => (t.revokedMs !== undefined ? 'revoked' : t.expiresMs !== undefined && t.expiresMs <= now ? 'expired' : 'active');
+      printRows(await listTokens(store.db), opts.json, (t) => {
         const who = t.roles.length ? `roles=${t.roles.join(',')}` : `account=${t.accountId}`;
-        const state = t.revokedMs !== undefined ? 'revoked' : t.expiresMs !== undefined && t.expiresMs <= Date.now() ? 'expired' : 'active';
         const expires = t.expiresMs !== undefined ? ` expires=${new Date(t.expiresMs).toISOString()}` : '';
-        console.log(`${t.id}\t${state}\t${who}${expires}\t${t.label}`);
-      }
+        return [t.id, stateOf(t), `${who}${expires}`, t.label];
+      }, (t) => ({ ...t, state: stateOf(t) }));
     }));
   token.command('revoke')
     .description('Revoke a token by id (see `token list`)')
@@ -363,8 +331,6 @@ export async function main(argv: string[]): Promise<void> {
       throw err;
     });
   }
-  // Once, by the process the operator started (not again by each API worker).
-  if (!cluster.isWorker) for (const warning of unknownSettings(process.env)) process.stderr.write(`lbmeter: warning: ${warning}\n`);
   try {
     await buildProgram().parseAsync(argv);
   } catch (err) {

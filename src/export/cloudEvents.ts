@@ -47,6 +47,8 @@ export function usageEvent(r: ExportableRecord, source: string) {
       revision: r.revision,
       // A correction removed the record (a late DELETE released, say): bill nothing for it.
       ...(r.voided ? { voided: true } : {}),
+      // The billing rule that computed it (lbmeter's CHANGELOG, Billing rule changes).
+      ruleVersion: r.ruleVersion,
       incomingTransfer: r.bytesIn,
       outgoingTransfer: r.bytesOut,
       incomingTransferSsl: r.bytesInSsl,

@@ -5,7 +5,7 @@
 
 import type { Store } from '../store/store.ts';
 import { listHosts, type Host } from '../store/inventory.ts';
-import { ingestSample, type SampleIntakeResult } from './samples.ts';
+import { ingestSample, meteredOf, type MeteredBytes } from './samples.ts';
 import { socketSource } from './sources/haproxySocket.ts';
 import { httpSource } from './sources/haproxyHttp.ts';
 import type { StatsSource } from './sources/source.ts';
@@ -22,8 +22,8 @@ export interface HostPollReport {
   loadBalancers: number;
   durationMs: number;
   duplicate?: boolean;
-  /** Bytes of the deltas the reading took into the chain. */
-  bytes?: SampleIntakeResult['bytes'];
+  /** Bytes of the deltas the reading took into the chain, each way (SSL included). */
+  metered?: MeteredBytes;
   /** Another process was reading the host; it stores that reading. */
   busy?: boolean;
 }
@@ -117,7 +117,7 @@ async function pollOne(store: Store, host: Host, options: PollOptions): Promise<
     report.ok = true;
     report.loadBalancers = loadBalancers.length;
     if (result.duplicate) report.duplicate = true;
-    report.bytes = result.bytes;
+    report.metered = meteredOf(result);
   } catch (err) {
     report.error = controller.signal.aborted ? `no answer within ${options.timeoutMs} ms` : (err as Error).message;
   } finally {

@@ -39,6 +39,14 @@ export interface HostSample {
   loadBalancers: ReadingBatch;
 }
 
+/** Bytes taken into the chain each way, SSL included: what the fleet's metering counts (a number: one sample's never nears 2^53). */
+export interface MeteredBytes {
+  in: number;
+  out: number;
+}
+
+export const meteredOf = (r: SampleIntakeResult): MeteredBytes => ({ in: Number(r.bytes.in + r.bytes.inSsl), out: Number(r.bytes.out + r.bytes.outSsl) });
+
 export interface SampleIntakeResult {
   duplicate: boolean;
   /** Readings stored. */

@@ -21,7 +21,7 @@ export interface SourceReading {
 }
 
 export interface RecordSources {
-  record: UsageRecord & { closing: boolean; final: boolean; revision: number; voided: boolean; exported: boolean };
+  record: UsageRecord & { closing: boolean; final: boolean; revision: number; voided: boolean; exported: boolean; ruleVersion: number };
   /** The readings the record took, by host and time, each with what it billed and why. */
   readings: SourceReading[];
   /** The events that opened, closed or shaped the record (and the CREATE, for the first one). */

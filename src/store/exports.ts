@@ -14,6 +14,8 @@ export interface ExportableRecord extends UsageRecord {
   revision: number;
   /** Removed by a correction after billing saw it. */
   voided: boolean;
+  /** The billing rule that made it (domain/billingRules.ts). */
+  ruleVersion: number;
 }
 
 export interface DeadLetter {
@@ -122,5 +124,5 @@ export async function replayDeadLetters(db: Db, records?: { loadBalancerId: numb
 }
 
 function toExportable(r: any): ExportableRecord {
-  return { ...toRecord(r), closing: num(r.closing) === 1, revision: num(r.revision), voided: num(r.voided) === 1 };
+  return { ...toRecord(r), closing: num(r.closing) === 1, revision: num(r.revision), voided: num(r.voided) === 1, ruleVersion: num(r.rule_version) };
 }

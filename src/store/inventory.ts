@@ -88,3 +88,19 @@ export async function hostsLastRead(db: Db): Promise<{ id: number; polled: boole
     ...(r.newest_ms === null || r.newest_ms === undefined ? {} : { newestMs: Number(r.newest_ms) }),
   }));
 }
+
+/**
+ * Removes a cluster that nothing names: refused (with what names it) while a host in service or
+ * a load balancer is in it, since their history and counts are reported by cluster.
+ */
+export async function removeCluster(db: Db, id: number): Promise<{ removed: boolean; hosts: number; loadBalancers: number }> {
+  const count = async (table: 'hosts' | 'load_balancers') => {
+    let q = db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).where('cluster_id', '=', id);
+    if (table === 'hosts') q = q.where('retired_ms', 'is', null);
+    return num((await q.executeTakeFirstOrThrow()).n);
+  };
+  const [hosts, loadBalancers] = [await count('hosts'), await count('load_balancers')];
+  if (hosts || loadBalancers) return { removed: false, hosts, loadBalancers };
+  const r = await db.deleteFrom('clusters').where('id', '=', id).executeTakeFirst();
+  return { removed: Number(r.numDeletedRows) > 0, hosts, loadBalancers };
+}

@@ -39,7 +39,9 @@ export interface Database {
     id: Int; account_id: Int; load_balancer_id: Int; hour_ms: Int; start_ms: Int; end_ms: Int; closing: Int;
     bytes_in: Int; bytes_out: Int; bytes_in_ssl: Int; bytes_out_ssl: Int;
     avg_connections: number; avg_connections_ssl: number; num_vips: Int; num_polls: Int;
-    vip_type: string; ssl_mode: string; event_type: string | null; final: Int; exported_ms: NullableInt;
+    vip_type: string; ssl_mode: string; event_type: string | null;
+    /** The billing rule that made it (domain/billingRules.ts); 0: before versions were recorded. */
+    rule_version: Int; final: Int; exported_ms: NullableInt;
     roll_stamp: DefaultedInt; revision: DefaultedInt; voided: DefaultedInt;
     /** This revision was handed to the billing sink at least once (SPEC 5, Corrections under at-least-once delivery). */
     offered: DefaultedInt;

@@ -50,3 +50,14 @@ export function chunks<T>(rows: T[], size = 500): T[][] {
   for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
   return out;
 }
+
+/** A store location without its password, fit for a message or a log. */
+export function shownLocation(location: string): string {
+  try {
+    const url = new URL(location);
+    if (url.password) url.password = '***';
+    return url.protocol.startsWith('postgres') ? url.toString() : location;
+  } catch {
+    return location;
+  }
+}

@@ -11,6 +11,7 @@ import { bulkInsert, dialectOf, idBatches, idIn, type BulkColumn } from './diale
 import { createDayPartition, ensureDayPartitions } from './partitions.ts';
 import { perStore } from './perStore.ts';
 import { allocateRecordId } from '../domain/recordIds.ts';
+import { BILLING_RULE_VERSION } from '../domain/billingRules.ts';
 import { floorDay, HOUR_MS } from '../domain/time.ts';
 import { big, num } from './rows.ts';
 import type { UsageRecordDraft } from '../domain/rollup.ts';
@@ -42,6 +43,8 @@ const RECORD_COLUMNS: BulkColumn<UsageRecordDraft>[] = [
   { name: 'num_vips', pgType: 'integer', value: (d) => d.numVips }, { name: 'num_polls', pgType: 'integer', value: (d) => d.numPolls },
   { name: 'vip_type', pgType: 'text', value: (d) => d.vipType }, { name: 'ssl_mode', pgType: 'text', value: (d) => d.sslMode },
   { name: 'event_type', pgType: 'text', value: (d) => d.eventType ?? null },
+  // Compared like the figures: a seen record re-rolled under another rule is a new revision.
+  { name: 'rule_version', pgType: 'integer', value: () => BILLING_RULE_VERSION },
 ];
 const UPDATED = [...RECORD_COLUMNS.slice(4).map((c) => c.name).filter((name) => name !== 'closing'), 'final', 'roll_stamp']
   .map((name) => `${name} = excluded.${name}`).join(', ');
@@ -281,11 +284,11 @@ export async function finalBytesPerLoadBalancer(db: Db, fromMs: number, toMs: nu
 }
 
 /** One record of a load balancer with what identifies it in its hour, voided or not (the audit). */
-export async function recordById(db: Db, loadBalancerId: number, id: number): Promise<(UsageRecord & { hourMs: number; closing: boolean; final: boolean; revision: number; voided: boolean; exported: boolean }) | undefined> {
+export async function recordById(db: Db, loadBalancerId: number, id: number): Promise<(UsageRecord & { hourMs: number; closing: boolean; final: boolean; revision: number; voided: boolean; exported: boolean; ruleVersion: number }) | undefined> {
   const r = await db.selectFrom('usage_records').selectAll().where('load_balancer_id', '=', loadBalancerId).where('id', '=', id).executeTakeFirst();
   return r && {
     ...toRecord(r), hourMs: num(r.hour_ms), closing: num(r.closing) === 1, final: num(r.final) === 1,
-    revision: num(r.revision), voided: num(r.voided) === 1, exported: r.exported_ms !== null,
+    revision: num(r.revision), voided: num(r.voided) === 1, exported: r.exported_ms !== null, ruleVersion: num(r.rule_version),
   };
 }
 

@@ -16,14 +16,14 @@ test('migrate lists what it applied, then nothing; a store from a newer lbmeter 
   const lbmeter = lbmeterWith({ ...process.env, LBMETER_DB: location, LBMETER_PORT: '0' });
   const first = await lbmeter(['migrate']);
   assert.equal(first.code, 0, first.stderr);
-  assert.match(first.stdout, /^applied 001_initial, 002_leases, .*, 013_record_ids: store sqlite at .* is up to date\n$/);
+  assert.match(first.stdout, /^applied 001_initial, 002_leases, .*, 014_rule_versions: store sqlite at .* is up to date\n$/);
   assert.match((await lbmeter(['migrate'])).stdout, /is up to date: nothing to apply\n$/);
 
   // A newer lbmeter ran a migration this one does not know.
   const store = await openStore(location, { migrate: false });
   await store.db.insertInto('kysely_migration' as any).values({ name: '999_from_a_newer_lbmeter', timestamp: new Date().toISOString() } as any).execute();
   await store.close();
-  const refused = new RegExp(`this store was migrated by a newer lbmeter \\(it has run 999_from_a_newer_lbmeter\\); this is lbmeter ${VERSION.replace(/\./g, '\\.')}, which knows up to 013_record_ids`);
+  const refused = new RegExp(`this store was migrated by a newer lbmeter \\(it has run 999_from_a_newer_lbmeter\\); this is lbmeter ${VERSION.replace(/\./g, '\\.')}, which knows up to 014_rule_versions`);
   for (const args of [['migrate'], ['token', 'list'], ['serve', '--no-poller', '--no-jobs']]) {
     const r = await lbmeter(args);
     assert.notEqual(r.code, 0, `${args.join(' ')}: ${r.stdout}`);

@@ -167,7 +167,7 @@ export const recordSources: Shape = {
   ns: 'mgmt',
   attrs: [
     f('recordId', 'int'), f('accountId', 'int'), f('loadBalancerId', 'int'), f('startTime', 'string'), f('endTime', 'string'),
-    f('final', 'boolean'), f('revision', 'int'), f('voided', 'boolean'), f('exported', 'boolean'), f('matches', 'boolean'),
+    f('final', 'boolean'), f('revision', 'int'), f('voided', 'boolean'), f('exported', 'boolean'), f('ruleVersion', 'int'), f('matches', 'boolean'),
   ],
   children: [
     { json: 'record', xml: 'record', many: false, shape: transferShape },

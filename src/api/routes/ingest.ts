@@ -5,7 +5,7 @@ import { SUPPORT, WRITE } from '../auth.ts';
 import { EVENT_TYPES, LB_STATUSES, SSL_MODES, VIP_TYPES, IP_VERSIONS } from '../../domain/types.ts';
 import { validateEvents, validateSample, type EventInput, type SampleInput } from '../ingestValidation.ts';
 import { ingestEvents } from '../../ingest/events.ts';
-import { ingestSample } from '../../ingest/samples.ts';
+import { ingestSample, meteredOf } from '../../ingest/samples.ts';
 import { runRollup } from '../../jobs/rollup.ts';
 import { pollHosts } from '../../ingest/poller.ts';
 import type { FastifyRequest } from 'fastify';
@@ -135,7 +135,7 @@ export const ingestRoutes: RouteModule = (api) => [
     handler: async (request) => {
       const sample = await validateSample(api.store.db, request.body as SampleInput, api.now());
       const r = await ingestSample(api.store, sample, { deltaCeiling: api.config.deltaCeiling, nowMs: api.now() });
-      if (!r.duplicate) api.metrics.observeIntake('push', sample.loadBalancers.length, r.bytes);
+      if (!r.duplicate) api.metrics.observeIntake('push', sample.loadBalancers.length, meteredOf(r));
       if (r.held) request.log.warn({ hostId: sample.hostId, held: r.held }, 'readings held as anomalies');
       return { ...r, bytes: { in: String(r.bytes.in), out: String(r.bytes.out), inSsl: String(r.bytes.inSsl), outSsl: String(r.bytes.outSsl) } };
     },

@@ -2,9 +2,9 @@
 
 import type { RouteModule } from './index.ts';
 import { SUPPORT, WRITE } from '../auth.ts';
-import { badRequest, notFound, shown } from '../faults.ts';
+import { badRequest, notFound } from '../faults.ts';
 import { pathSchemas } from '../params.ts';
-import { splitCredentials, withCredentials } from '../../ingest/sources/haproxyHttp.ts';
+import { hostView, statsSourceOf, StatsSourceRefused, type StatsInput } from '../../ingest/statsSources.ts';
 import { getCluster, getHost, listClusters, listHosts, putCluster, putHost, retireHost, type Host } from '../../store/inventory.ts';
 
 const name = { type: 'string', minLength: 1, maxLength: 128 };
@@ -36,28 +36,14 @@ const hostSchema = {
   },
 };
 
-/** A host as answered: a stats page's URL without credentials, its user name, never its password. */
-function hostView(host: Host) {
-  if (!host.stats || !('url' in host.stats)) return host;
-  const { url, username } = splitCredentials(host.stats.url);
-  return { ...host, stats: { url, ...(username !== undefined ? { username } : {}) } };
-}
-
-type StatsBody = { socket?: string; url?: string; username?: string; password?: string };
-
-/** The stats source a PUT gives, as stored: a socket, or a URL holding its credentials. */
-function statsOf(stats: StatsBody): Host['stats'] {
-  if (stats.socket !== undefined) {
-    if (stats.url !== undefined || stats.username !== undefined || stats.password !== undefined) throw badRequest('stats: give either socket, or url (with username and password for a page behind stats auth), not both');
-    return { socket: stats.socket };
+/** The stats source a PUT gives, as stored; a refusal is a 400 naming the field. */
+function statsOf(stats: StatsInput): Host['stats'] {
+  try {
+    return statsSourceOf(stats);
+  } catch (err) {
+    if (err instanceof StatsSourceRefused) throw badRequest(err.message);
+    throw err;
   }
-  if (stats.url === undefined) throw badRequest('stats: give socket or url');
-  const inUrl = splitCredentials(stats.url);
-  if (!isHttpUrl(stats.url)) throw badRequest(`stats.url: expected an http:// or https:// URL, received ${shown(inUrl.url)}`);
-  if (stats.username === undefined && stats.password === undefined) return { url: stats.url };
-  if (inUrl.username !== undefined) throw badRequest('stats: give the credentials in the url or in username and password, not both');
-  if (stats.username === undefined) throw badRequest('stats.username: required with stats.password');
-  return { url: withCredentials(stats.url, stats.username, stats.password ?? '') };
 }
 const clusterParams = { type: 'object', properties: { clusterId: pathSchemas.clusterId }, required: ['clusterId'] };
 const hostParams = { type: 'object', properties: { hostId: pathSchemas.hostId }, required: ['hostId'] };
@@ -99,7 +85,7 @@ export const inventoryRoutes: RouteModule = (api) => [
     schema: { summary: 'Creates or replaces a host; without stats it is push-only', params: hostParams, body: hostBody, response: { 200: hostSchema } },
     handler: async (request) => {
       const id = Number((request.params as { hostId: string }).hostId);
-      const body = request.body as { clusterId: number; name: string; stats?: StatsBody };
+      const body = request.body as { clusterId: number; name: string; stats?: StatsInput };
       if (!(await getCluster(api.store.db, body.clusterId))) throw badRequest(`clusterId: cluster ${body.clusterId} is not known; PUT /management/clusters/${body.clusterId} first`);
       const host: Host = { id, clusterId: body.clusterId, name: body.name, ...(body.stats ? { stats: statsOf(body.stats) } : {}) };
       await putHost(api.store.db, host);
@@ -116,12 +102,3 @@ export const inventoryRoutes: RouteModule = (api) => [
     },
   },
 ];
-
-function isHttpUrl(text: string): boolean {
-  try {
-    const u = new URL(text);
-    return u.protocol === 'http:' || u.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}

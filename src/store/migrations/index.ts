@@ -16,6 +16,7 @@ import * as readingHours from './010_reading_hours.ts';
 import * as packedBaselines from './011_packed_baselines.ts';
 import * as baselineCompression from './012_baseline_compression.ts';
 import * as recordIds from './013_record_ids.ts';
+import * as ruleVersions from './014_rule_versions.ts';
 
 /** A migration sees the engine's dialect: its column types and what the engine has (partitions). */
 type EngineMigration = { up(db: Kysely<any>, dialect: StoreDialect): Promise<void> };
@@ -34,6 +35,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '011_packed_baselines': packedBaselines,
   '012_baseline_compression': baselineCompression,
   '013_record_ids': recordIds,
+  '014_rule_versions': ruleVersions,
 };
 
 /** The migrations this lbmeter knows, oldest first. */
