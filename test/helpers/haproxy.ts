@@ -102,7 +102,10 @@ function stats(path: string, cmd: string): Promise<string> {
 /** `statsAuth`: the stats page asks for these credentials (HAProxy's `stats auth user:password`). */
 export async function startHaproxy(frontends: string[], backendPort: number, options: { statsAuth?: string } = {}): Promise<HaproxyHost> {
   const dir = mkdtempSync(join(tmpdir(), 'lbmeter-haproxy-'));
-  const socket = join(dir, 'admin.sock');
+  // lbmeter reads the socket at level user, the least it needs (show stat, show info: as
+  // docs/operations.md recommends); the harness reloads through an admin socket of its own.
+  const socket = join(dir, 'reader.sock');
+  const adminSocket = join(dir, 'admin.sock');
   const ports = new Map<string, number>();
   let statsPort = 0;
   const cfg = join(dir, 'haproxy.cfg');
@@ -115,7 +118,8 @@ export async function startHaproxy(frontends: string[], backendPort: number, opt
   };
   const configText = () => [
     'global',
-    `    stats socket ${socket} mode 600 level admin expose-fd listeners`,
+    `    stats socket ${adminSocket} mode 600 level admin expose-fd listeners`,
+    `    stats socket ${socket} mode 600 level user`,
     '    nbthread 1',
     // A port another process took meanwhile is a failed start, never a port shared with it (a
     // reload takes the listeners over through the socket, so it binds nothing anew).
@@ -139,14 +143,14 @@ export async function startHaproxy(frontends: string[], backendPort: number, opt
 
   let current: ChildProcess;
   const launch = async (previous?: ChildProcess) => {
-    const args = ['-db', '-f', cfg, ...(previous ? ['-x', socket, '-sf', String(previous.pid)] : [])];
+    const args = ['-db', '-f', cfg, ...(previous ? ['-x', adminSocket, '-sf', String(previous.pid)] : [])];
     const child = spawn('haproxy', args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d) => (stderr += d));
     // Ready when the stats socket answers with this process's pid.
     for (let i = 0; i < 200; i++) {
       if (child.exitCode !== null) throw new Error(`haproxy exited: ${stderr}`);
-      const info = await stats(socket, 'show info').catch(() => '');
+      const info = await stats(adminSocket, 'show info').catch(() => '');
       if (parseInfo(info).get('Pid') === String(child.pid)) return child;
       await new Promise((r) => setTimeout(r, 25));
     }
@@ -181,7 +185,7 @@ export async function startHaproxy(frontends: string[], backendPort: number, opt
       current = await launch();
     },
     async counters() {
-      return new Map(parseStatCsv(await stats(socket, 'show stat')).map((f) => [f.name, { bytesIn: f.bytesIn, bytesOut: f.bytesOut }]));
+      return new Map(parseStatCsv(await stats(adminSocket, 'show stat')).map((f) => [f.name, { bytesIn: f.bytesIn, bytesOut: f.bytesOut }]));
     },
     async settle() {
       // No session open and the counters unchanged over three reads 50 ms apart: HAProxy adds a
@@ -189,7 +193,7 @@ export async function startHaproxy(frontends: string[], backendPort: number, opt
       let last = '';
       let still = 0;
       for (let i = 0; i < 200; i++) {
-        const csv = await stats(socket, 'show stat');
+        const csv = await stats(adminSocket, 'show stat');
         const busy = parseStatCsv(csv).some((f) => f.sessions > 0);
         still = !busy && csv === last ? still + 1 : 0;
         if (still === 2) return;
