@@ -127,6 +127,14 @@ const inChain = (eb: ExpressionBuilder<Database, 'usage_samples'>) => eb.or([eb(
 /** What a held reading bills unless released: nothing; a late one is not even a poll. */
 const billedIf = (column: string) => sql<bigint>`sum(case when hold = ${HOLD_CODE.NONE} or operator = ${OPERATOR_CODE.RELEASED} then ${sql.ref(column)} else 0 end)`;
 
+/** The bytes every reading stamped in (fromMs, toMs] bills, held ones aside (the fleet's open hour). */
+export async function readingsBilledBetween(db: Db, fromMs: number, toMs: number): Promise<Transfers> {
+  const r = await db.selectFrom('usage_samples')
+    .select([billedIf('bytes_in').as('i'), billedIf('bytes_out').as('o'), billedIf('bytes_in_ssl').as('si'), billedIf('bytes_out_ssl').as('so')])
+    .where('time_ms', '>', fromMs).where('time_ms', '<=', toMs).where(inChain).executeTakeFirstOrThrow();
+  return { bytesIn: big(r.i ?? 0), bytesOut: big(r.o ?? 0), bytesInSsl: big(r.si ?? 0), bytesOutSsl: big(r.so ?? 0) };
+}
+
 /**
  * Per load balancer, the totals of a quiet hour (domain/rollup.ts) over its readings with time in
  * (fromMs, toMs]: bytes of the readings not held, the busiest host's readings, and the sum over

@@ -173,16 +173,30 @@ test('the anomalies page: filter, release and discard one or many, and the API a
   await page.waitForFunction(() => location.hash.includes('startTime=') && !location.hash.includes('kind=') && document.body.dataset.ready === '/anomalies');
   assert.deepEqual((await rows()).map(([id]) => id), [held[1].id, held[2].id]);
 
-  // Release two at once, from the filtered list.
+  // Release two at once, from the filtered list: the browser asks first, naming the bytes. Said
+  // no, nothing is decided; said yes, both go.
+  const questions: string[] = [];
+  let answer = false;
+  page.on('dialog', (dialog) => {
+    questions.push(dialog.message());
+    void (answer ? dialog.accept() : dialog.dismiss());
+  });
   await page.check('#select-all');
   await page.click('#release-selected');
+  await page.waitForSelector('#anomaly-result:has-text("Nothing decided.")');
+  assert.deepEqual(await rows(), [[held[1].id, 'HELD'], [held[2].id, 'HELD']], 'declined: still held');
+  answer = true;
+  await page.click('#release-selected');
   await page.waitForSelector('#anomaly-result:has-text("2 released")');
+  // 2 MB and 2 MB above the previous readings (4 MB in all); nothing out.
+  assert.deepEqual(questions, Array(2).fill('Release 2 anomalies holding 4.0 MB in and 0 B out into billing? Final records they change are exported again as revisions.'));
   // Back to every status: discard one, release the late one.
   await page.goto(`${api.url}/dashboard#/anomalies?status=ALL`);
   await ready(page, '/anomalies');
   await page.check(`input[name=anomaly][value="${held[0].id}"]`);
   await page.click('#discard-selected');
   await page.waitForSelector('#anomaly-result:has-text("1 discarded")');
+  assert.match(questions.at(-1)!, /^Discard 1 anomaly holding 2\.0 MB in and 0 B out\? They will never be billed\.$/);
   await page.check(`input[name=anomaly][value="${held[4].id}"]`);
   await page.click('#release-selected');
   await page.waitForSelector('#anomaly-result:has-text("1 released")');
@@ -198,5 +212,95 @@ test('the anomalies page: filter, release and discard one or many, and the API a
   assert.equal(await page.textContent('#view h1'), 'Account 5 / web <b>front</b> (50)');
   assert.equal(await overflow(), 0, 'the load balancer page fits 400 px');
   await page.screenshot({ path: `${ARTIFACTS}dashboard-loadbalancer-400px.png`, fullPage: true });
+  assert.deepEqual(pageErrors, []);
+});
+
+test('for a billing operator: fleet totals and traffic with the open hour, a date range, a load balancer by id, records with their state and audit, human times, no backlog without a sink', { skip: missing }, async () => {
+  const [sqlite] = await engines();
+  // Half past the current hour, whenever the test runs: the open hour has half an hour of readings.
+  const now = Math.floor(Date.now() / 3_600_000) * 3_600_000 + 30 * 60_000;
+  const api = await startApi(await sqlite!.fixture.create(), { nowMs: now });
+  cleanups.push(() => sqlite!.fixture.cleanup());
+  cleanups.push(() => api.close());
+  const fleet = await startDemoFleet(api.store, { loadBalancers: 40, backfillHours: 6, deltaCeiling: 2n ** 40n, nowMs: now });
+  await runRollup(api.store, { graceMs: 2 * 3_600_000, nowMs: now });
+  const { page, pageErrors } = await openPage({ width: 1280, height: 1000 });
+  await page.goto(`${api.url}/dashboard`);
+  await page.fill('#login input[name=token]', api.tokens.support);
+  await page.click('#login button');
+  await ready(page, '/');
+
+  // Fleet totals and traffic by hour, the open hour last and marked; no export backlog card.
+  const summary = await (await api.get('/management/usage/summary', { token: api.tokens.support })).json();
+  assert.equal(summary.exportBacklog, undefined, 'no sink: no backlog in the answer');
+  assert.ok(summary.openHour && summary.openHour.provisional, 'the demo has read the open hour');
+  const cards = await page.$$eval('#health .label', (ls) => ls.map((l) => l.textContent));
+  assert.deepEqual(cards, ['rollup lag', 'export dead letters', 'anomalies held']);
+  const fmt = (n: number) => {
+    const units = ['B', 'KB', 'MB', 'GB', 'TB', 'PB'];
+    let i = 0;
+    let v = n;
+    while (Math.abs(v) >= 1000 && i < units.length - 1) { v /= 1000; i++; }
+    return `${v.toFixed(i === 0 ? 0 : 1)} ${units[i]}`;
+  };
+  const totals = await page.$$eval('#totals .card', (cs) => cs.map((c) => [c.querySelector('.label')!.textContent, c.querySelector('.value')!.textContent]));
+  assert.deepEqual(totals[0], ['bytes in, the last 24 hours', fmt(summary.fleet.incomingTransfer + summary.fleet.incomingTransferSsl)]);
+  assert.match(totals[3]![0]!, /^open hour since \d{4}-\d\d-\d\d \d\d:00 UTC \(provisional\)$/);
+  const drawn = await page.evaluate(() => {
+    const c = (window as any).Chart.getChart(document.getElementById('fleet-chart'));
+    return { labels: c.data.labels as string[], bytesIn: c.data.datasets[0].data as number[] };
+  });
+  assert.equal(drawn.labels.length, summary.hours.length + 1);
+  assert.match(drawn.labels.at(-1)!, /\(open\)$/);
+  assert.deepEqual(drawn.bytesIn.slice(0, -1), summary.hours.map((h: any) => h.incomingTransfer + h.incomingTransferSsl));
+  assert.equal(drawn.bytesIn.at(-1), summary.openHour.incomingTransfer + summary.openHour.incomingTransferSsl);
+  assert.ok(drawn.bytesIn.at(-1)! > 0, 'the open hour has traffic: a fresh install does not look empty');
+  await page.screenshot({ path: `${ARTIFACTS}dashboard-fleet-totals.png`, fullPage: true });
+
+  // A date range: yesterday (UTC), whole.
+  const yesterday = new Date(Date.now() - 86_400_000).toISOString().slice(0, 10);
+  const call = page.waitForResponse((r) => r.url().includes('/management/usage/summary?'));
+  await page.fill('#range input[name=from]', yesterday);
+  await page.fill('#range input[name=to]', yesterday);
+  await page.click('#range button');
+  const asked = new URL((await call).url());
+  await page.waitForFunction(() => location.hash.includes('from=') && document.body.dataset.ready === '/');
+  assert.deepEqual([asked.searchParams.get('startTime'), asked.searchParams.get('endTime')], [`${yesterday}T00:00:00.000Z`, new Date(Date.parse(`${yesterday}T00:00:00Z`) + 86_400_000).toISOString()]);
+  assert.equal(await page.textContent('#totals .card .label'), `bytes in, ${yesterday} (UTC)`);
+
+  // A load balancer found by its id alone; an unknown one says so.
+  await page.fill('#lb-jump input', '424242');
+  await page.click('#lb-jump button');
+  await page.waitForSelector('#lb-not-found');
+  assert.match(await page.textContent('#lb-not-found') ?? '', /load balancer 424242 is not known to lbmeter/);
+  const lbId = fleet.sampleLoadBalancerId;
+  const lbPath = `/accounts/${fleet.sampleAccountId}/loadbalancers/${lbId}`;
+  await page.fill('#lb-jump input', String(lbId));
+  await page.click('#lb-jump button');
+  await ready(page, lbPath);
+
+  // Its records: id, human times, final or provisional as X-Usage-Final-Until says, the open hour.
+  const usage = await api.get(`/v1.0/${fleet.sampleAccountId}/loadbalancers/${lbId}/usage?startTime=${new Date(Date.now() - 86_400_000).toISOString()}&endTime=${new Date().toISOString()}`, { token: api.tokens.support });
+  const finalUntil = Date.parse(usage.headers.get('x-usage-final-until')!);
+  const records = (await usage.json()).loadBalancerUsageRecords as any[];
+  const rows = await page.$$eval('#records tbody tr', (trs) => trs.map((tr) => [...tr.querySelectorAll('td')].map((td) => td.textContent)));
+  assert.equal(rows.length, records.length + 1, 'every record and the open hour');
+  records.forEach((r, i) => {
+    assert.equal(rows[i]![0], String(r.id));
+    assert.match(rows[i]![1]!, /^\d{4}-\d\d-\d\d \d\d:\d\d UTC$/, 'a human time in the display zone');
+    assert.equal(rows[i]![8], Date.parse(r.endTime) <= finalUntil ? 'final' : 'provisional');
+  });
+  assert.ok(rows.some((r) => r[8] === 'final') && rows.some((r) => r[8] === 'provisional'), 'both states among a day of records');
+  assert.equal(rows.at(-1)![8], 'open hour (provisional)');
+  await page.screenshot({ path: `${ARTIFACTS}dashboard-loadbalancer-records.png`, fullPage: true });
+
+  // A final record's audit: its readings bill its bytes, under billing rule 1.
+  const finalRecord = records.find((r) => Date.parse(r.endTime) <= finalUntil);
+  await page.click(`#records tr[data-id="${finalRecord.id}"] a`);
+  await ready(page, `/audit/${lbId}/${finalRecord.id}`);
+  assert.equal(await page.textContent('#audit-match'), 'match');
+  assert.match(await page.textContent('#audit-state') ?? '', /: final, billing rule 1\.$/);
+  assert.ok((await page.$$eval('#audit-readings tbody tr', (r) => r.length)) > 0);
+  await page.screenshot({ path: `${ARTIFACTS}dashboard-audit.png`, fullPage: true });
   assert.deepEqual(pageErrors, []);
 });

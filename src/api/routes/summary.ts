@@ -1,19 +1,30 @@
-// One call for the dashboard's overview: top accounts by traffic in a window, each host's last
-// reading, and the pipeline's health (rollup lag, export backlog and dead letters, anomalies).
+// One call for the dashboard's overview: the fleet's traffic in a window (totals, by hour, and the
+// open hour read so far), top accounts, each host's last reading, and the pipeline's health
+// (rollup lag, export backlog with a sink, dead letters, anomalies); and a load balancer found by
+// its id alone (its account, for the dashboard's search).
 
 import type { RouteModule } from './index.ts';
 import { READ_ALL } from '../auth.ts';
 import { optionalWindow, querySchemas } from '../params.ts';
 import { listHosts } from '../../store/inventory.ts';
-import { topAccounts } from '../../store/reports.ts';
+import { fleetTrafficByHour, openHourTraffic, topAccounts } from '../../store/reports.ts';
+import { loadBalancerOwner } from '../../store/loadBalancers.ts';
+import { notFound } from '../faults.ts';
+import { pathSchemas } from '../params.ts';
+import type { Transfers } from '../../domain/types.ts';
 import { newestReadingPerHost } from '../../store/counters.ts';
 import { rollupLagMs } from '../../store/hours.ts';
 import { exportBacklog } from '../../store/usageRecords.ts';
 import { countDeadLetters } from '../../store/exports.ts';
 import { countAnomalies } from '../../store/anomalies.ts';
-import { HOUR_MS } from '../../domain/time.ts';
+import { floorHour, HOUR_MS } from '../../domain/time.ts';
 
 const exact = { type: 'integer' };
+const traffic = { incomingTransfer: exact, outgoingTransfer: exact, incomingTransferSsl: exact, outgoingTransferSsl: exact };
+const trafficView = (t: Transfers) => ({ incomingTransfer: t.bytesIn, outgoingTransfer: t.bytesOut, incomingTransferSsl: t.bytesInSsl, outgoingTransferSsl: t.bytesOutSsl });
+const sum = (all: Transfers[]): Transfers => all.reduce((a, t) => ({
+  bytesIn: a.bytesIn + t.bytesIn, bytesOut: a.bytesOut + t.bytesOut, bytesInSsl: a.bytesInSsl + t.bytesInSsl, bytesOutSsl: a.bytesOutSsl + t.bytesOutSsl,
+}), { bytesIn: 0n, bytesOut: 0n, bytesInSsl: 0n, bytesOutSsl: 0n });
 
 export const summaryRoutes: RouteModule = (api) => [{
   method: 'GET',
@@ -30,6 +41,9 @@ export const summaryRoutes: RouteModule = (api) => [{
         type: 'object',
         properties: {
           startTime: { type: 'string' }, endTime: { type: 'string' },
+          fleet: { type: 'object', description: 'Bytes of every record starting in the window', properties: traffic },
+          hours: { type: 'array', items: { type: 'object', properties: { startTime: { type: 'string' }, ...traffic } } },
+          openHour: { type: 'object', description: 'The hour not rolled up yet: what its readings bill so far (provisional)', properties: { startTime: { type: 'string' }, provisional: { type: 'boolean' }, ...traffic } },
           topAccounts: {
             type: 'array',
             items: {
@@ -45,7 +59,7 @@ export const summaryRoutes: RouteModule = (api) => [{
             items: { type: 'object', properties: { hostId: { type: 'integer' }, name: { type: 'string' }, clusterId: { type: 'integer' }, polled: { type: 'boolean' }, lastReadingTime: { type: 'string' } } },
           },
           rollupLagSeconds: { type: 'integer' },
-          exportBacklog: { type: 'integer' },
+          exportBacklog: { type: 'integer', description: 'Final records waiting for the billing sink; absent without one' },
           deadLetters: { type: 'integer' },
           anomaliesHeld: { type: 'integer' },
         },
@@ -57,13 +71,19 @@ export const summaryRoutes: RouteModule = (api) => [{
     const nowMs = api.now();
     const window = optionalWindow(q, nowMs, 24 * HOUR_MS);
     const db = api.store.db;
-    const [top, hosts, readings, rollupLag, backlog, deadLetters, anomalies] = await Promise.all([
+    const openHourMs = floorHour(nowMs);
+    const [top, hours, open, hosts, readings, rollupLag, backlog, deadLetters, anomalies] = await Promise.all([
       topAccounts(db, window.startMs, window.endMs, Number(q.top ?? 10)),
-      listHosts(db), newestReadingPerHost(db), rollupLagMs(db, nowMs), exportBacklog(db), countDeadLetters(db), countAnomalies(db, 'HELD'),
+      fleetTrafficByHour(db, window.startMs, window.endMs),
+      window.endMs > openHourMs ? openHourTraffic(db, openHourMs, nowMs) : undefined,
+      listHosts(db), newestReadingPerHost(db), rollupLagMs(db, nowMs), api.config.export.url ? exportBacklog(db) : undefined, countDeadLetters(db), countAnomalies(db, 'HELD'),
     ]);
     return {
       startTime: api.printer.print(window.startMs),
       endTime: api.printer.print(window.endMs),
+      fleet: trafficView(sum(hours)),
+      hours: hours.map((h) => ({ startTime: api.printer.print(h.hourMs), ...trafficView(h) })),
+      ...(open ? { openHour: { startTime: api.printer.print(openHourMs), provisional: true, ...trafficView(open) } } : {}),
       topAccounts: top.map((a) => ({
         accountId: a.accountId, loadBalancers: a.loadBalancers,
         incomingTransfer: a.bytesIn, outgoingTransfer: a.bytesOut, incomingTransferSsl: a.bytesInSsl, outgoingTransferSsl: a.bytesOutSsl,
@@ -73,9 +93,25 @@ export const summaryRoutes: RouteModule = (api) => [{
         return { hostId: h.id, name: h.name, clusterId: h.clusterId, polled: h.stats !== undefined, ...(last !== undefined ? { lastReadingTime: api.printer.print(last) } : {}) };
       }),
       rollupLagSeconds: rollupLag / 1000,
-      exportBacklog: backlog,
+      ...(backlog !== undefined ? { exportBacklog: backlog } : {}),
       deadLetters,
       anomaliesHeld: [...anomalies.values()].reduce((a, b) => a + b, 0),
     };
+  },
+},
+{
+  method: 'GET',
+  url: '/management/usage/summary/loadbalancers/:loadBalancerId',
+  config: { access: READ_ALL, jsonOnly: true },
+  schema: {
+    summary: 'A load balancer found by its id alone: its account and name (the dashboard\'s search)',
+    params: { type: 'object', properties: { loadBalancerId: pathSchemas.loadBalancerId }, required: ['loadBalancerId'] },
+    response: { 200: { type: 'object', properties: { loadBalancerId: { type: 'integer' }, accountId: { type: 'integer' }, name: { type: 'string' } } } },
+  },
+  handler: async (request) => {
+    const id = Number((request.params as { loadBalancerId: string }).loadBalancerId);
+    const owner = await loadBalancerOwner(api.store.db, id);
+    if (!owner) throw notFound(`load balancer ${id} is not known to lbmeter (it appears once its CREATE_LOADBALANCER event is received)`);
+    return { loadBalancerId: id, accountId: owner.accountId, name: owner.name };
   },
 }];

@@ -21,7 +21,8 @@ const hourLabel = (ms) => new Date(ms).toISOString().slice(5, 16).replace('T', '
 
 class Unauthorized extends Error {}
 
-async function api(path, method = 'GET') {
+/** An API call's body and headers; a fault's message thrown. */
+async function apiResponse(path, method = 'GET') {
   const headers = { 'x-auth-token': sessionStorage.getItem(TOKEN_KEY) ?? '', accept: 'application/json' };
   if (method !== 'GET') headers['content-type'] = 'application/json';
   const res = await fetch(path, { method, headers, ...(method !== 'GET' ? { body: '{}' } : {}) });
@@ -31,8 +32,19 @@ async function api(path, method = 'GET') {
     const fault = Object.values(body)[0];
     throw new Error(fault?.message ?? `${path} answered ${res.status}`);
   }
-  return body;
+  return { body, headers: res.headers };
 }
+
+const api = async (path, method = 'GET') => (await apiResponse(path, method)).body;
+
+/**
+ * A time as the API gives it (in lbmeter's display zone, LBMETER_TIMEZONE) for people:
+ * "2026-12-04 16:00 UTC-06:00", the zone's offset named, never reckoned into the browser's zone.
+ */
+const human = (iso) => {
+  const m = /^(\d{4}-\d\d-\d\d)T(\d\d:\d\d)(?::\d\d(?:\.\d+)?)?(Z|[+-]\d\d:\d\d)$/.exec(iso ?? '');
+  return m ? `${m[1]} ${m[2]} UTC${m[3] === 'Z' ? '' : m[3]}` : String(iso ?? '');
+};
 
 function clearCharts() {
   while (charts.length) charts.pop().destroy();
@@ -52,25 +64,68 @@ const byteScales = (x, options = {}) => ({
 });
 const namedScales = (x, y, yOptions = {}) => ({ scales: { x: { title: { display: true, text: x } }, y: { title: { display: true, text: y }, ...yOptions } } });
 
-const windowQuery = () => {
+/** The window the address names (?from=YYYY-MM-DD&to=YYYY-MM-DD, UTC days, `to` included), else the last 24 hours. */
+function windowOf(params) {
+  const day = /^\d{4}-\d\d-\d\d$/;
+  const from = params.get('from');
+  const to = params.get('to');
+  if (from && to && day.test(from) && day.test(to) && from <= to) {
+    return { start: Date.parse(`${from}T00:00:00Z`), end: Date.parse(`${to}T00:00:00Z`) + 24 * HOUR, label: from === to ? `${from} (UTC)` : `${from} to ${to} (UTC days)` };
+  }
   const end = Date.now();
-  return `startTime=${new Date(end - 24 * HOUR).toISOString()}&endTime=${new Date(end).toISOString()}`;
-};
+  return { start: end - 24 * HOUR, end, label: 'the last 24 hours' };
+}
+const windowQuery = (w) => `startTime=${new Date(w.start).toISOString()}&endTime=${new Date(w.end).toISOString()}`;
 
-async function fleetView() {
-  const s = await api(`/management/usage/summary?${windowQuery()}`);
-  // ok undefined: a number to know, neither good nor bad (the backlog without a sink, say).
+/** The date range form: it keeps the page and changes the window in the address. */
+function rangeForm(params) {
+  const w = windowOf(params);
+  const day = (ms) => new Date(ms).toISOString().slice(0, 10);
+  return `<form id="range" class="filters">
+      <label>From (UTC day) <input type="date" name="from" value="${esc(params.get('from') ?? day(w.start))}" required></label>
+      <label>To (UTC day) <input type="date" name="to" value="${esc(params.get('to') ?? day(w.end - 1))}" required></label>
+      <button>Show</button> <a href="#${esc(location.hash.replace(/^#/, '').split('?')[0] || '/')}">last 24 hours</a>
+    </form>`;
+}
+
+function wireRangeForm() {
+  $('#range').addEventListener('submit', (event) => {
+    event.preventDefault();
+    const data = new FormData(event.target);
+    const path = location.hash.replace(/^#/, '').split('?')[0] || '/';
+    delete document.body.dataset.ready;
+    location.hash = `#${path}?${new URLSearchParams({ from: data.get('from'), to: data.get('to') })}`;
+  });
+}
+
+async function fleetView(params) {
+  const w = windowOf(params);
+  const s = await api(`/management/usage/summary?${windowQuery(w)}`);
+  // ok undefined: a number to know, neither good nor bad.
   const card = (label, value, ok) => `<div class="card ${ok === undefined ? '' : ok ? 'ok' : 'bad'}"><div class="value">${esc(value)}</div><div class="label">${esc(label)}</div></div>`;
   const staleAfter = Date.now() - 15 * 60_000;
+  const f = s.fleet;
+  const fleetSsl = f.incomingTransferSsl + f.outgoingTransferSsl;
+  const open = s.openHour;
   $('#view').innerHTML = `
     <h1>Fleet</h1>
+    ${rangeForm(params)}
+    <div class="cards" id="totals">
+      ${card(`bytes in, ${w.label}`, bytes(f.incomingTransfer + f.incomingTransferSsl))}
+      ${card(`bytes out, ${w.label}`, bytes(f.outgoingTransfer + f.outgoingTransferSsl))}
+      ${card('SSL share', percent(fleetSsl, f.incomingTransfer + f.outgoingTransfer + fleetSsl))}
+      ${open ? card(`open hour since ${human(open.startTime)} (provisional)`, bytes(open.incomingTransfer + open.incomingTransferSsl + open.outgoingTransfer + open.outgoingTransferSsl)) : ''}
+    </div>
     <div class="cards" id="health">
       ${card('rollup lag', `${Math.round(s.rollupLagSeconds / 60)} min`, s.rollupLagSeconds === 0)}
-      ${card('records waiting for export', s.exportBacklog)}
+      ${s.exportBacklog === undefined ? '' : card('records waiting for export', s.exportBacklog, s.exportBacklog === 0)}
       ${card('export dead letters', s.deadLetters, s.deadLetters === 0)}
       <a href="#/anomalies" class="card-link">${card('anomalies held', s.anomaliesHeld, s.anomaliesHeld === 0)}</a>
     </div>
-    <h2>Top accounts, last 24 hours</h2>
+    <h2>Fleet traffic by hour, ${esc(w.label)}</h2>
+    <p class="hint">Rolled-up hours; the open hour is what its readings bill so far and may still change.</p>
+    <div class="chart"><canvas id="fleet-chart"></canvas></div>
+    <h2>Top accounts, ${esc(w.label)}</h2>
     <div class="chart"><canvas id="top-chart"></canvas></div>
     ${table('top-accounts', '<th>Account</th><th class="num">Load balancers</th><th class="num">In</th><th class="num">Out</th><th class="num">SSL share</th>', s.topAccounts.map((a) => {
       const ssl = a.incomingTransferSsl + a.outgoingTransferSsl;
@@ -80,8 +135,23 @@ async function fleetView() {
     <h2>Hosts</h2>
     ${table('hosts', '<th>Host</th><th>Cluster</th><th>Stats source</th><th>Last reading</th>', s.hosts.map((h) => {
       const stale = h.polled && (!h.lastReadingTime || Date.parse(h.lastReadingTime) < staleAfter);
-      return `<tr><td>${esc(h.name)} (${h.hostId})</td><td>${h.clusterId}</td><td>${h.polled ? 'polled' : 'pushed'}</td><td class="${stale ? 'stale' : ''}">${esc(h.lastReadingTime ?? 'never')}</td></tr>`;
+      return `<tr><td>${esc(h.name)} (${h.hostId})</td><td>${h.clusterId}</td><td>${h.polled ? 'polled' : 'pushed'}</td><td class="${stale ? 'stale' : ''}">${esc(h.lastReadingTime ? human(h.lastReadingTime) : 'never')}</td></tr>`;
     }).join(''))}`;
+  wireRangeForm();
+  // Rolled hours, then the open one (if the window reaches it) marked as such.
+  const hours = s.hours.map((h) => ({ label: hourLabel(Date.parse(h.startTime)), h }));
+  if (open && !s.hours.some((h) => Date.parse(h.startTime) === Date.parse(open.startTime))) hours.push({ label: `${hourLabel(Date.parse(open.startTime))} (open)`, h: open });
+  chart('fleet-chart', {
+    type: 'bar',
+    data: {
+      labels: hours.map((x) => x.label),
+      datasets: [
+        { label: 'bytes in', data: hours.map(({ h }) => h.incomingTransfer + h.incomingTransferSsl), backgroundColor: hours.map((x) => (x.label.endsWith('(open)') ? '#8fb0ef' : '#2f6fde')) },
+        { label: 'bytes out', data: hours.map(({ h }) => h.outgoingTransfer + h.outgoingTransferSsl), backgroundColor: hours.map((x) => (x.label.endsWith('(open)') ? '#f8c471' : '#f39c12')) },
+      ],
+    },
+    options: byteScales('hour (UTC)'),
+  });
   chart('top-chart', {
     type: 'bar',
     data: {
@@ -165,8 +235,9 @@ async function loadBalancersOf(accountId) {
   return body && new Map(body.accountLoadBalancers.map((lb) => [lb.loadBalancerId, lb]));
 }
 
-async function accountView(accountId) {
-  const [body, known] = await Promise.all([api(`/v1.0/${accountId}/loadbalancers/usage?${windowQuery()}`), loadBalancersOf(accountId)]);
+async function accountView(accountId, params) {
+  const w = windowOf(params);
+  const [body, known] = await Promise.all([api(`/v1.0/${accountId}/loadbalancers/usage?${windowQuery(w)}`), loadBalancersOf(accountId)]);
   const usages = body.loadBalancerUsages ?? [];
   if (known?.size === 0 && usages.length === 0) {
     $('#view').innerHTML = `<h1>Account ${esc(accountId)}</h1><p class="notice" id="unknown-account">No load balancer of account ${esc(accountId)} is known to lbmeter: check the account id. (An account appears once its first load balancer is created.)</p>`;
@@ -175,28 +246,63 @@ async function accountView(accountId) {
   const snapshot = body.accountUsage?.accountUsageRecords?.at(-1);
   $('#view').innerHTML = `
     <h1>Account ${esc(accountId)}</h1>
-    <p>${snapshot ? `${snapshot.numLoadBalancers} load balancers, ${snapshot.numPublicVips} public and ${snapshot.numServicenetVips} servicenet VIPs` : 'No account snapshot in the last 24 hours'}. Rolled-up hours of the last 24 hours, UTC.</p>
-    ${usages.length ? '' : '<p class="notice">No usage in the last 24 hours.</p>'}
+    ${rangeForm(params)}
+    <p>${snapshot ? `${snapshot.numLoadBalancers} load balancers, ${snapshot.numPublicVips} public and ${snapshot.numServicenetVips} servicenet VIPs` : `No account snapshot in ${esc(w.label)}`}. Rolled-up hours of ${esc(w.label)}; each load balancer's page shows its open hour.</p>
+    ${usages.length ? '' : `<p class="notice">No usage in ${esc(w.label)}.</p>`}
     ${CHARTS_HTML}
     <h2>Load balancers</h2>
     ${table('load-balancers', '<th>Load balancer</th><th class="num">Records</th><th class="num">In</th><th class="num">Out</th><th class="num">SSL share</th>', usages.map((u) => {
       const t = u.loadBalancerUsageRecords.reduce((s, r) => ({ in: s.in + r.incomingTransfer + r.incomingTransferSsl, out: s.out + r.outgoingTransfer + r.outgoingTransferSsl, ssl: s.ssl + r.incomingTransferSsl + r.outgoingTransferSsl }), { in: 0, out: 0, ssl: 0 });
       return `<tr><td><a href="#/accounts/${esc(accountId)}/loadbalancers/${u.loadBalancerId}">${esc(u.loadBalancerName)} (${u.loadBalancerId})</a></td><td class="num">${u.loadBalancerUsageRecords.length}</td><td class="num">${bytes(t.in)}</td><td class="num">${bytes(t.out)}</td><td class="num">${percent(t.ssl, t.in + t.out)}</td></tr>`;
     }).join(''))}`;
+  wireRangeForm();
   usageCharts(hourly(usages.flatMap((u) => u.loadBalancerUsageRecords)));
 }
 
-async function loadBalancerView(accountId, loadBalancerId) {
-  const [body, known] = await Promise.all([api(`/v1.0/${accountId}/loadbalancers/${loadBalancerId}/usage?${windowQuery()}`), loadBalancersOf(accountId)]);
-  const records = body.loadBalancerUsageRecords ?? [];
+async function loadBalancerView(accountId, loadBalancerId, params) {
+  const w = windowOf(params);
+  const [usage, current, known] = await Promise.all([
+    apiResponse(`/v1.0/${accountId}/loadbalancers/${loadBalancerId}/usage?${windowQuery(w)}`),
+    api(`/v1.0/${accountId}/loadbalancers/${loadBalancerId}/usage/current`).catch(() => undefined),
+    loadBalancersOf(accountId),
+  ]);
+  const records = usage.body.loadBalancerUsageRecords ?? [];
+  // Records ending at or before this are final (billing has, or will have, them as they are).
+  const finalUntil = Date.parse(usage.headers.get('x-usage-final-until') ?? '');
+  // The hour in progress, not rolled up yet: usage/current makes it from the readings so far.
+  const openHour = Math.floor(Date.now() / HOUR) * HOUR;
+  const open = (current?.loadBalancerUsageRecords ?? []).filter((r) => Date.parse(r.startTime) >= openHour && !records.some((x) => x.startTime === r.startTime));
   const name = known?.get(Number(loadBalancerId))?.loadBalancerName;
+  const row = (r, state) => `<tr data-id="${r.id}"><td>${state.startsWith('open') ? '' : r.id}</td><td>${esc(human(r.startTime))}</td><td>${esc(human(r.endTime))}</td><td>${esc(r.eventType ?? '')}</td><td>${esc(r.sslMode)}</td><td class="num">${bytes(r.incomingTransfer + r.incomingTransferSsl)}</td><td class="num">${bytes(r.outgoingTransfer + r.outgoingTransferSsl)}</td><td class="num">${r.numPolls}</td><td class="state">${state}</td><td>${state.startsWith('open') ? '' : `<a href="#/audit/${esc(loadBalancerId)}/${r.id}">audit</a>`}</td></tr>`;
   $('#view').innerHTML = `
     <h1><a href="#/accounts/${esc(accountId)}">Account ${esc(accountId)}</a> / ${name === undefined ? 'load balancer' : esc(name)} (${esc(loadBalancerId)})</h1>
+    ${rangeForm(params)}
     ${CHARTS_HTML}
-    <h2>Records</h2>
-    ${table('records', '<th>Start</th><th>End</th><th>Event</th><th>SSL</th><th class="num">In</th><th class="num">Out</th><th class="num">Polls</th>',
-      records.map((r) => `<tr><td>${esc(r.startTime)}</td><td>${esc(r.endTime)}</td><td>${esc(r.eventType ?? '')}</td><td>${esc(r.sslMode)}</td><td class="num">${bytes(r.incomingTransfer + r.incomingTransferSsl)}</td><td class="num">${bytes(r.outgoingTransfer + r.outgoingTransferSsl)}</td><td class="num">${r.numPolls}</td></tr>`).join(''))}`;
-  usageCharts(hourly(records));
+    <h2>Records, ${esc(w.label)}</h2>
+    <p class="hint">Final records end at or before ${esc(human(usage.headers.get('x-usage-final-until') ?? ''))}; later ones may still change.</p>
+    ${table('records', '<th>Id</th><th>Start</th><th>End</th><th>Event</th><th>SSL</th><th class="num">In</th><th class="num">Out</th><th class="num">Polls</th><th>State</th><th></th>',
+      records.map((r) => row(r, Date.parse(r.endTime) <= finalUntil ? 'final' : 'provisional')).join('')
+      + open.map((r) => row(r, 'open hour (provisional)')).join(''))}`;
+  wireRangeForm();
+  usageCharts(hourly([...records, ...open]));
+}
+
+/** A record's sources: the readings and events that made it, each with what it billed. */
+async function auditView(loadBalancerId, recordId) {
+  const a = await api(`/management/usage/records/${recordId}/sources?loadBalancerId=${loadBalancerId}`);
+  const t = (x) => `${bytes(x.incomingTransfer + x.incomingTransferSsl)} in, ${bytes(x.outgoingTransfer + x.outgoingTransferSsl)} out`;
+  const state = [a.final ? 'final' : 'provisional', a.voided ? 'voided' : '', a.exported ? 'exported' : '', a.revision ? `revision ${a.revision}` : '', `billing rule ${a.ruleVersion}`].filter(Boolean).join(', ');
+  $('#view').innerHTML = `
+    <h1><a href="#/accounts/${a.accountId}/loadbalancers/${a.loadBalancerId}">Load balancer ${a.loadBalancerId}</a> / record ${a.recordId}</h1>
+    <p id="audit-state">${esc(human(a.startTime))} to ${esc(human(a.endTime))}: ${esc(state)}.</p>
+    <div class="cards">
+      <div class="card"><div class="value">${esc(t(a.record))}</div><div class="label">the record</div></div>
+      <div class="card ${a.matches ? 'ok' : 'bad'}"><div class="value" id="audit-match">${a.matches ? 'match' : 'DIFFER'}</div><div class="label">its readings bill ${esc(t(a.billed))}</div></div>
+    </div>
+    <h2>Readings</h2>
+    ${table('audit-readings', '<th>Host</th><th>Time</th><th>Process</th><th>Decision</th><th class="num">Delta</th><th class="num">Billed</th>', a.readings.map((r) => `<tr><td>${r.hostId}</td><td>${esc(human(r.time))}</td><td>${r.pid ?? ''}</td><td>${esc(r.decision)}</td><td class="num">${esc(t(r.delta))}</td><td class="num">${esc(t(r.billed))}</td></tr>`).join('') || '<tr><td colspan="6">None.</td></tr>')}
+    <h2>Events</h2>
+    ${table('audit-events', '<th>Time</th><th>Type</th><th>Id</th>', a.events.map((e) => `<tr><td>${esc(human(e.time))}</td><td>${esc(e.type)}</td><td>${esc(e.id)}</td></tr>`).join('') || '<tr><td colspan="3">None.</td></tr>')}`;
 }
 
 const ANOMALY_KINDS = ['DELTA_ABOVE_CEILING', 'LATE_SAMPLE', 'LATE_EVENT', 'SAMPLE_AFTER_DELETE', 'STALE_SAMPLE', 'UNKNOWN_LOAD_BALANCER', 'RECORD_OVERFLOW'];
@@ -231,7 +337,7 @@ async function anomaliesView(params) {
     </div>
     ${body.truncated ? `<p class="notice">The first ${body.anomalies.length} are shown: narrow the filters to see the rest.</p>` : ''}
     ${table('anomalies', '<th><input type="checkbox" id="select-all" aria-label="Select all"></th><th>Id</th><th>Kind</th><th>Time</th><th>Load balancer</th><th>Host</th><th>Held</th><th>Status</th><th>Detail</th>',
-      body.anomalies.map((a) => `<tr data-id="${a.id}"><td>${a.status === 'HELD' ? `<input type="checkbox" name="anomaly" value="${a.id}" aria-label="Select ${a.id}">` : ''}</td><td>${a.id}</td><td>${esc(a.kind)}</td><td>${esc(a.time)}</td><td>${a.loadBalancerId ?? ''}</td><td>${a.hostId ?? ''}</td><td class="num">${heldBytes(a.held)}</td><td class="status">${esc(a.status)}</td><td class="detail">${esc(a.detail)}</td></tr>`).join('')
+      body.anomalies.map((a) => `<tr data-id="${a.id}"><td>${a.status === 'HELD' ? `<input type="checkbox" name="anomaly" value="${a.id}" aria-label="Select ${a.id}">` : ''}</td><td>${a.id}</td><td>${esc(a.kind)}</td><td>${esc(human(a.time))}</td><td>${a.loadBalancerId ?? ''}</td><td>${a.hostId ?? ''}</td><td class="num">${heldBytes(a.held)}</td><td class="status">${esc(a.status)}</td><td class="detail">${esc(a.detail)}</td></tr>`).join('')
       || '<tr><td colspan="9">None match.</td></tr>')}`;
   $('#anomaly-filters').addEventListener('submit', (event) => {
     event.preventDefault();
@@ -251,6 +357,12 @@ async function anomaliesView(params) {
   const decide = async (decision) => {
     const ids = [...document.querySelectorAll('input[name=anomaly]:checked')].map((box) => box.value);
     if (ids.length === 0) return ($('#anomaly-result').textContent = 'Select the anomalies first.');
+    // Money moves on one click: say how much first.
+    const chosen = body.anomalies.filter((a) => ids.includes(String(a.id)));
+    const held = chosen.reduce((t, a) => (a.held ? { in: t.in + BigInt(a.held.bytesIn) + BigInt(a.held.bytesInSsl), out: t.out + BigInt(a.held.bytesOut) + BigInt(a.held.bytesOutSsl) } : t), { in: 0n, out: 0n });
+    const what = `${ids.length} ${ids.length === 1 ? 'anomaly' : 'anomalies'} holding ${bytes(held.in)} in and ${bytes(held.out)} out`;
+    const question = decision === 'release' ? `Release ${what} into billing? Final records they change are exported again as revisions.` : `Discard ${what}? They will never be billed.`;
+    if (!window.confirm(question)) return ($('#anomaly-result').textContent = 'Nothing decided.');
     // One at a time, each its own decision: a refusal (already decided, beyond what a record can
     // carry) is reported and the others go on.
     const refused = [];
@@ -279,11 +391,14 @@ async function route() {
   const [path, search = ''] = (location.hash.replace(/^#/, '') || '/').split('?');
   const lb = /^\/accounts\/(\d+)\/loadbalancers\/(\d+)$/.exec(path);
   const account = /^\/accounts\/(\d+)$/.exec(path);
+  const audit = /^\/audit\/(\d+)\/(\d+)$/.exec(path);
+  const params = new URLSearchParams(search);
   try {
-    if (lb) await loadBalancerView(lb[1], lb[2]);
-    else if (account) await accountView(account[1]);
-    else if (path === '/anomalies') await anomaliesView(new URLSearchParams(search));
-    else await fleetView();
+    if (lb) await loadBalancerView(lb[1], lb[2], params);
+    else if (account) await accountView(account[1], params);
+    else if (audit) await auditView(audit[1], audit[2]);
+    else if (path === '/anomalies') await anomaliesView(params);
+    else await fleetView(params);
     document.body.dataset.ready = path;
   } catch (err) {
     if (err instanceof Unauthorized) {
@@ -307,6 +422,18 @@ $('#account-jump').addEventListener('submit', (event) => {
   event.preventDefault();
   const id = new FormData(event.target).get('account').trim();
   if (/^\d+$/.test(id)) location.hash = `#/accounts/${id}`;
+});
+$('#lb-jump').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  const id = new FormData(event.target).get('loadBalancer').trim();
+  if (!/^\d+$/.test(id)) return;
+  try {
+    const found = await api(`/management/usage/summary/loadbalancers/${id}`);
+    location.hash = `#/accounts/${found.accountId}/loadbalancers/${found.loadBalancerId}`;
+  } catch (err) {
+    if (err instanceof Unauthorized) return showLogin(err.message);
+    $('#view').innerHTML = `<p class="error" role="alert" id="lb-not-found">${esc(err.message)}</p>`;
+  }
 });
 window.addEventListener('hashchange', route);
 route();
