@@ -9,11 +9,16 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { lbmeterWith } from '../helpers/cli.ts';
+import { engines } from '../helpers/engines.ts';
 import { openStore } from '../../src/store/store.ts';
 import { ingestSample } from '../../src/ingest/samples.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'lbmeter-inventory-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
+const [, postgres] = await engines();
+after(async () => {
+  rmSync(dir, { recursive: true, force: true });
+  await postgres!.fixture.cleanup();
+});
 const store = join(dir, 'lbmeter.db');
 const envFile = join(dir, 'lbmeter.env');
 // As /etc/lbmeter/lbmeter.env: the CLI finds the store only through it.
@@ -114,4 +119,14 @@ test('a store that cannot be opened is named, its password masked', async () => 
   const r = await lbmeter(['token', 'list'], { LBMETER_DB: 'postgres://lbmeter:hunter2@127.0.0.1:1/lbmeter' });
   assert.equal(r.code, 1);
   assert.match(r.stderr, /^lbmeter: the store at postgres:\/\/lbmeter:\*\*\*@127\.0\.0\.1:1\/lbmeter is not usable: connect ECONNREFUSED 127\.0\.0\.1:1\n$/);
+});
+
+test('PostgreSQL through its local socket, the form docs/operations.md gives (Debian\'s pg_hba asks a password over TCP)', { skip: postgres!.skip }, async () => {
+  const tcp = new URL(await postgres!.fixture.create());
+  const socketUrl = `postgres://${tcp.username}@${tcp.pathname}?host=/var/run/postgresql`;
+  const r = await lbmeter(['migrate'], { LBMETER_DB: socketUrl });
+  assert.equal(r.code, 0, r.stderr);
+  assert.match(r.stdout, /^applied 001_initial, .*: store postgres at postgres is up to date\n$/);
+  const listed = await lbmeter(['clusters', 'list', '--json'], { LBMETER_DB: socketUrl });
+  assert.equal(listed.stdout, '[]\n');
 });

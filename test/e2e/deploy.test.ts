@@ -79,8 +79,17 @@ test('the Grafana dashboard is one JSON model whose every panel queries Promethe
   const dashboard = JSON.parse(readFileSync(join(DEPLOY, 'grafana', 'lbmeter-dashboard.json'), 'utf8'));
   assert.equal(dashboard.uid, 'lbmeter');
   assert.ok(dashboard.panels.length >= 12);
+  assert.deepEqual(dashboard.templating.list.map((v: { name: string }) => v.name), ['datasource', 'job', 'instance'], 'a job and a process selector');
   for (const panel of dashboard.panels) {
     assert.ok(panel.targets.length > 0 && panel.targets.every((t: { expr?: string }) => t.expr), panel.title);
     assert.ok(panel.fieldConfig.defaults.unit, `${panel.title} has a unit`);
+    // Every series a panel reads is filtered by the selectors (the process panels mixed every job).
+    for (const { expr } of panel.targets) {
+      for (const [, selector] of expr.matchAll(/\b(?:lbmeter|process|nodejs)_[a-z0-9_]+(\{[^}]*\})?/g)) {
+        assert.match(selector ?? '', /job=~"\$job", instance=~"\$instance"/, `${panel.title}: ${expr}`);
+      }
+    }
   }
+  const titles = dashboard.panels.map((p: { title: string }) => p.title);
+  for (const title of ['Bytes metered per hour', 'Unbilled bytes held', 'Anomalies held']) assert.ok(titles.includes(title), title);
 });
