@@ -15,7 +15,7 @@ import { formatFromAccept, stripSuffix, type Format } from './negotiate.ts';
 import { authenticate, authorize, type Access } from './auth.ts';
 import { PARAM_RULES } from './params.ts';
 import { timePrinter, type TimePrinter } from '../domain/time.ts';
-import { registerRoutes } from './routes/index.ts';
+import { allRoutes, registerRoutes } from './routes/index.ts';
 import { Metrics } from '../metrics.ts';
 import { registerOpenApi } from './openapi.ts';
 import { PageBoundaries } from './pageBoundaries.ts';
@@ -83,7 +83,7 @@ export async function buildApp(context: AppContext): Promise<{ app: FastifyInsta
     frameworkErrors: (err, request, reply) => {
       request.format = negotiatedFormat(request) ?? 'json';
       reply.header('x-request-id', request.id);
-      const fault = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? badRequest('path: a segment is longer than 100 characters')
+      const fault = err.code === 'FST_ERR_MAX_PARAM_LENGTH' ? longSegmentFault(request.url, routeTemplates())
         : err.code === 'FST_ERR_BAD_URL' ? badRequest('path: not a valid URL (a % must start an escape of two hex digits of UTF-8)')
         : toFault(err as FastifyError, request);
       return sendFault(request, reply, fault);
@@ -109,6 +109,9 @@ export async function buildApp(context: AppContext): Promise<{ app: FastifyInsta
       return url;
     },
   });
+
+  let templates: string[] | undefined;
+  const routeTemplates = () => (templates ??= allRoutes(api).map((r) => r.url));
 
   app.decorateRequest('format', 'json');
   app.decorateRequest('token', undefined);
@@ -296,4 +299,20 @@ function validationFault(err: FastifyError, request: FastifyRequest): ApiFault {
   const allowed = (v.params as { allowedValues?: unknown[] }).allowedValues;
   const expectation = allowed ? `must be one of ${allowed.join(', ')}` : v.message ?? 'invalid';
   return badRequest(`${path}: ${expectation}, received ${shown(received)}`);
+}
+
+/**
+ * A path segment over Fastify's 100 characters is refused before routing: the fault names the
+ * parameter it stands for (by the route templates its other segments match), like every other 400.
+ */
+function longSegmentFault(url: string, templates: string[]): ApiFault {
+  const segments = (url.split('?')[0] ?? '/').split('/');
+  const long = segments.findIndex((segment) => segment.length > 100);
+  for (const template of templates) {
+    const parts = template.split('/');
+    if (parts.length !== segments.length || !parts.every((p, i) => p.startsWith(':') || p === segments[i])) continue;
+    const name = parts[long]?.startsWith(':') ? parts[long]!.slice(1) : undefined;
+    if (name) return badRequest(`${name}: ${PARAM_RULES[name] ?? 'expected at most 100 characters'}, received ${shown(segments[long])} (${segments[long]!.length} characters)`);
+  }
+  return badRequest('path: a segment is longer than 100 characters');
 }

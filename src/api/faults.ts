@@ -1,12 +1,14 @@
-// The fault table of SPEC 2.4. Every error leaves the API as one of these.
+// The fault table of SPEC 2.4. Every error leaves the API as one of these, each an element the
+// published schema of the system the seeds document declares (a strict XML client reads every
+// one): a refused role and an unacceptable media type are a generalFault with their code.
 
 export const FAULT_KINDS = {
   400: 'badRequest',
   401: 'unauthorized',
-  403: 'forbidden',
+  403: 'generalFault',
   404: 'itemNotFound',
-  405: 'badMethod',
-  406: 'badMediaType',
+  405: 'methodNotAllowed',
+  406: 'generalFault',
   413: 'overLimit',
   500: 'loadBalancerFault',
   503: 'serviceUnavailable',

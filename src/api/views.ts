@@ -1,5 +1,6 @@
 // Domain values to response values: times preformatted in the display zone, transfers exact.
 
+import { wireAddress } from '../domain/ipAddress.ts';
 import type { TimePrinter } from '../domain/time.ts';
 import type { PrintedRecord } from '../store/usageRecords.ts';
 import type { AccountUsageRecord } from '../store/accountUsage.ts';
@@ -53,7 +54,7 @@ export function accountLoadBalancerView(lb: LoadBalancerView) {
 }
 
 export function virtualIpView(v: LoadBalancerView['virtualIps'][number]) {
-  return { id: v.id, address: v.address, ipVersion: v.ipVersion, type: v.type };
+  return { id: v.id, address: wireAddress(v.address), ipVersion: v.ipVersion, type: v.type };
 }
 
 export function billableLoadBalancerView(lb: LoadBalancerView, printer: TimePrinter) {

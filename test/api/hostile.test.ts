@@ -12,12 +12,13 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { engines } from '../helpers/engines.ts';
+import { ok } from '../helpers/fleet.ts';
 import { startApi } from '../helpers/api.ts';
 import { parseXml } from '../helpers/xml.ts';
 import { buildApp } from '../../src/api/app.ts';
 
 const PUBLIC_NS = 'http://docs.openstack.org/loadbalancers/api/v1.0';
-const KINDS: Record<number, string> = { 400: 'badRequest', 401: 'unauthorized', 403: 'forbidden', 404: 'itemNotFound', 405: 'badMethod', 406: 'badMediaType', 413: 'overLimit', 500: 'loadBalancerFault', 503: 'serviceUnavailable' };
+const KINDS: Record<number, string> = { 400: 'badRequest', 401: 'unauthorized', 403: 'generalFault', 404: 'itemNotFound', 405: 'methodNotAllowed', 406: 'generalFault', 413: 'overLimit', 500: 'loadBalancerFault', 503: 'serviceUnavailable' };
 
 const [sqlite] = await engines();
 const api = await startApi(await sqlite!.fixture.create(), { env: { LBMETER_RATE_LIMIT: '0' } });
@@ -54,8 +55,15 @@ const send = (path: string, init: RequestInit & { headers?: Record<string, strin
 test('errors raised before a route runs: the fault table, the asked format, a request id, never the URL whole', async () => {
   for (const format of ['json', 'xml'] as const) {
     const headers = { 'x-auth-token': api.tokens.all, accept: `application/${format}` };
-    const long = await assertFault(await send(`/v1.0/${'1'.repeat(150)}/loadbalancers/usage`, { headers }), format, 400, /a segment is longer than 100 characters/);
+    const long = await assertFault(await send(`/v1.0/${'1'.repeat(150)}/loadbalancers/usage`, { headers }), format, 400, /accountId: expected a positive whole number, received "1{64}…" \(150 characters\)/);
     assert.ok(!long.includes('1'.repeat(100)), 'the over-long segment is not echoed');
+    // Every path parameter is named, as in any other 400.
+    const x = 'x'.repeat(101);
+    for (const [path, name] of [[`/v1.0/5/loadbalancers/${x}/usage`, 'loadBalancerId'], [`/management/clusters/${x}/customercount`, 'clusterId'], [`/management/hosts/${x}`, 'hostId'],
+      [`/management/usage/records/${x}/sources?loadBalancerId=1`, 'recordId'], [`/management/accounts/${x}/loadbalancers`, 'accountId']] as const) {
+      await assertFault(await send(path, { headers }), format, 400, new RegExp(`^${name}: expected a positive whole number, received "x{64}…" \\(101 characters\\)$`));
+    }
+    await assertFault(await send(`/no/such/${x}`, { headers }), format, 404, /^no resource at GET "\/no\/such\/x+…"$/);
     await assertFault(await send('/v1.0/%E0%A4%A/loadbalancers/usage', { headers }), format, 400, /not a valid URL/);
     await assertFault(await send('/management/clusters/%ZZ', { headers }), format, 400, /not a valid URL/);
     await assertFault(await send(`/v1.0/%ZZ/loadbalancers/usage.${format}`, { headers: { 'x-auth-token': api.tokens.all } }), format, 400, /not a valid URL/);
@@ -91,7 +99,10 @@ test('a sample of 100k load balancers still fits its route\'s body limit', async
 });
 
 test('JSON-only endpoints asked for XML say so in XML; GET clusters and hosts are JSON-only like the rest of the write side', async () => {
-  for (const path of ['/management/clusters', '/management/hosts', '/management/usage/anomalies']) {
+  // One host by id too (it answered 200 in JSON to an XML request while its siblings said 406).
+  await ok(api.send('PUT', '/management/clusters/1', { name: 'C1', dataCenter: 'ORD' }));
+  await ok(api.send('PUT', '/management/hosts/1', { clusterId: 1, name: 'h1' }));
+  for (const path of ['/management/clusters', '/management/hosts', '/management/hosts/1', '/management/usage/anomalies', '/management/usage/summary', '/management/usage/summary/loadbalancers/1']) {
     await assertFault(await send(path, { headers: { 'x-auth-token': api.tokens.all, accept: 'application/xml' } }), 'xml', 406, /answers in JSON only/);
   }
 });

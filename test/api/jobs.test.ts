@@ -107,7 +107,20 @@ forEachEngine('usage summary', ({ api }) => {
       { hostId: 1, name: 'lb-1', clusterId: 1, polled: false, lastReadingTime: '2026-11-20T10:10:00Z' },
       { hostId: 2, name: 'polled', clusterId: 1, polled: true },
     ]);
-    assert.deepEqual([s.rollupLagSeconds, s.exportBacklog, s.deadLetters, s.anomaliesHeld], [0, 6, 0, 0]);
+    assert.deepEqual([s.rollupLagSeconds, s.deadLetters, s.anomaliesHeld], [0, 0, 0]);
+    assert.equal(s.exportBacklog, undefined, 'no billing sink: no backlog to show');
+    // The fleet's bytes in the window, by hour and in all; the window ends where the open hour starts.
+    assert.deepEqual(s.fleet, { incomingTransfer: 5100, outgoingTransfer: 6000, incomingTransferSsl: 7, outgoingTransferSsl: 9 });
+    const summed = s.hours.reduce((t: any, h: any) => ({ in: t.in + h.incomingTransfer, out: t.out + h.outgoingTransfer }), { in: 0, out: 0 });
+    assert.deepEqual(summed, { in: 5100, out: 6000 });
+    assert.ok(s.hours.every((h: any) => /^2026-11-20T(0[89]|1[01]):00:00Z$/.test(h.startTime)), JSON.stringify(s.hours));
+    assert.equal(s.openHour, undefined, 'the window ends before the open hour');
+    // With the clock in the open hour and a reading in it, the open hour so far (provisional).
+    api().clock.now = at('20T12:40');
+    await sample(api(), 1, at('20T12:30'), [{ accountId: 12, loadBalancerId: 120, bytesIn: 5400, bytesOut: 5000 }], { pid: 3, startTime: '2026-11-20T08:30:00Z' });
+    const open = await ok(api().get('/management/usage/summary', { token: api().tokens.billing }));
+    assert.deepEqual(open.openHour, { startTime: '2026-11-20T12:00:00Z', provisional: true, incomingTransfer: 400, outgoingTransfer: 0, incomingTransferSsl: 0, outgoingTransferSsl: 0 });
+    api().clock.now = at('20T12:00');
     assert.deepEqual((await ok(api().get('/management/usage/summary?startTime=2026-11-20T00:00:00Z&top=1'))).topAccounts.map((a: any) => a.accountId), [12]);
   });
 

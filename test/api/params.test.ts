@@ -161,10 +161,10 @@ forEachEngine('parameters of every read endpoint', ({ api }) => {
     const post = await fetch(`${api().url}/management/accounts/usage?${RANGE}`, { method: 'POST', headers: { 'x-auth-token': api().tokens.all } });
     assert.equal(post.status, 405);
     assert.equal(post.headers.get('allow'), 'GET, HEAD');
-    assert.equal(Object.keys(await post.json())[0], 'badMethod');
+    assert.equal(Object.keys(await post.json())[0], 'methodNotAllowed');
     const csv = await api().get(`/management/accounts/usage?${RANGE}`, { accept: 'text/csv' });
     assert.equal(csv.status, 406);
-    assert.equal(Object.keys(await csv.json())[0], 'badMediaType');
+    assert.deepEqual(Object.entries(await csv.json()).map(([k, v]: [string, any]) => [k, v.code]), [['generalFault', 406]]);
     for (const accept of ['*/*', 'application/*', 'text/html, application/xml;q=0.9', 'application/json;q=0.5, application/xml;q=0.8']) {
       const r = await api().get(`/management/accounts/usage?${RANGE}`, { accept });
       assert.equal(r.status, 200, accept);

@@ -5,6 +5,7 @@ export const NS = {
   public: 'http://docs.openstack.org/loadbalancers/api/v1.0',
   mgmt: 'http://docs.openstack.org/loadbalancers/api/management/v1.0',
   atom: 'http://www.w3.org/2005/Atom',
+  xsi: 'http://www.w3.org/2001/XMLSchema-instance',
 } as const;
 export type Namespace = 'public' | 'mgmt';
 
@@ -36,6 +37,11 @@ export interface Shape {
   ns: Namespace;
   attrs: Field[];
   children: Child[];
+  /**
+   * The schema type the element is an instance of, in that namespace (`xsi:type`): where the
+   * element's own declaration is another type (the management `virtualIp`, which needs a ticket).
+   */
+  xsiType?: { name: string; ns: Namespace };
   /** Paging links after the children: JSON "links", XML atom:link. */
   links?: boolean;
 }
@@ -136,7 +142,8 @@ export const extendedAccountLoadbalancers: Shape = {
     shape: {
       ns: 'mgmt',
       attrs: [...accountLoadBalancerFields, f('region', 'string')],
-      children: [{ json: 'virtualIps', xml: 'virtualIp', xmlWrapper: 'virtualIps', many: true, shape: { ns: 'mgmt', attrs: virtualIpFields, children: [] } }],
+      // Public virtual IPs in management elements, as seed 003's example writes them.
+      children: [{ json: 'virtualIps', xml: 'virtualIp', xmlWrapper: 'virtualIps', many: true, shape: { ns: 'mgmt', attrs: virtualIpFields, children: [], xsiType: { name: 'virtualIp', ns: 'public' } } }],
     },
   }],
 };

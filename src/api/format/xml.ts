@@ -54,7 +54,11 @@ export function toXml(type: ResponseType, value: Record<string, any>): string {
 /** `<name xmlns=.. attr=..` of an element, without the closing `>` (a streamed report writes its body itself). */
 export function openingTag(name: string, shape: Shape, value: Record<string, any>, parentNs: Namespace | undefined, extraAttrs = ''): string {
   let open = '<' + name;
-  if (shape.ns !== parentNs) open += ` xmlns="${NS[shape.ns]}"`;
+  if (shape.xsiType) {
+    // As the seeds write it: the element by a prefix, the default namespace the type's, so that
+    // xsi:type="virtualIp" names the type in that namespace. (Such elements have no children.)
+    open = `<ns2:${name} xmlns:ns2="${NS[shape.ns]}" xmlns="${NS[shape.xsiType.ns]}" xmlns:xsi="${NS.xsi}" xsi:type="${shape.xsiType.name}"`;
+  } else if (shape.ns !== parentNs) open += ` xmlns="${NS[shape.ns]}"`;
   open += extraAttrs;
   for (const field of shape.attrs) {
     const v = value[field.name];

@@ -71,7 +71,7 @@ export const inventoryRoutes: RouteModule = (api) => [
     handler: async () => ({ hosts: (await listHosts(api.store.db)).map(hostView) }),
   },
   {
-    method: 'GET', url: '/management/hosts/:hostId', config: { access: SUPPORT },
+    method: 'GET', url: '/management/hosts/:hostId', config: { access: SUPPORT, jsonOnly: true },
     schema: { summary: 'One host', params: hostParams, response: { 200: hostSchema } },
     handler: async (request) => {
       const id = Number((request.params as { hostId: string }).hostId);
