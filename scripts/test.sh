@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # HAProxy is the data plane of the end-to-end tests; faketime runs a poller with a skewed clock;
-# Chromium drives the dashboard test;
+# Chromium drives the dashboard test; xmllint validates every XML answer against docs/xsd;
 # systemd-analyze and promtool (Debian's prometheus, without the exporters it recommends)
 # check the units and alert rules in deploy/.
 export DEBIAN_FRONTEND=noninteractive
@@ -15,6 +15,7 @@ sudo_if_needed() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
 missing=()
 command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 command -v faketime >/dev/null 2>&1 || missing+=(faketime)
+command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 lean=()
