@@ -142,7 +142,7 @@ export function loadConfig(env: Env = process.env): Config {
   return config;
 }
 
-/** Every LBMETER_ variable lbmeter reads (the README's Configuration table), and the units' own. */
+/** Every LBMETER_ variable lbmeter reads (docs/configuration.md), and the units' own. */
 export const SETTINGS = [
   'LBMETER_DB', 'LBMETER_HOST', 'LBMETER_PORT', 'LBMETER_BASE_URL', 'LBMETER_TIMEZONE', 'LBMETER_POLL_INTERVAL', 'LBMETER_POLL_TIMEOUT',
   'LBMETER_RETENTION_DAYS', 'LBMETER_READINGS_DAYS', 'LBMETER_GRACE', 'LBMETER_DELTA_CEILING', 'LBMETER_RATE_LIMIT', 'LBMETER_BOOTSTRAP_TOKEN',

@@ -3,7 +3,7 @@
 // in bursts (a poll of 100k load balancers makes 400 MB of objects that live a few milliseconds
 // each), that sets its size. Collecting at 20% past the live objects keeps serve, polling 100k
 // load balancers while serving pages, at 177 MB instead of 267 MB, at about a tenth of its page rate
-// (measured, see the README).
+// (measured, see docs/performance.md).
 // The young generation is kept small by bin/lbmeter.js's own flag (--max-semi-space-size=4):
 // V8 reads that one only at start.
 

@@ -1,7 +1,7 @@
 // The benchmarks still run: the bench runner with --quick on tiny data prints a row for every
 // target of DESIGN.md. It runs from the sources (`npm run bench` builds dist/ first; a build
 // here would swap dist/ under the CLI tests running beside this one). Only that they run is checked here, never their speed (no test depends
-// on timing); the measurement is `npm run bench`, reported in the README.
+// on timing); the measurement is `npm run bench`, reported in docs/performance.md.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';

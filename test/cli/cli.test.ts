@@ -129,8 +129,8 @@ test('a mistyped LBMETER_ variable is warned about with the nearest name, once; 
   ].join('\n') + '\n');
 });
 
-test('every LBMETER_ setting the code reads is in the README\'s Configuration table, and the other way round', () => {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+test('every LBMETER_ setting the code reads is in docs/configuration.md, and the other way round', () => {
+  const readme = readFileSync(new URL('../../docs/configuration.md', import.meta.url), 'utf8');
   const documented = new Set([...readme.matchAll(/^\| `(LBMETER_[A-Z_]+)`(?:, `(LBMETER_[A-Z_]+)`)? \|/gm)].flatMap((m) => [m[1]!, m[2]].filter(Boolean) as string[]));
   const read = SETTINGS.filter((s) => s !== 'LBMETER_SERVE_FLAGS');
   assert.deepEqual(read.filter((s) => !documented.has(s)), [], 'read but not documented');

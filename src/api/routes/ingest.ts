@@ -191,7 +191,7 @@ export const ingestRoutes: RouteModule = (api) => [
     schema: {
       summary: 'Data held for an operator instead of being billed: deltas above the ceiling, late samples and events',
       description: `Oldest first, at most \`limit\` (default and most ${MAX_LIMIT}); \`truncated\` says more match. startTime and endTime bound the time of the held data.`,
-      // Parameters it does not take are ignored, as on every endpoint (README, Decisions).
+      // Parameters it does not take are ignored, as on every endpoint (docs/decisions.md).
       querystring: {
         type: 'object',
         properties: {
