@@ -52,6 +52,8 @@ export interface Database {
   };
   hours: { hour_ms: Int; final: Int; rolled_ms: Int };
   store_state: { name: string; value: Int };
+  /** Each lbmeter (version and commit) that applied migrations to the store, and when (014). */
+  store_migrators: { version: string; migrated_ms: Int };
   leases: { name: string; holder: string; expires_ms: Int; token: DefaultedInt };
   export_failures: { load_balancer_id: Int; record_id: Int; attempts: Int; next_attempt_ms: Int; last_error: string; dead_ms: NullableInt };
   anomalies: {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { engines } from '../helpers/engines.ts';
 import { lbmeterWith } from '../helpers/cli.ts';
 import { openStore } from '../../src/store/store.ts';
-import { VERSION } from '../../src/version.ts';
+import { VERSION, buildCommit } from '../../src/version.ts';
 
 const [sqlite] = await engines();
 after(() => sqlite!.fixture.cleanup());
@@ -21,9 +21,13 @@ test('migrate lists what it applied, then nothing; a store from a newer lbmeter 
 
   // A newer lbmeter ran a migration this one does not know.
   const store = await openStore(location, { migrate: false });
+  // This lbmeter named itself when it migrated the store.
+  const migrators = await store.db.selectFrom('store_migrators').select('version').execute();
+  assert.deepEqual(migrators.map((m) => m.version), [`${VERSION} (commit ${buildCommit()})`]);
   await store.db.insertInto('kysely_migration' as any).values({ name: '999_from_a_newer_lbmeter', timestamp: new Date().toISOString() } as any).execute();
+  await store.db.insertInto('store_migrators').values({ version: '9.9.9 (commit 0123456789ab)', migrated_ms: Date.now() + 1000 }).execute();
   await store.close();
-  const refused = new RegExp(`this store was migrated by a newer lbmeter \\(it has run 999_from_a_newer_lbmeter\\); this is lbmeter ${VERSION.replace(/\./g, '\\.')}, which knows up to 014_rule_versions`);
+  const refused = new RegExp(`this store was migrated by lbmeter 9\\.9\\.9 \\(commit 0123456789ab\\) \\(it has run 999_from_a_newer_lbmeter\\); this is lbmeter ${VERSION.replace(/\./g, '\\.')} \\(commit [0-9a-f]{12}(-dirty)?\\), which knows up to 014_rule_versions`);
   for (const args of [['migrate'], ['token', 'list'], ['serve', '--no-poller', '--no-jobs']]) {
     const r = await lbmeter(args);
     assert.notEqual(r.code, 0, `${args.join(' ')}: ${r.stdout}`);

@@ -10,6 +10,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { engines } from '../helpers/engines.ts';
 import { BIN } from '../helpers/cli.ts';
+import { freePort } from '../helpers/haproxy.ts';
 
 const [sqlite] = await engines();
 const children: ChildProcess[] = [];
@@ -17,14 +18,6 @@ after(async () => {
   for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
   await sqlite!.fixture.cleanup();
 });
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** `lbmeter serve ARGS`, started once its output matches `ready`. */
 async function serve(args: string[], env: NodeJS.ProcessEnv, ready: RegExp): Promise<{ child: ChildProcess; out: () => string }> {

@@ -10,14 +10,13 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
-import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { engines } from '../helpers/engines.ts';
 import { BIN } from '../helpers/cli.ts';
 import type { TestApi } from '../helpers/api.ts';
 import { cluster, createLb, host, ok } from '../helpers/fleet.ts';
-import { startByteServer, startHaproxy, transfer } from '../helpers/haproxy.ts';
+import { freePort, startByteServer, startHaproxy, transfer } from '../helpers/haproxy.ts';
 import { openStore } from '../../src/store/store.ts';
 import { rollHour } from '../../src/usage/hourRollup.ts';
 import { floorHour, HOUR_MS } from '../../src/domain/time.ts';
@@ -43,14 +42,6 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
   await postgres.fixture.cleanup();
 });
-
-async function freePort(): Promise<number> {
-  const server = net.createServer();
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  const { port } = server.address() as net.AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
 
 /** A `serve` of the given bin, started once it prints `ready`; its output kept for the checks. */
 async function serve(bin: string, args: string[], env: NodeJS.ProcessEnv, ready: RegExp) {

@@ -1,7 +1,7 @@
 // Versioned migrations, run by Kysely's Migrator at start. Append new files; never edit old ones.
 
 import { Migrator, sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
-import { VERSION } from '../../version.ts';
+import { VERSION, buildCommit } from '../../version.ts';
 import { dialectOf, type StoreDialect } from '../dialect/index.ts';
 import * as initial from './001_initial.ts';
 import * as leases from './002_leases.ts';
@@ -54,12 +54,23 @@ async function executedMigrations(db: Kysely<any>): Promise<string[]> {
   }
 }
 
+/** The lbmeter that last applied migrations to the store, as `--version` names it (undefined before 014). */
+async function newestMigrator(db: Kysely<any>): Promise<string | undefined> {
+  try {
+    const r = await sql<{ version: string }>`select version from store_migrators order by migrated_ms desc limit 1`.execute(db);
+    return r.rows[0]?.version;
+  } catch {
+    return undefined;
+  }
+}
+
 /** Runs the migrations not run yet, up to `target` (a migration's name; default: all); returns those it ran. */
 export async function migrate(db: Kysely<any>, target?: string): Promise<string[]> {
   const unknown = (await executedMigrations(db)).filter((name) => !(name in MIGRATIONS));
   if (unknown.length) {
     const known = Object.keys(MIGRATIONS).at(-1);
-    throw new StoreTooNew(`this store was migrated by a newer lbmeter (it has run ${unknown.at(-1)}); this is lbmeter ${VERSION}, which knows up to ${known}: run the newer lbmeter, or restore a backup taken before its upgrade`);
+    const by = await newestMigrator(db);
+    throw new StoreTooNew(`this store was migrated by ${by ? `lbmeter ${by}` : 'a newer lbmeter'} (it has run ${unknown.at(-1)}); this is lbmeter ${VERSION} (commit ${buildCommit()}), which knows up to ${known}: run the newer lbmeter, or restore a backup taken before its upgrade`);
   }
   const dialect = dialectOf(db);
   const provider: MigrationProvider = {
@@ -72,5 +83,9 @@ export async function migrate(db: Kysely<any>, target?: string): Promise<string[
   const migrator = new Migrator({ db, provider });
   const { error, results } = await (target ? migrator.migrateTo(target) : migrator.migrateToLatest());
   if (error) throw error;
-  return (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  const applied = (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
+  if (applied.length && (await executedMigrations(db)).includes('014_rule_versions')) {
+    await sql`insert into store_migrators (version, migrated_ms) values (${`${VERSION} (commit ${buildCommit()})`}, ${Date.now()}) on conflict (version) do nothing`.execute(db);
+  }
+  return applied;
 }
