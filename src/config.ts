@@ -3,6 +3,7 @@
 
 import { closest, distance } from 'fastest-levenshtein';
 import { isValidTimeZone, HOUR_MS } from './domain/time.ts';
+import { EXPORT_FORMATS, type ExportFormatName } from './export/formats/index.ts';
 
 export interface Config {
   db: string;
@@ -36,6 +37,12 @@ export interface Config {
 export interface ExportConfig {
   /** The HTTP billing sink; export is off without one. */
   url?: string;
+  /** What the records become on the wire (export/formats). */
+  format: ExportFormatName;
+  /** `Authorization: Bearer` for the sink (Lago's API key). */
+  token?: string;
+  /** Lago's external_subscription_id, from `{accountId}` (and `{loadBalancerId}`). */
+  lagoSubscription: string;
   /** CloudEvents `source`: the same on every machine, so (source, id) names a record everywhere. */
   source: string;
   batchSize: number;
@@ -87,6 +94,20 @@ function storeLocation(env: Env): string {
   return db;
 }
 
+function exportFormat(env: Env): ExportFormatName {
+  const format = env.LBMETER_EXPORT_FORMAT || 'cloudevents';
+  if (!(EXPORT_FORMATS as readonly string[]).includes(format)) throw new ConfigError(`LBMETER_EXPORT_FORMAT: expected one of ${EXPORT_FORMATS.join(', ')}, got ${JSON.stringify(format.slice(0, 40))}`);
+  return format as ExportFormatName;
+}
+
+function lagoSubscription(env: Env): string {
+  const template = env.LBMETER_LAGO_SUBSCRIPTION || '{accountId}';
+  if (!template.includes('{accountId}') || /\{(?!accountId\}|loadBalancerId\})/.test(template) || template.length > 200) {
+    throw new ConfigError(`LBMETER_LAGO_SUBSCRIPTION: expected a template with {accountId} (and optionally {loadBalancerId}), got ${JSON.stringify(template.slice(0, 60))}`);
+  }
+  return template;
+}
+
 export function loadConfig(env: Env = process.env): Config {
   const db = storeLocation(env);
   const host = env.LBMETER_HOST || '127.0.0.1';
@@ -120,6 +141,8 @@ export function loadConfig(env: Env = process.env): Config {
     heapGrowthPercent: integer(env, 'LBMETER_HEAP_GROWTH', 20, 0, 300),
     pageCacheMb: integer(env, 'LBMETER_PAGE_CACHE_MB', 32, 0, 4096),
     export: {
+      format: exportFormat(env),
+      lagoSubscription: lagoSubscription(env),
       source: env.LBMETER_EXPORT_SOURCE || '/lbmeter/usage',
       batchSize: integer(env, 'LBMETER_EXPORT_BATCH', 500, 1, 10_000),
       timeoutMs: integer(env, 'LBMETER_EXPORT_TIMEOUT', 10, 1, 600) * 1000,
@@ -138,6 +161,7 @@ export function loadConfig(env: Env = process.env): Config {
     config.export.url = env.LBMETER_EXPORT_URL;
   }
   if (env.LBMETER_METRICS_PORT) config.metricsPort = integer(env, 'LBMETER_METRICS_PORT', 0, 0, 65535);
+  if (env.LBMETER_EXPORT_TOKEN) config.export.token = env.LBMETER_EXPORT_TOKEN;
   if (env.LBMETER_BOOTSTRAP_TOKEN) config.bootstrapToken = env.LBMETER_BOOTSTRAP_TOKEN;
   return config;
 }
@@ -148,6 +172,7 @@ export const SETTINGS = [
   'LBMETER_RETENTION_DAYS', 'LBMETER_READINGS_DAYS', 'LBMETER_GRACE', 'LBMETER_DELTA_CEILING', 'LBMETER_RATE_LIMIT', 'LBMETER_BOOTSTRAP_TOKEN',
   'LBMETER_LOG_LEVEL', 'LBMETER_METRICS', 'LBMETER_METRICS_PORT', 'LBMETER_WORKERS', 'LBMETER_HEAP_GROWTH', 'LBMETER_PAGE_CACHE_MB',
   'LBMETER_EXPORT_URL', 'LBMETER_EXPORT_SOURCE', 'LBMETER_EXPORT_BATCH', 'LBMETER_EXPORT_TIMEOUT', 'LBMETER_EXPORT_ATTEMPTS', 'LBMETER_EXPORT_BACKOFF',
+  'LBMETER_EXPORT_FORMAT', 'LBMETER_EXPORT_TOKEN', 'LBMETER_LAGO_SUBSCRIPTION',
   // Read by the systemd units (deploy/systemd/lbmeter@.service), not by lbmeter.
   'LBMETER_SERVE_FLAGS',
 ] as const;

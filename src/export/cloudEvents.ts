@@ -14,10 +14,18 @@ export const BATCH_CONTENT_TYPE = 'application/cloudevents-batch+json';
 /** A fixed namespace for name-based (version 5) UUIDs of usage records. */
 const NAMESPACE = Buffer.from('6c626d65-7465-5275-9361-67652d726563'.replace(/-/g, ''), 'hex');
 
+/** What identifies a record anywhere: account, load balancer, UTC start, closing or not. */
+export const recordName = (r: Pick<ExportableRecord, 'accountId' | 'loadBalancerId' | 'startMs' | 'closing'>) =>
+  `${r.accountId}/${r.loadBalancerId}/${new Date(r.startMs).toISOString()}/${r.closing ? 'closing' : 'record'}`;
+
 /** RFC 4122 version 5 UUID of the record's identity. */
 export function usageEventId(r: Pick<ExportableRecord, 'accountId' | 'loadBalancerId' | 'startMs' | 'closing'> & { revision?: number }): string {
   // Revision 0 keeps the name ids were made from before revisions existed.
-  const name = `${r.accountId}/${r.loadBalancerId}/${new Date(r.startMs).toISOString()}/${r.closing ? 'closing' : 'record'}${r.revision ? `/revision-${r.revision}` : ''}`;
+  return nameUuid(`${recordName(r)}${r.revision ? `/revision-${r.revision}` : ''}`);
+}
+
+/** RFC 4122 version 5 UUID of a name, in lbmeter's namespace. */
+export function nameUuid(name: string): string {
   const b = createHash('sha1').update(NAMESPACE).update(name).digest().subarray(0, 16);
   b[6] = (b[6]! & 0x0f) | 0x50;
   b[8] = (b[8]! & 0x3f) | 0x80;
@@ -25,7 +33,7 @@ export function usageEventId(r: Pick<ExportableRecord, 'accountId' | 'loadBalanc
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
-const utc = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
+export const utc = (ms: number) => new Date(ms).toISOString().replace('.000Z', 'Z');
 
 export function usageEvent(r: ExportableRecord, source: string) {
   return {

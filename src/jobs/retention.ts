@@ -8,6 +8,7 @@ import type { Store } from '../store/store.ts';
 import { purgeUsageRecordsBefore, oldestUnexportedStart } from '../store/usageRecords.ts';
 import { purgeAccountUsageBefore } from '../store/accountUsage.ts';
 import { purgeReadingsBefore } from '../store/readings.ts';
+import { purgeOfferedRevisionsBefore } from '../store/exports.ts';
 import { dropDayPartitionsBefore } from '../store/partitions.ts';
 import { advanceRevision } from '../store/revision.ts';
 import { underLease } from './leases.ts';
@@ -55,6 +56,7 @@ export async function purgeExpired(store: Store, cutoffMs: number, options: Purg
     const droppedSamples = await dropDayPartitionsBefore(store.db, 'usage_samples', samplesBefore(await oldestKept(store.db)));
     return store.transaction(async (trx) => {
       const records = droppedRecords + (await purgeUsageRecordsBefore(trx, recordsBefore, keepUnexported));
+      if (records > 0) await purgeOfferedRevisionsBefore(trx, recordsBefore);
       const snapshots = await purgeAccountUsageBefore(trx, cutoffMs);
       // Samples are kept from the oldest record kept for export on (its hour's samples made it).
       const samples = droppedSamples + (await purgeReadingsBefore(trx, samplesBefore(await oldestKept(trx))));

@@ -16,6 +16,22 @@ export interface ExportableRecord extends UsageRecord {
   voided: boolean;
   /** The billing rule that made it (domain/billingRules.ts). */
   ruleVersion: number;
+  /** Its earlier revisions as offered, oldest first (read by offerForExport; the additive formats need them). */
+  earlier?: OfferedRevision[];
+}
+
+/** A revision of a record as billing may have it: what the additive formats sum. */
+export interface OfferedRevision {
+  revision: number;
+  startMs: number;
+  endMs: number;
+  bytesIn: bigint;
+  bytesOut: bigint;
+  bytesInSsl: bigint;
+  bytesOutSsl: bigint;
+  vipType: string;
+  sslMode: string;
+  voided: boolean;
 }
 
 export interface DeadLetter {
@@ -63,7 +79,9 @@ export async function offerForExport(db: Db, due: readonly RecordKey[]): Promise
   for (const part of chunks([...due], KEYS_PER_STATEMENT)) {
     await db.updateTable('usage_records').set({ offered: 1 }).where(keyIn(part)).where('exported_ms', 'is', null).where('final', '=', 1).execute();
     const rows = await db.selectFrom('usage_records').selectAll().where(keyIn(part)).where('exported_ms', 'is', null).where('offered', '=', 1).execute();
-    offered.push(...rows.map(toExportable));
+    const records = rows.map(toExportable);
+    await rememberRevisions(db, records);
+    offered.push(...await withEarlierRevisions(db, records));
   }
   const order = new Map(due.map((k, i) => [`${k.loadBalancerId}/${k.id}`, i]));
   return offered.sort((a, b) => order.get(`${a.loadBalancerId}/${a.id}`)! - order.get(`${b.loadBalancerId}/${b.id}`)!);
@@ -125,4 +143,41 @@ export async function replayDeadLetters(db: Db, records?: { loadBalancerId: numb
 
 function toExportable(r: any): ExportableRecord {
   return { ...toRecord(r), closing: num(r.closing) === 1, revision: num(r.revision), voided: num(r.voided) === 1, ruleVersion: num(r.rule_version) };
+}
+
+/** Each offered revision's figures, once (an offered revision never changes: a change is a new one). */
+async function rememberRevisions(db: Db, records: readonly ExportableRecord[]): Promise<void> {
+  if (records.length === 0) return;
+  await db.insertInto('export_revisions').values(records.map((r) => ({
+    load_balancer_id: r.loadBalancerId, start_ms: r.startMs, closing: r.closing ? 1 : 0, revision: r.revision, end_ms: r.endMs,
+    bytes_in: r.bytesIn, bytes_out: r.bytesOut, bytes_in_ssl: r.bytesInSsl, bytes_out_ssl: r.bytesOutSsl,
+    vip_type: r.vipType, ssl_mode: r.sslMode, voided: r.voided ? 1 : 0,
+  }))).onConflict((oc) => oc.columns(['load_balancer_id', 'start_ms', 'closing', 'revision']).doNothing()).execute();
+}
+
+/** The records with their revisions before the one offered, oldest first. */
+async function withEarlierRevisions(db: Db, records: ExportableRecord[]): Promise<ExportableRecord[]> {
+  const revised = records.filter((r) => r.revision > 0);
+  if (revised.length === 0) return records;
+  const rows = await db.selectFrom('export_revisions').selectAll().where(keyIn(revised)).orderBy('revision').execute();
+  const byKey = new Map<string, OfferedRevision[]>();
+  for (const row of rows) {
+    const key = `${num(row.load_balancer_id)}/${num(row.start_ms)}/${num(row.closing)}`;
+    const list = byKey.get(key) ?? [];
+    list.push({
+      revision: num(row.revision), startMs: num(row.start_ms), endMs: num(row.end_ms),
+      bytesIn: BigInt(row.bytes_in), bytesOut: BigInt(row.bytes_out), bytesInSsl: BigInt(row.bytes_in_ssl), bytesOutSsl: BigInt(row.bytes_out_ssl),
+      vipType: row.vip_type, sslMode: row.ssl_mode, voided: num(row.voided) === 1,
+    });
+    byKey.set(key, list);
+  }
+  return records.map((r) => (r.revision > 0 ? { ...r, earlier: (byKey.get(`${r.loadBalancerId}/${r.startMs}/${r.closing ? 1 : 0}`) ?? []).filter((e) => e.revision < r.revision) } : r));
+}
+
+/** The revisions of records retention removed (the records before `cutoffMs` that are gone). */
+export async function purgeOfferedRevisionsBefore(db: Db, cutoffMs: number): Promise<void> {
+  await db.deleteFrom('export_revisions as e').where('e.start_ms', '<', cutoffMs)
+    .where(({ not, exists, selectFrom }) => not(exists(selectFrom('usage_records as u').select('u.id')
+      .whereRef('u.load_balancer_id', '=', 'e.load_balancer_id').whereRef('u.start_ms', '=', 'e.start_ms').whereRef('u.closing', '=', 'e.closing'))))
+    .execute();
 }

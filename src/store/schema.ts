@@ -52,6 +52,11 @@ export interface Database {
   };
   hours: { hour_ms: Int; final: Int; rolled_ms: Int };
   store_state: { name: string; value: Int };
+  /** The figures of each revision of a record as offered to billing (additive export formats, 015). */
+  export_revisions: {
+    load_balancer_id: Int; start_ms: Int; closing: Int; revision: Int; end_ms: Int;
+    bytes_in: Int; bytes_out: Int; bytes_in_ssl: Int; bytes_out_ssl: Int; vip_type: string; ssl_mode: string; voided: Int;
+  };
   /** Each lbmeter (version and commit) that applied migrations to the store, and when (014). */
   store_migrators: { version: string; migrated_ms: Int };
   leases: { name: string; holder: string; expires_ms: Int; token: DefaultedInt };

@@ -95,6 +95,13 @@ test('a bad configuration value is one line naming the variable', async () => {
     assert.equal(g.code, 2);
     assert.equal(g.stderr.trim(), `lbmeter: LBMETER_HEAP_GROWTH: expected a whole number from 0 to 300, got "${growth}"`);
   }
+  const f = await lbmeter(['migrate'], { LBMETER_EXPORT_FORMAT: 'stripe' });
+  assert.equal(f.stderr, 'lbmeter: LBMETER_EXPORT_FORMAT: expected one of cloudevents, openmeter, lago, got "stripe"\n');
+  for (const template of ['lb-{account}', 'no-placeholder', '{accountId}-{region}']) {
+    const t = await lbmeter(['migrate'], { LBMETER_LAGO_SUBSCRIPTION: template });
+    assert.equal(t.code, 2);
+    assert.match(t.stderr, /^lbmeter: LBMETER_LAGO_SUBSCRIPTION: expected a template with \{accountId\} \(and optionally \{loadBalancerId\}\), got /);
+  }
   for (const command of [['migrate'], ['serve']]) {
     const l = await lbmeter(command, { LBMETER_LOG_LEVEL: 'verbose' });
     assert.equal(l.code, 2, `${command}: ${l.stderr}`);

@@ -17,6 +17,7 @@ import * as packedBaselines from './011_packed_baselines.ts';
 import * as baselineCompression from './012_baseline_compression.ts';
 import * as recordIds from './013_record_ids.ts';
 import * as ruleVersions from './014_rule_versions.ts';
+import * as exportRevisions from './015_export_revisions.ts';
 
 /** A migration sees the engine's dialect: its column types and what the engine has (partitions). */
 type EngineMigration = { up(db: Kysely<any>, dialect: StoreDialect): Promise<void> };
@@ -36,6 +37,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '012_baseline_compression': baselineCompression,
   '013_record_ids': recordIds,
   '014_rule_versions': ruleVersions,
+  '015_export_revisions': exportRevisions,
 };
 
 /** The migrations this lbmeter knows, oldest first. */
