@@ -32,6 +32,8 @@ export interface Config {
   /** Memory for answers about closed windows, kept as bytes (api/pageCache.ts). */
   pageCacheMb: number;
   export: ExportConfig;
+  /** Lifecycle events consumed from a bus (ingest/busEvents.ts): off without a URL. */
+  events: { url?: string; topic: string };
 }
 
 export interface ExportConfig {
@@ -43,6 +45,8 @@ export interface ExportConfig {
   token?: string;
   /** Lago's external_subscription_id, from `{accountId}` (and `{loadBalancerId}`). */
   lagoSubscription: string;
+  /** The exchange (RabbitMQ) or subject prefix (NATS) of a bus sink. */
+  topic: string;
   /** CloudEvents `source`: the same on every machine, so (source, id) names a record everywhere. */
   source: string;
   batchSize: number;
@@ -100,6 +104,13 @@ function exportFormat(env: Env): ExportFormatName {
   return format as ExportFormatName;
 }
 
+/** A topic or subject: dot-separated words of letters, digits, _ and - (no wildcards). */
+function topicOf(env: Env, name: string, fallback: string): string {
+  const topic = env[name] || fallback;
+  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(topic) || topic.length > 200) throw new ConfigError(`${name}: expected dot-separated words of letters, digits, _ and -, got ${JSON.stringify(topic.slice(0, 60))}`);
+  return topic;
+}
+
 function lagoSubscription(env: Env): string {
   const template = env.LBMETER_LAGO_SUBSCRIPTION || '{accountId}';
   if (!template.includes('{accountId}') || /\{(?!accountId\}|loadBalancerId\})/.test(template) || template.length > 200) {
@@ -140,9 +151,11 @@ export function loadConfig(env: Env = process.env): Config {
     workers: integer(env, 'LBMETER_WORKERS', 1, 1, 64),
     heapGrowthPercent: integer(env, 'LBMETER_HEAP_GROWTH', 20, 0, 300),
     pageCacheMb: integer(env, 'LBMETER_PAGE_CACHE_MB', 32, 0, 4096),
+    events: { topic: topicOf(env, 'LBMETER_EVENTS_TOPIC', 'lbmeter.events') },
     export: {
       format: exportFormat(env),
       lagoSubscription: lagoSubscription(env),
+      topic: topicOf(env, 'LBMETER_EXPORT_TOPIC', 'lbmeter.usage'),
       source: env.LBMETER_EXPORT_SOURCE || '/lbmeter/usage',
       batchSize: integer(env, 'LBMETER_EXPORT_BATCH', 500, 1, 10_000),
       timeoutMs: integer(env, 'LBMETER_EXPORT_TIMEOUT', 10, 1, 600) * 1000,
@@ -154,13 +167,25 @@ export function loadConfig(env: Env = process.env): Config {
   if (env.LBMETER_EXPORT_URL) {
     try {
       const url = new URL(env.LBMETER_EXPORT_URL);
-      if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http');
+      if (!['http:', 'https:', 'amqp:', 'amqps:', 'nats:'].includes(url.protocol)) throw new Error('not a sink');
     } catch {
-      throw new ConfigError(`LBMETER_EXPORT_URL: expected an http(s) URL of the billing receiver, got ${JSON.stringify(env.LBMETER_EXPORT_URL.slice(0, 60))}`);
+      throw new ConfigError(`LBMETER_EXPORT_URL: expected an http(s) URL of the billing receiver, or an amqp(s):// or nats:// broker, got ${JSON.stringify(env.LBMETER_EXPORT_URL.replace(/\/\/[^@/]*@/, '//').slice(0, 60))}`);
     }
     config.export.url = env.LBMETER_EXPORT_URL;
   }
   if (env.LBMETER_METRICS_PORT) config.metricsPort = integer(env, 'LBMETER_METRICS_PORT', 0, 0, 65535);
+  if (env.LBMETER_EVENTS_URL) {
+    let scheme = '';
+    try {
+      scheme = new URL(env.LBMETER_EVENTS_URL).protocol;
+    } catch {
+      // reported below
+    }
+    if (!['amqp:', 'amqps:', 'nats:'].includes(scheme)) {
+      throw new ConfigError(`LBMETER_EVENTS_URL: expected an amqp(s):// or nats:// broker, got ${JSON.stringify(env.LBMETER_EVENTS_URL.replace(/\/\/[^@/]*@/, '//').slice(0, 60))}`);
+    }
+    config.events.url = env.LBMETER_EVENTS_URL;
+  }
   if (env.LBMETER_EXPORT_TOKEN) config.export.token = env.LBMETER_EXPORT_TOKEN;
   if (env.LBMETER_BOOTSTRAP_TOKEN) config.bootstrapToken = env.LBMETER_BOOTSTRAP_TOKEN;
   return config;
@@ -172,7 +197,8 @@ export const SETTINGS = [
   'LBMETER_RETENTION_DAYS', 'LBMETER_READINGS_DAYS', 'LBMETER_GRACE', 'LBMETER_DELTA_CEILING', 'LBMETER_RATE_LIMIT', 'LBMETER_BOOTSTRAP_TOKEN',
   'LBMETER_LOG_LEVEL', 'LBMETER_METRICS', 'LBMETER_METRICS_PORT', 'LBMETER_WORKERS', 'LBMETER_HEAP_GROWTH', 'LBMETER_PAGE_CACHE_MB',
   'LBMETER_EXPORT_URL', 'LBMETER_EXPORT_SOURCE', 'LBMETER_EXPORT_BATCH', 'LBMETER_EXPORT_TIMEOUT', 'LBMETER_EXPORT_ATTEMPTS', 'LBMETER_EXPORT_BACKOFF',
-  'LBMETER_EXPORT_FORMAT', 'LBMETER_EXPORT_TOKEN', 'LBMETER_LAGO_SUBSCRIPTION',
+  'LBMETER_EXPORT_FORMAT', 'LBMETER_EXPORT_TOKEN', 'LBMETER_LAGO_SUBSCRIPTION', 'LBMETER_EXPORT_TOPIC',
+  'LBMETER_EVENTS_URL', 'LBMETER_EVENTS_TOPIC',
   // Read by the systemd units (deploy/systemd/lbmeter@.service), not by lbmeter.
   'LBMETER_SERVE_FLAGS',
 ] as const;

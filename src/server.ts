@@ -20,6 +20,7 @@ import { Metrics } from './metrics.ts';
 import { clusterExposition, workerExposition } from './metricsCluster.ts';
 import { startMetricsServer } from './metricsServer.ts';
 import { configuredSink } from './export/sinks.ts';
+import { consumeEvents } from './ingest/busEvents.ts';
 import { runExport } from './jobs/export.ts';
 
 export interface ServeOptions {
@@ -163,8 +164,13 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
         logger.info({ day: new Date(d.dayMs).toISOString().slice(0, 10), rowsBefore: d.rowsBefore, rowsAfter: d.rowsAfter }, 'readings compacted into hourly rows');
       }
     });
+    if (config.events.url) {
+      const consumer = consumeEvents(store, { url: config.events.url, topic: config.events.topic, logger });
+      closing.unshift(() => consumer.stop()); // before the store closes
+    }
     const sink = configuredSink(config.export);
     if (sink) {
+      closing.push(async () => sink.close?.());
       schedule(interval, 'export', async () => {
         const r = await runExport(store, sink, { ...config.export, metrics });
         if (r.stoppedBy) logger.warn({ failed: r.failed, deadLettered: r.deadLettered, reason: r.stoppedBy }, 'export stopped; retrying later');

@@ -176,7 +176,7 @@ export function buildProgram(): Command {
       const sink = configuredSink(c.export);
       if (!sink) throw new UsageError('no billing sink: set LBMETER_EXPORT_URL');
       const progress = terminalProgress('exported');
-      const r = await runExport(store, sink, { ...c.export, waitMs: 60_000, onProgress: progress.update });
+      const r = await runExport(store, sink, { ...c.export, waitMs: 60_000, onProgress: progress.update }).finally(() => sink.close?.());
       progress.done();
       if (r.busy) throw new Error('another process is exporting; try again later');
       console.log(`exported ${r.delivered} records, ${r.duplicates} the sink had already; ${r.failed} failed, ${r.deadLettered} now dead letters`);

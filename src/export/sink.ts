@@ -12,4 +12,6 @@ export type SinkAnswer =
 export interface BillingSink {
   readonly description: string;
   deliver(records: ExportableRecord[]): Promise<SinkAnswer>;
+  /** Lets go of a connection it keeps (a bus's); the process is stopping. */
+  close?(): Promise<void>;
 }

@@ -2,7 +2,7 @@
 
 import type { RouteModule } from './index.ts';
 import { SUPPORT, WRITE } from '../auth.ts';
-import { EVENT_TYPES, LB_STATUSES, SSL_MODES, VIP_TYPES, IP_VERSIONS } from '../../domain/types.ts';
+import { EVENTS_BODY_SCHEMA, id, timeText } from '../../ingest/eventSchema.ts';
 import { validateEvents, validateSample, type EventInput, type SampleInput } from '../ingestValidation.ts';
 import { ingestEvents } from '../../ingest/events.ts';
 import { ingestSample, meteredOf } from '../../ingest/samples.ts';
@@ -14,45 +14,10 @@ import { CorrectionRefused, discardAnomaly, releaseAnomaly } from '../../usage/c
 import { badRequest, notFound } from '../faults.ts';
 import { MAX_LIMIT, parsePaging, pathSchemas, querySchemas, timeBounds } from '../params.ts';
 
-const id = { type: 'integer', minimum: 1, maximum: Number.MAX_SAFE_INTEGER };
-const timeText = { type: 'string', maxLength: 64 };
 // Counters above 2^53 cannot travel as JSON numbers exactly: send them as decimal strings.
 const counter = { anyOf: [{ type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER }, { type: 'string', pattern: '^[0-9]{1,20}$' }] };
 const gauge = { type: 'integer', minimum: 0, maximum: 2_147_483_647 };
 
-const virtualIp = {
-  type: 'object', additionalProperties: false, required: ['id', 'address', 'ipVersion', 'type'],
-  properties: { id, address: { type: 'string', maxLength: 64 }, ipVersion: { enum: IP_VERSIONS }, type: { enum: VIP_TYPES } },
-};
-const eventBody = {
-  type: 'object', additionalProperties: false, required: ['events'],
-  properties: {
-    events: {
-      type: 'array', minItems: 1, maxItems: 10_000,
-      items: {
-        type: 'object', additionalProperties: false, required: ['id', 'type', 'time', 'accountId', 'loadBalancerId'],
-        properties: {
-          id: { type: 'string', minLength: 1, maxLength: 128 },
-          type: { enum: EVENT_TYPES },
-          time: timeText,
-          accountId: id,
-          loadBalancerId: id,
-          loadBalancer: {
-            type: 'object', additionalProperties: false,
-            properties: {
-              name: { type: 'string', minLength: 1, maxLength: 128 },
-              protocol: { type: 'string', pattern: '^[A-Z0-9_]{1,32}$' },
-              clusterId: id,
-              status: { enum: LB_STATUSES },
-              sslMode: { enum: SSL_MODES },
-              virtualIps: { type: 'array', maxItems: 64, items: virtualIp },
-            },
-          },
-        },
-      },
-    },
-  },
-};
 const sampleBody = {
   type: 'object', additionalProperties: false, required: ['hostId', 'time', 'process', 'loadBalancers'],
   properties: {
@@ -107,7 +72,7 @@ export const ingestRoutes: RouteModule = (api) => [
     method: 'POST', url: '/management/usage/events', config: { access: WRITE, jsonOnly: true }, bodyLimit: EVENTS_BODY_LIMIT,
     schema: {
       summary: 'Lifecycle events, idempotent by id; a batch is all or nothing',
-      body: eventBody,
+      body: EVENTS_BODY_SCHEMA,
       response: { 200: { type: 'object', properties: { accepted: { type: 'integer' }, duplicates: { type: 'integer' } } } },
     },
     handler: async (request) => {

@@ -1,13 +1,38 @@
 // The export formats (LBMETER_EXPORT_FORMAT): what a batch of offered records becomes on the wire.
 // `cloudevents` (lbmeter's own: a record's full figures a revision, for a receiver that replaces
 // by revision), `openmeter` and `lago` (additive engines: a record's signed changes). A format
-// gives the request bodies of a batch; the sink (httpSink.ts) sends them, all or retry.
+// gives the request bodies of a batch for HTTP (httpSink.ts), or its events one by one for a bus
+// (amqpSink.ts, natsSink.ts), each with the id its receiver deduplicates by.
 
 import type { ExportableRecord } from '../../store/exports.ts';
 import { exactJson } from '../../domain/exactJson.ts';
 import { BATCH_CONTENT_TYPE, usageEvent } from '../cloudEvents.ts';
 import { openMeterEvents } from './openmeter.ts';
 import { LAGO_EVENTS_PER_REQUEST, lagoEvents } from './lago.ts';
+
+/** One event as a bus message: its id (the receiver's dedupe key), the account it bills, its JSON. */
+export interface WireEvent {
+  id: string;
+  accountId: number;
+  contentType: string;
+  body: string;
+}
+
+/** The events of these records, one a message. */
+export function wireEvents(format: ExportFormatName, records: ExportableRecord[], options: FormatOptions): WireEvent[] {
+  switch (format) {
+    case 'cloudevents':
+      return records.map((r) => {
+        const event = usageEvent(r, options.source);
+        return { id: event.id, accountId: r.accountId, contentType: 'application/cloudevents+json', body: exactJson(event) };
+      });
+    case 'openmeter':
+      return openMeterEvents(records, options.source).map((event) => ({ id: event.id, accountId: Number(event.subject), contentType: 'application/cloudevents+json', body: exactJson(event) }));
+    case 'lago':
+      // Lago's single-event body: {"event": {...}}.
+      return records.flatMap((r) => lagoEvents([r], options.lagoSubscription).map((event) => ({ id: event.transaction_id, accountId: r.accountId, contentType: 'application/json', body: exactJson({ event }) })));
+  }
+}
 
 export const EXPORT_FORMATS = ['cloudevents', 'openmeter', 'lago'] as const;
 export type ExportFormatName = (typeof EXPORT_FORMATS)[number];

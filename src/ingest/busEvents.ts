@@ -1,0 +1,191 @@
+// Lifecycle events from a bus (LBMETER_EVENTS_URL, amqp(s):// or nats://, LBMETER_EVENTS_TOPIC):
+// each message is what POST /management/usage/events takes (`{"events": [...]}`, or one event),
+// held to the same schema and checks. A message is acknowledged only after its events are stored,
+// so a crash before the ack redelivers it, and the event ids make that harmless. A message that
+// can never be stored (not JSON, not events, an event the checks refuse) goes to the dead-letter
+// queue or subject `<topic>.dead-letters` with the reason, instead of blocking the ones after it;
+// a store that cannot be reached leaves the message to be delivered again. Several processes may
+// consume one queue (RabbitMQ) or durable consumer (JetStream): each message goes to one of them.
+
+import AjvModule from 'ajv';
+import amqp from 'amqplib';
+import { AckPolicy, connect as natsConnect, headers as natsHeaders, type NatsConnection } from 'nats';
+import type { Logger } from 'pino';
+import type { Store } from '../store/store.ts';
+import { EVENTS_BODY_SCHEMA } from './eventSchema.ts';
+import { validateEvents, type EventInput } from '../api/ingestValidation.ts';
+import { ingestEvents } from './events.ts';
+import { ApiFault } from '../api/faults.ts';
+
+const Ajv = AjvModule as unknown as typeof AjvModule.default;
+const validBody = new Ajv({ allErrors: false, coerceTypes: false }).compile(EVENTS_BODY_SCHEMA);
+
+export interface EventConsumer {
+  /** Stops taking messages; the one being stored is finished and acknowledged first. */
+  stop(): Promise<void>;
+}
+
+export interface EventConsumerOptions {
+  url: string;
+  topic: string;
+  logger: Logger;
+  now?: () => number;
+  /** Tries to reach the broker again this often while it is away. */
+  retryMs?: number;
+}
+
+/** What a message's text holds: the events to store, or why it never can be. */
+type Decoded = { events: EventInput[] } | { refused: string };
+
+function decode(text: string): Decoded {
+  let body: unknown;
+  try {
+    body = JSON.parse(text);
+  } catch {
+    return { refused: 'not JSON' };
+  }
+  const wrapped = body && typeof body === 'object' && !Array.isArray(body) && !('events' in body) ? { events: [body] } : body;
+  if (!validBody(wrapped)) {
+    const e = validBody.errors?.[0];
+    return { refused: `${e?.instancePath || 'the message'} ${e?.message ?? 'is not events'}`.replace(/^\//, '').replaceAll('/', '.') };
+  }
+  return { events: (wrapped as { events: EventInput[] }).events };
+}
+
+/** Stores a message's events: 'stored', a refusal for the dead letters, or a throw (try again later). */
+async function store(store: Store, text: string, now: () => number): Promise<{ stored: number } | { refused: string }> {
+  const decoded = decode(text);
+  if ('refused' in decoded) return decoded;
+  let events;
+  try {
+    events = await validateEvents(store.db, decoded.events, now());
+  } catch (err) {
+    if (err instanceof ApiFault && err.status === 400) return { refused: err.message };
+    throw err;
+  }
+  const r = await ingestEvents(store, events, now());
+  return { stored: r.accepted };
+}
+
+export function consumeEvents(db: Store, options: EventConsumerOptions): EventConsumer {
+  const scheme = new URL(options.url).protocol;
+  return scheme === 'nats:' ? natsConsumer(db, options) : amqpConsumer(db, options);
+}
+
+const deadLetters = (topic: string) => `${topic}.dead-letters`;
+
+function amqpConsumer(db: Store, options: EventConsumerOptions): EventConsumer {
+  const now = options.now ?? Date.now;
+  let stopped = false;
+  let connection: amqp.ChannelModel | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let working = Promise.resolve();
+  const start = async () => {
+    try {
+      connection = await amqp.connect(options.url);
+      connection.on('error', () => {});
+      connection.on('close', () => {
+        connection = undefined;
+        if (!stopped) retry = setTimeout(() => void start(), options.retryMs ?? 1000);
+      });
+      const channel = await connection.createChannel();
+      await channel.assertQueue(options.topic, { durable: true });
+      await channel.assertQueue(deadLetters(options.topic), { durable: true });
+      await channel.prefetch(1); // one message at a time: stored, then acknowledged
+      await channel.consume(options.topic, (message) => {
+        if (!message) return;
+        working = working.then(async () => {
+          try {
+            const result = await store(db, message.content.toString(), now);
+            if ('refused' in result) {
+              channel.sendToQueue(deadLetters(options.topic), message.content, { persistent: true, headers: { 'x-lbmeter-fault': result.refused }, contentType: message.properties.contentType });
+              options.logger.warn({ queue: options.topic, fault: result.refused }, 'event message refused: sent to the dead letters');
+            }
+            channel.ack(message);
+          } catch (err) {
+            options.logger.warn({ err }, 'event message not stored; it will be delivered again');
+            channel.nack(message, false, true);
+          }
+        }).catch(() => {});
+      });
+      options.logger.info({ queue: options.topic }, 'consuming lifecycle events');
+    } catch (err) {
+      connection = undefined;
+      if (!stopped) {
+        options.logger.warn({ err: (err as Error).message }, 'event bus not reachable; trying again');
+        retry = setTimeout(() => void start(), options.retryMs ?? 1000);
+      }
+    }
+  };
+  void start();
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(retry);
+      await working;
+      await connection?.close().catch(() => {});
+    },
+  };
+}
+
+export const eventsStreamOf = (topic: string) => topic.toUpperCase().replace(/[^A-Z0-9_-]/g, '_');
+
+function natsConsumer(db: Store, options: EventConsumerOptions): EventConsumer {
+  const now = options.now ?? Date.now;
+  let stopped = false;
+  let nc: NatsConnection | undefined;
+  let retry: NodeJS.Timeout | undefined;
+  let loop: Promise<void> = Promise.resolve();
+  const stream = eventsStreamOf(options.topic);
+  const start = async () => {
+    try {
+      nc = await natsConnect({ servers: options.url, reconnect: false });
+      const jsm = await nc.jetstreamManager();
+      await jsm.streams.info(stream).catch(() => jsm.streams.add({ name: stream, subjects: [options.topic] }));
+      await jsm.streams.info(`${stream}_DEAD_LETTERS`).catch(() => jsm.streams.add({ name: `${stream}_DEAD_LETTERS`, subjects: [deadLetters(options.topic)] }));
+      await jsm.consumers.info(stream, 'lbmeter').catch(() => jsm.consumers.add(stream, { durable_name: 'lbmeter', ack_policy: AckPolicy.Explicit, ack_wait: 30_000_000_000 }));
+      const js = nc.jetstream();
+      const consumer = await js.consumers.get(stream, 'lbmeter');
+      const messages = await consumer.consume({ max_messages: 1 });
+      options.logger.info({ stream, subject: options.topic }, 'consuming lifecycle events');
+      void nc.closed().then(() => {
+        nc = undefined;
+        if (!stopped) retry = setTimeout(() => void start(), options.retryMs ?? 1000);
+      });
+      loop = (async () => {
+        for await (const m of messages) {
+          try {
+            const result = await store(db, new TextDecoder().decode(m.data), now);
+            if ('refused' in result) {
+              const h = natsHeaders();
+              h.set('Lbmeter-Fault', result.refused);
+              await js.publish(deadLetters(options.topic), m.data, { headers: h });
+              options.logger.warn({ subject: options.topic, fault: result.refused }, 'event message refused: sent to the dead letters');
+            }
+            m.ack();
+          } catch (err) {
+            options.logger.warn({ err }, 'event message not stored; it will be delivered again');
+            m.nak(1000);
+          }
+          if (stopped) break;
+        }
+      })().catch(() => {});
+    } catch (err) {
+      await nc?.close().catch(() => {});
+      nc = undefined;
+      if (!stopped) {
+        options.logger.warn({ err: (err as Error).message }, 'event bus not reachable; trying again');
+        retry = setTimeout(() => void start(), options.retryMs ?? 1000);
+      }
+    }
+  };
+  void start();
+  return {
+    async stop() {
+      stopped = true;
+      clearTimeout(retry);
+      await nc?.drain().catch(() => {});
+      await loop;
+    },
+  };
+}
