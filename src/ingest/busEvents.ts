@@ -74,47 +74,32 @@ export function consumeEvents(db: Store, options: EventConsumerOptions): EventCo
 
 const deadLetters = (topic: string) => `${topic}.dead-letters`;
 
-function amqpConsumer(db: Store, options: EventConsumerOptions): EventConsumer {
-  const now = options.now ?? Date.now;
+/** A connection consuming messages: closed when the broker goes away; stop() finishes the message in hand. */
+interface Session {
+  closed: Promise<unknown>;
+  stop(): Promise<void>;
+}
+
+/** Opens a session, and again whenever it closes or cannot be opened, until stopped. */
+function reconnecting(options: EventConsumerOptions, open: () => Promise<Session>): EventConsumer {
   let stopped = false;
-  let connection: amqp.ChannelModel | undefined;
+  let session: Session | undefined;
   let retry: NodeJS.Timeout | undefined;
-  let working = Promise.resolve();
+  const again = () => {
+    if (!stopped) retry = setTimeout(() => void start(), options.retryMs ?? 1000);
+  };
   const start = async () => {
     try {
-      connection = await amqp.connect(options.url);
-      connection.on('error', () => {});
-      connection.on('close', () => {
-        connection = undefined;
-        if (!stopped) retry = setTimeout(() => void start(), options.retryMs ?? 1000);
+      const opened = await open();
+      session = opened;
+      void opened.closed.then(() => {
+        if (session === opened) session = undefined;
+        again();
       });
-      const channel = await connection.createChannel();
-      await channel.assertQueue(options.topic, { durable: true });
-      await channel.assertQueue(deadLetters(options.topic), { durable: true });
-      await channel.prefetch(1); // one message at a time: stored, then acknowledged
-      await channel.consume(options.topic, (message) => {
-        if (!message) return;
-        working = working.then(async () => {
-          try {
-            const result = await store(db, message.content.toString(), now);
-            if ('refused' in result) {
-              channel.sendToQueue(deadLetters(options.topic), message.content, { persistent: true, headers: { 'x-lbmeter-fault': result.refused }, contentType: message.properties.contentType });
-              options.logger.warn({ queue: options.topic, fault: result.refused }, 'event message refused: sent to the dead letters');
-            }
-            channel.ack(message);
-          } catch (err) {
-            options.logger.warn({ err }, 'event message not stored; it will be delivered again');
-            channel.nack(message, false, true);
-          }
-        }).catch(() => {});
-      });
-      options.logger.info({ queue: options.topic }, 'consuming lifecycle events');
+      options.logger.info({ topic: options.topic }, 'consuming lifecycle events');
     } catch (err) {
-      connection = undefined;
-      if (!stopped) {
-        options.logger.warn({ err: (err as Error).message }, 'event bus not reachable; trying again');
-        retry = setTimeout(() => void start(), options.retryMs ?? 1000);
-      }
+      if (!stopped) options.logger.warn({ err: (err as Error).message }, 'event bus not reachable; trying again');
+      again();
     }
   };
   void start();
@@ -122,70 +107,95 @@ function amqpConsumer(db: Store, options: EventConsumerOptions): EventConsumer {
     async stop() {
       stopped = true;
       clearTimeout(retry);
-      await working;
-      await connection?.close().catch(() => {});
+      await session?.stop();
     },
   };
+}
+
+/** What became of a message: stored (or sent to the dead letters), or to be delivered again. */
+async function handle(db: Store, text: string, options: EventConsumerOptions, deadLetter: (fault: string) => Promise<void>): Promise<boolean> {
+  try {
+    const result = await store(db, text, options.now ?? Date.now);
+    if ('refused' in result) {
+      await deadLetter(result.refused);
+      options.logger.warn({ topic: options.topic, fault: result.refused }, 'event message refused: sent to the dead letters');
+    }
+    return true;
+  } catch (err) {
+    options.logger.warn({ err }, 'event message not stored; it will be delivered again');
+    return false;
+  }
+}
+
+function amqpConsumer(db: Store, options: EventConsumerOptions): EventConsumer {
+  return reconnecting(options, async () => {
+    const connection = await amqp.connect(options.url);
+    try {
+      connection.on('error', () => {}); // a close follows, and the session is opened again
+      const closed = new Promise((resolve) => connection.on('close', resolve));
+      const channel = await connection.createChannel();
+      await channel.assertQueue(options.topic, { durable: true });
+      await channel.assertQueue(deadLetters(options.topic), { durable: true });
+      await channel.prefetch(1); // one message at a time: stored, then acknowledged
+      let working = Promise.resolve();
+      await channel.consume(options.topic, (message) => {
+        if (!message) return;
+        working = working.then(async () => {
+          const done = await handle(db, message.content.toString(), options, async (fault) => {
+            channel.sendToQueue(deadLetters(options.topic), message.content, { persistent: true, headers: { 'x-lbmeter-fault': fault }, contentType: message.properties.contentType });
+          });
+          if (done) channel.ack(message);
+          else channel.nack(message, false, true);
+        }).catch(() => {});
+      });
+      return {
+        closed,
+        async stop() {
+          await working;
+          await connection.close().catch(() => {});
+        },
+      };
+    } catch (err) {
+      await connection.close().catch(() => {});
+      throw err;
+    }
+  });
 }
 
 export const eventsStreamOf = (topic: string) => topic.toUpperCase().replace(/[^A-Z0-9_-]/g, '_');
 
 function natsConsumer(db: Store, options: EventConsumerOptions): EventConsumer {
-  const now = options.now ?? Date.now;
-  let stopped = false;
-  let nc: NatsConnection | undefined;
-  let retry: NodeJS.Timeout | undefined;
-  let loop: Promise<void> = Promise.resolve();
   const stream = eventsStreamOf(options.topic);
-  const start = async () => {
+  return reconnecting(options, async () => {
+    const nc = await natsConnect({ servers: options.url, reconnect: false });
     try {
-      nc = await natsConnect({ servers: options.url, reconnect: false });
       const jsm = await nc.jetstreamManager();
       await jsm.streams.info(stream).catch(() => jsm.streams.add({ name: stream, subjects: [options.topic] }));
       await jsm.streams.info(`${stream}_DEAD_LETTERS`).catch(() => jsm.streams.add({ name: `${stream}_DEAD_LETTERS`, subjects: [deadLetters(options.topic)] }));
       await jsm.consumers.info(stream, 'lbmeter').catch(() => jsm.consumers.add(stream, { durable_name: 'lbmeter', ack_policy: AckPolicy.Explicit, ack_wait: 30_000_000_000 }));
       const js = nc.jetstream();
-      const consumer = await js.consumers.get(stream, 'lbmeter');
-      const messages = await consumer.consume({ max_messages: 1 });
-      options.logger.info({ stream, subject: options.topic }, 'consuming lifecycle events');
-      void nc.closed().then(() => {
-        nc = undefined;
-        if (!stopped) retry = setTimeout(() => void start(), options.retryMs ?? 1000);
-      });
-      loop = (async () => {
+      const messages = await (await js.consumers.get(stream, 'lbmeter')).consume({ max_messages: 1 });
+      const loop = (async () => {
         for await (const m of messages) {
-          try {
-            const result = await store(db, new TextDecoder().decode(m.data), now);
-            if ('refused' in result) {
-              const h = natsHeaders();
-              h.set('Lbmeter-Fault', result.refused);
-              await js.publish(deadLetters(options.topic), m.data, { headers: h });
-              options.logger.warn({ subject: options.topic, fault: result.refused }, 'event message refused: sent to the dead letters');
-            }
-            m.ack();
-          } catch (err) {
-            options.logger.warn({ err }, 'event message not stored; it will be delivered again');
-            m.nak(1000);
-          }
-          if (stopped) break;
+          const done = await handle(db, new TextDecoder().decode(m.data), options, async (fault) => {
+            const h = natsHeaders();
+            h.set('Lbmeter-Fault', fault);
+            await js.publish(deadLetters(options.topic), m.data, { headers: h });
+          });
+          if (done) m.ack();
+          else m.nak(1000);
         }
       })().catch(() => {});
+      return {
+        closed: nc.closed(),
+        async stop() {
+          await nc.drain().catch(() => {});
+          await loop;
+        },
+      };
     } catch (err) {
-      await nc?.close().catch(() => {});
-      nc = undefined;
-      if (!stopped) {
-        options.logger.warn({ err: (err as Error).message }, 'event bus not reachable; trying again');
-        retry = setTimeout(() => void start(), options.retryMs ?? 1000);
-      }
+      await nc.close().catch(() => {});
+      throw err;
     }
-  };
-  void start();
-  return {
-    async stop() {
-      stopped = true;
-      clearTimeout(retry);
-      await nc?.drain().catch(() => {});
-      await loop;
-    },
-  };
+  });
 }
