@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.."
 
 # HAProxy is the data plane of the end-to-end tests; faketime runs a poller with a skewed clock;
 # Chromium drives the dashboard test; xmllint validates every XML answer against docs/xsd;
+# nats-server runs the JetStream servers the bus tests start;
 # systemd-analyze and promtool (Debian's prometheus, without the exporters it recommends)
 # check the units and alert rules in deploy/.
 export DEBIAN_FRONTEND=noninteractive
@@ -16,6 +17,7 @@ missing=()
 command -v haproxy >/dev/null 2>&1 || missing+=(haproxy)
 command -v faketime >/dev/null 2>&1 || missing+=(faketime)
 command -v xmllint >/dev/null 2>&1 || missing+=(libxml2-utils)
+command -v nats-server >/dev/null 2>&1 || missing+=(nats-server)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd)
 lean=()

@@ -57,7 +57,7 @@ export interface Database {
     load_balancer_id: Int; start_ms: Int; closing: Int; revision: Int; end_ms: Int;
     bytes_in: Int; bytes_out: Int; bytes_in_ssl: Int; bytes_out_ssl: Int; vip_type: string; ssl_mode: string; voided: Int;
   };
-  /** Each lbmeter (version and commit) that applied migrations to the store, and when (014). */
+  /** Each lbmeter (version and commit) that applied migrations to the store, and when (016). */
   store_migrators: { version: string; migrated_ms: Int };
   leases: { name: string; holder: string; expires_ms: Int; token: DefaultedInt };
   export_failures: { load_balancer_id: Int; record_id: Int; attempts: Int; next_attempt_ms: Int; last_error: string; dead_ms: NullableInt };

@@ -38,6 +38,8 @@ async function startEngine(format: ExportFormatName, flaky: () => boolean) {
     req.on('data', (d) => (body += d)).on('end', () => {
       const fail = flaky();
       if (format === 'lago') {
+        // Lago's API key as a bearer token (LBMETER_EXPORT_TOKEN).
+        if (req.headers.authorization !== 'Bearer lago-test-key') return res.writeHead(401).end();
         const { events } = JSON.parse(body) as { events: any[] };
         if (events.length > 100) return res.writeHead(400).end();
         const known = events.map((e, i) => [i, e] as const).filter(([, e]) => seen.has(`${e.external_subscription_id}/${e.transaction_id}`));
@@ -142,7 +144,7 @@ for (const { fixture, skip } of available) {
           let s = history.flakySeed >>> 0;
           const engine = await startEngine(format, () => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 16) % 4 === 0);
           try {
-            const sink = httpSink(engine.url, { format, source: '/lbmeter/test', timeoutMs: 5000, lagoSubscription: '{accountId}' });
+            const sink = httpSink(engine.url, { format, source: '/lbmeter/test', timeoutMs: 5000, lagoSubscription: '{accountId}', ...(format === 'lago' ? { token: 'lago-test-key' } : {}) });
             const exportAll = async () => {
               for (let i = 0; i < 100; i++) {
                 const r = await runExport(store, sink, { batchSize: 3, maxAttempts: 1000, baseDelayMs: 0, maxDelayMs: 0 });

@@ -18,6 +18,7 @@ import * as baselineCompression from './012_baseline_compression.ts';
 import * as recordIds from './013_record_ids.ts';
 import * as ruleVersions from './014_rule_versions.ts';
 import * as exportRevisions from './015_export_revisions.ts';
+import * as storeMigrators from './016_store_migrators.ts';
 
 /** A migration sees the engine's dialect: its column types and what the engine has (partitions). */
 type EngineMigration = { up(db: Kysely<any>, dialect: StoreDialect): Promise<void> };
@@ -38,6 +39,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '013_record_ids': recordIds,
   '014_rule_versions': ruleVersions,
   '015_export_revisions': exportRevisions,
+  '016_store_migrators': storeMigrators,
 };
 
 /** The migrations this lbmeter knows, oldest first. */
@@ -56,7 +58,7 @@ async function executedMigrations(db: Kysely<any>): Promise<string[]> {
   }
 }
 
-/** The lbmeter that last applied migrations to the store, as `--version` names it (undefined before 014). */
+/** The lbmeter that last applied migrations to the store, as `--version` names it (undefined before 016). */
 async function newestMigrator(db: Kysely<any>): Promise<string | undefined> {
   try {
     const r = await sql<{ version: string }>`select version from store_migrators order by migrated_ms desc limit 1`.execute(db);
@@ -86,7 +88,7 @@ export async function migrate(db: Kysely<any>, target?: string): Promise<string[
   const { error, results } = await (target ? migrator.migrateTo(target) : migrator.migrateToLatest());
   if (error) throw error;
   const applied = (results ?? []).filter((r) => r.status === 'Success').map((r) => r.migrationName);
-  if (applied.length && (await executedMigrations(db)).includes('014_rule_versions')) {
+  if (applied.length && (await executedMigrations(db)).includes('016_store_migrators')) {
     await sql`insert into store_migrators (version, migrated_ms) values (${`${VERSION} (commit ${buildCommit()})`}, ${Date.now()}) on conflict (version) do nothing`.execute(db);
   }
   return applied;
