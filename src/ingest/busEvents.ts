@@ -53,7 +53,7 @@ function decode(text: string): Decoded {
 }
 
 /** Stores a message's events: 'stored', a refusal for the dead letters, or a throw (try again later). */
-async function store(store: Store, text: string, now: () => number): Promise<{ stored: number } | { refused: string }> {
+async function storeMessage(store: Store, text: string, now: () => number): Promise<{ stored: number } | { refused: string }> {
   const decoded = decode(text);
   if ('refused' in decoded) return decoded;
   let events;
@@ -115,7 +115,7 @@ function reconnecting(options: EventConsumerOptions, open: () => Promise<Session
 /** What became of a message: stored (or sent to the dead letters), or to be delivered again. */
 async function handle(db: Store, text: string, options: EventConsumerOptions, deadLetter: (fault: string) => Promise<void>): Promise<boolean> {
   try {
-    const result = await store(db, text, options.now ?? Date.now);
+    const result = await storeMessage(db, text, options.now ?? Date.now);
     if ('refused' in result) {
       await deadLetter(result.refused);
       options.logger.warn({ topic: options.topic, fault: result.refused }, 'event message refused: sent to the dead letters');
