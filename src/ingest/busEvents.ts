@@ -85,12 +85,15 @@ function reconnecting(options: EventConsumerOptions, open: () => Promise<Session
   let stopped = false;
   let session: Session | undefined;
   let retry: NodeJS.Timeout | undefined;
+  let opening: Promise<void> = Promise.resolve();
   const again = () => {
-    if (!stopped) retry = setTimeout(() => void start(), options.retryMs ?? 1000);
+    if (!stopped) retry = setTimeout(() => { opening = start(); }, options.retryMs ?? 1000);
   };
   const start = async () => {
     try {
       const opened = await open();
+      // Stopped while it was opening: a session left open would keep the process alive.
+      if (stopped) return await opened.stop();
       session = opened;
       void opened.closed.then(() => {
         if (session === opened) session = undefined;
@@ -102,11 +105,12 @@ function reconnecting(options: EventConsumerOptions, open: () => Promise<Session
       again();
     }
   };
-  void start();
+  opening = start();
   return {
     async stop() {
       stopped = true;
       clearTimeout(retry);
+      await opening;
       await session?.stop();
     },
   };
@@ -189,8 +193,9 @@ function natsConsumer(db: Store, options: EventConsumerOptions): EventConsumer {
       return {
         closed: nc.closed(),
         async stop() {
-          await nc.drain().catch(() => {});
+          messages.stop(); // ends the loop after the message in hand, which is acknowledged first
           await loop;
+          await nc.drain().catch(() => {});
         },
       };
     } catch (err) {

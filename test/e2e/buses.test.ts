@@ -43,7 +43,14 @@ const logger = pino({ level: process.env.LBMETER_TEST_LOG ?? 'silent' });
 const [sqlite] = await engines();
 const cleanups: (() => Promise<unknown>)[] = [];
 after(async () => {
-  for (const c of cleanups.reverse()) await c().catch(() => {});
+  // Each cleanup bounded: one that hangs is named, not left to hold the whole run.
+  for (const [i, c] of cleanups.reverse().entries()) {
+    let timer: NodeJS.Timeout | undefined;
+    const hung = new Promise<string>((resolve) => { timer = setTimeout(() => resolve('hung'), 15_000); });
+    const outcome = await Promise.race([c().then(() => 'done', () => 'failed'), hung]);
+    clearTimeout(timer);
+    if (outcome === 'hung') console.log(`# cleanup ${i} did not finish in 15 s: ${c.toString().slice(0, 200)}`);
+  }
 });
 
 const reachable = (port: number) => new Promise<boolean>((resolve) => {
@@ -241,6 +248,21 @@ const refused: [string, RegExp][] = [
 test('RabbitMQ: batches and single events stored once by two consumers, redeliveries harmless, refused messages dead-lettered with the reason, a broker restart survived', { skip: noRabbit, timeout: 120_000 }, async () => {
   const store = await freshStore();
   const queue = `lbmeter.test-events.${randomBytes(4).toString('hex')}`;
+  const publisher = await amqp.connect(RABBIT);
+  const channel = await publisher.createConfirmChannel();
+  await channel.assertQueue(queue, { durable: true });
+  const consumersOnQueue = async () => {
+    const c = await amqp.connect(RABBIT);
+    try {
+      return (await (await c.createChannel()).checkQueue(queue)).consumerCount;
+    } finally {
+      await c.close();
+    }
+  };
+  // Stopped while it is still connecting: the connection it was opening is closed too.
+  await consumeEvents(store, { url: RABBIT, topic: queue, logger, retryMs: 200 }).stop();
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(await consumersOnQueue(), 0, 'a consumer stopped while connecting leaves nothing consuming');
   const consumers = [consumeEvents(store, { url: RABBIT, topic: queue, logger, retryMs: 200 }), consumeEvents(store, { url: RABBIT, topic: queue, logger, retryMs: 200 })];
   cleanups.push(async () => {
     const c = await amqp.connect(RABBIT);
@@ -249,9 +271,6 @@ test('RabbitMQ: batches and single events stored once by two consumers, redelive
     await ch.deleteQueue(`${queue}.dead-letters`);
     await c.close();
   });
-  const publisher = await amqp.connect(RABBIT);
-  const channel = await publisher.createConfirmChannel();
-  await channel.assertQueue(queue, { durable: true });
   const publish = async (body: string) => {
     channel.sendToQueue(queue, Buffer.from(body), { persistent: true, contentType: 'application/json' });
     await channel.waitForConfirms();
@@ -288,6 +307,9 @@ test('RabbitMQ: batches and single events stored once by two consumers, redelive
   await until(async () => (await storedEvents(store)).length === 6, 'the event published after the restart');
   for (const c of consumers) await c.stop();
   assert.deepEqual(await storedEvents(store), ['create-1', 'create-2', 'create-3', 'create-4', 'create-5', 'create-6'], 'each once');
+  // Stopped means closed: nothing left consuming, not even a session that was being opened again.
+  await new Promise((r) => setTimeout(r, 1000));
+  assert.equal(await consumersOnQueue(), 0);
 });
 
 test('NATS JetStream: one durable consumer shared by two processes, each event stored once, refused messages dead-lettered, a server restart survived', { skip: noNats, timeout: 120_000 }, async () => {
