@@ -69,6 +69,10 @@ export class Metrics {
     name: 'lbmeter_metered_bytes_total', help: 'Bytes of the counter deltas this process took into the chain for billing (held ones aside), by direction (SSL included)',
     labelNames: ['direction'] as const, registers: [this.registry],
   });
+  readonly busEventMessages = new Counter({
+    name: 'lbmeter_bus_event_messages_total', help: 'Lifecycle event messages consumed from the bus (LBMETER_EVENTS_URL), by result: stored, dead_letter (refused, with the reason), retried (the store could not take them; delivered again)',
+    labelNames: ['result'] as const, registers: [this.registry],
+  });
   readonly exports = new Counter({
     name: 'lbmeter_export_records_total', help: 'Usage records offered to the billing sink, by result (delivered, duplicate: the sink had it, failed: to be retried)',
     labelNames: ['result'] as const, registers: [this.registry],

@@ -165,7 +165,7 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
       }
     });
     if (config.events.url) {
-      const consumer = consumeEvents(store, { url: config.events.url, topic: config.events.topic, logger });
+      const consumer = consumeEvents(store, { url: config.events.url, topic: config.events.topic, logger, metrics });
       closing.unshift(() => consumer.stop()); // before the store closes
     }
     const sink = configuredSink(config.export);

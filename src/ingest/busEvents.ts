@@ -16,6 +16,7 @@ import { EVENTS_BODY_SCHEMA } from './eventSchema.ts';
 import { validateEvents, type EventInput } from '../api/ingestValidation.ts';
 import { ingestEvents } from './events.ts';
 import { ApiFault } from '../api/faults.ts';
+import type { Metrics } from '../metrics.ts';
 
 const Ajv = AjvModule as unknown as typeof AjvModule.default;
 const validBody = new Ajv({ allErrors: false, coerceTypes: false }).compile(EVENTS_BODY_SCHEMA);
@@ -29,6 +30,8 @@ export interface EventConsumerOptions {
   url: string;
   topic: string;
   logger: Logger;
+  /** Counts each message's outcome (lbmeter_bus_event_messages_total). */
+  metrics?: Metrics;
   now?: () => number;
   /** Tries to reach the broker again this often while it is away. */
   retryMs?: number;
@@ -124,9 +127,11 @@ async function handle(db: Store, text: string, options: EventConsumerOptions, de
       await deadLetter(result.refused);
       options.logger.warn({ topic: options.topic, fault: result.refused }, 'event message refused: sent to the dead letters');
     }
+    options.metrics?.busEventMessages.inc({ result: 'refused' in result ? 'dead_letter' : 'stored' });
     return true;
   } catch (err) {
     options.logger.warn({ err }, 'event message not stored; it will be delivered again');
+    options.metrics?.busEventMessages.inc({ result: 'retried' });
     return false;
   }
 }

@@ -24,6 +24,7 @@ import { connect as natsConnect } from 'nats';
 import pino from 'pino';
 import { putCluster } from '../../src/store/inventory.ts';
 import { consumeEvents, eventsStreamOf } from '../../src/ingest/busEvents.ts';
+import { Metrics } from '../../src/metrics.ts';
 import { engines } from '../helpers/engines.ts';
 import { freePort } from '../helpers/haproxy.ts';
 import { openStore, type Store } from '../../src/store/store.ts';
@@ -263,7 +264,8 @@ test('RabbitMQ: batches and single events stored once by two consumers, redelive
   await consumeEvents(store, { url: RABBIT, topic: queue, logger, retryMs: 200 }).stop();
   await new Promise((r) => setTimeout(r, 500));
   assert.equal(await consumersOnQueue(), 0, 'a consumer stopped while connecting leaves nothing consuming');
-  const consumers = [consumeEvents(store, { url: RABBIT, topic: queue, logger, retryMs: 200 }), consumeEvents(store, { url: RABBIT, topic: queue, logger, retryMs: 200 })];
+  const metrics = new Metrics(store, { storeGauges: false });
+  const consumers = [consumeEvents(store, { url: RABBIT, topic: queue, logger, retryMs: 200, metrics }), consumeEvents(store, { url: RABBIT, topic: queue, logger, retryMs: 200, metrics })];
   cleanups.push(async () => {
     const c = await amqp.connect(RABBIT);
     const ch = await c.createChannel();
@@ -307,6 +309,9 @@ test('RabbitMQ: batches and single events stored once by two consumers, redelive
   await until(async () => (await storedEvents(store)).length === 6, 'the event published after the restart');
   for (const c of consumers) await c.stop();
   assert.deepEqual(await storedEvents(store), ['create-1', 'create-2', 'create-3', 'create-4', 'create-5', 'create-6'], 'each once');
+  // Every message counted by its outcome: 7 stored (duplicates included: stored means taken), 4 refused.
+  const counted = Object.fromEntries((await metrics.busEventMessages.get()).values.map((v) => [v.labels.result, v.value]));
+  assert.deepEqual(counted, { stored: 7, dead_letter: 4 });
   // Stopped means closed: nothing left consuming, not even a session that was being opened again.
   await new Promise((r) => setTimeout(r, 1000));
   assert.equal(await consumersOnQueue(), 0);
