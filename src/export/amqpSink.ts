@@ -62,7 +62,7 @@ export function amqpSink(url: string, options: BusSinkOptions): BillingSink {
   };
 }
 
-export function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([promise, new Promise<T>((_, reject) => { timer = setTimeout(() => reject(new Error(`no confirmation within ${ms} ms`)), ms); })])
     .finally(() => clearTimeout(timer));

@@ -6,7 +6,6 @@
 
 import { createHash } from 'node:crypto';
 import type { ExportableRecord } from '../store/exports.ts';
-import { exactJson } from '../domain/exactJson.ts';
 
 export const USAGE_EVENT_TYPE = 'com.lbmeter.usage.hourly.v1';
 export const BATCH_CONTENT_TYPE = 'application/cloudevents-batch+json';
@@ -70,9 +69,4 @@ export function usageEvent(r: ExportableRecord, source: string) {
       ...(r.eventType ? { eventType: r.eventType } : {}),
     },
   };
-}
-
-/** The batch as JSON; byte counts stay exact integers beyond 2^53. */
-export function usageEventBatch(records: ExportableRecord[], source: string): string {
-  return exactJson(records.map((r) => usageEvent(r, source)));
 }

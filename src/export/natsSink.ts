@@ -9,8 +9,7 @@ import type { BillingSink, SinkAnswer } from './sink.ts';
 import type { ExportableRecord } from '../store/exports.ts';
 import { wireEvents } from './formats/index.ts';
 import type { BusSinkOptions } from './amqpSink.ts';
-
-export const streamOf = (topic: string) => topic.toUpperCase().replace(/[^A-Z0-9_-]/g, '_');
+import { ensureStream, streamName } from '../bus/jetstream.ts';
 
 export function natsSink(url: string, options: BusSinkOptions): BillingSink {
   let open: Promise<NatsConnection> | undefined;
@@ -18,8 +17,7 @@ export function natsSink(url: string, options: BusSinkOptions): BillingSink {
     const nc = await connect({ servers: url, timeout: options.timeoutMs, reconnect: false });
     void nc.closed().then(() => { open = undefined; });
     const jsm = await nc.jetstreamManager({ timeout: options.timeoutMs });
-    const stream = streamOf(options.topic);
-    await jsm.streams.info(stream).catch(() => jsm.streams.add({ name: stream, subjects: [`${options.topic}.>`] }));
+    await ensureStream(jsm, streamName(options.topic), [`${options.topic}.>`]);
     return nc;
   })().catch((err) => {
     open = undefined;

@@ -16,6 +16,7 @@ import { EVENTS_BODY_SCHEMA } from './eventSchema.ts';
 import { validateEvents, type EventInput } from '../api/ingestValidation.ts';
 import { ingestEvents } from './events.ts';
 import { ApiFault } from '../api/faults.ts';
+import { ensureStream, streamName } from '../bus/jetstream.ts';
 import type { Metrics } from '../metrics.ts';
 
 const Ajv = AjvModule as unknown as typeof AjvModule.default;
@@ -171,16 +172,14 @@ function amqpConsumer(db: Store, options: EventConsumerOptions): EventConsumer {
   });
 }
 
-export const eventsStreamOf = (topic: string) => topic.toUpperCase().replace(/[^A-Z0-9_-]/g, '_');
-
 function natsConsumer(db: Store, options: EventConsumerOptions): EventConsumer {
-  const stream = eventsStreamOf(options.topic);
+  const stream = streamName(options.topic);
   return reconnecting(options, async () => {
     const nc = await natsConnect({ servers: options.url, reconnect: false });
     try {
       const jsm = await nc.jetstreamManager();
-      await jsm.streams.info(stream).catch(() => jsm.streams.add({ name: stream, subjects: [options.topic] }));
-      await jsm.streams.info(`${stream}_DEAD_LETTERS`).catch(() => jsm.streams.add({ name: `${stream}_DEAD_LETTERS`, subjects: [deadLetters(options.topic)] }));
+      await ensureStream(jsm, stream, [options.topic]);
+      await ensureStream(jsm, `${stream}_DEAD_LETTERS`, [deadLetters(options.topic)]);
       await jsm.consumers.info(stream, 'lbmeter').catch(() => jsm.consumers.add(stream, { durable_name: 'lbmeter', ack_policy: AckPolicy.Explicit, ack_wait: 30_000_000_000 }));
       const js = nc.jetstream();
       const messages = await (await js.consumers.get(stream, 'lbmeter')).consume({ max_messages: 1 });

@@ -23,7 +23,7 @@ import amqp from 'amqplib';
 import { connect as natsConnect } from 'nats';
 import pino from 'pino';
 import { putCluster } from '../../src/store/inventory.ts';
-import { consumeEvents, eventsStreamOf } from '../../src/ingest/busEvents.ts';
+import { consumeEvents } from '../../src/ingest/busEvents.ts';
 import { Metrics } from '../../src/metrics.ts';
 import { engines } from '../helpers/engines.ts';
 import { freePort } from '../helpers/haproxy.ts';
@@ -33,7 +33,7 @@ import { runExport } from '../../src/jobs/export.ts';
 import { configuredSink } from '../../src/export/sinks.ts';
 import { loadConfig } from '../../src/config.ts';
 import { usageEventId } from '../../src/export/cloudEvents.ts';
-import { streamOf } from '../../src/export/natsSink.ts';
+import { streamName } from '../../src/bus/jetstream.ts';
 import type { BillingSink } from '../../src/export/sink.ts';
 import type { UsageRecordDraft } from '../../src/domain/rollup.ts';
 
@@ -200,11 +200,11 @@ test('NATS JetStream: Nats-Msg-Id drops redeliveries; the server killed mid-expo
   const nc = await natsConnect({ servers: `127.0.0.1:${port}` });
   try {
     const jsm = await nc.jetstreamManager();
-    const info = await jsm.streams.info(streamOf('lbmeter.usage'));
+    const info = await jsm.streams.info(streamName('lbmeter.usage'));
     assert.equal(info.state.messages, ids.size, 'each event stored once, redeliveries dropped');
     const seen = new Set<string>();
     for (let seq = 1; seq <= info.state.last_seq; seq++) {
-      const m = await jsm.streams.getMessage(streamOf('lbmeter.usage'), { seq }).catch(() => undefined);
+      const m = await jsm.streams.getMessage(streamName('lbmeter.usage'), { seq }).catch(() => undefined);
       if (!m) continue;
       const event = JSON.parse(new TextDecoder().decode(m.data));
       assert.equal(m.header.get('Nats-Msg-Id'), event.id);
@@ -330,7 +330,7 @@ test('NATS JetStream: one durable consumer shared by two processes, each event s
     const js = nc.jetstream();
     // The stream is the consumers' to make: wait for it.
     const jsm = await nc.jetstreamManager();
-    await until(async () => !!(await jsm.streams.info(eventsStreamOf(topic)).catch(() => undefined)), 'the events stream');
+    await until(async () => !!(await jsm.streams.info(streamName(topic)).catch(() => undefined)), 'the events stream');
     for (const body of bodies) await js.publish(topic, new TextEncoder().encode(body));
     await nc.close();
   };
@@ -346,7 +346,7 @@ test('NATS JetStream: one durable consumer shared by two processes, each event s
   const nc = await natsConnect({ servers: url });
   try {
     const jsm = await nc.jetstreamManager();
-    const letters = `${eventsStreamOf(topic)}_DEAD_LETTERS`;
+    const letters = `${streamName(topic)}_DEAD_LETTERS`;
     await until(async () => (await jsm.streams.info(letters)).state.messages === refused.length, 'the refused messages in the dead letters');
     for (let seq = 1; seq <= refused.length; seq++) {
       const m = await jsm.streams.getMessage(letters, { seq });

@@ -55,9 +55,9 @@ export interface RequestBody {
 export function requestBodies(format: ExportFormatName, records: ExportableRecord[], options: FormatOptions): RequestBody[] {
   switch (format) {
     case 'cloudevents':
-      return [{ contentType: BATCH_CONTENT_TYPE, body: exactJson(records.map((r) => usageEvent(r, options.source))) }];
     case 'openmeter':
-      return [{ contentType: BATCH_CONTENT_TYPE, body: exactJson(openMeterEvents(records, options.source)) }];
+      // CloudEvents batch mode: the events' JSON in an array, as the bus sends them one by one.
+      return [{ contentType: BATCH_CONTENT_TYPE, body: `[${wireEvents(format, records, options).map((e) => e.body).join(',')}]` }];
     case 'lago': {
       const events = lagoEvents(records, options.lagoSubscription);
       const bodies: RequestBody[] = [];
