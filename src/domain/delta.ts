@@ -102,3 +102,11 @@ export function hasBytes(d: Transfers): boolean {
 }
 
 export const NO_BYTES: Transfers = Object.freeze({ bytesIn: 0n, bytesOut: 0n, bytesInSsl: 0n, bytesOutSsl: 0n });
+
+export const addTransfers = (a: Transfers, b: Transfers): Transfers => ({
+  bytesIn: a.bytesIn + b.bytesIn, bytesOut: a.bytesOut + b.bytesOut, bytesInSsl: a.bytesInSsl + b.bytesInSsl, bytesOutSsl: a.bytesOutSsl + b.bytesOutSsl,
+});
+
+export const subtractTransfers = (a: Transfers, b: Transfers): Transfers => ({
+  bytesIn: a.bytesIn - b.bytesIn, bytesOut: a.bytesOut - b.bytesOut, bytesInSsl: a.bytesInSsl - b.bytesInSsl, bytesOutSsl: a.bytesOutSsl - b.bytesOutSsl,
+});

@@ -8,6 +8,7 @@ import { finalBytesPerLoadBalancer } from '../store/usageRecords.ts';
 import { lastFinalHour } from '../store/hours.ts';
 import { floorHour, HOUR_MS } from '../domain/time.ts';
 import type { Transfers } from '../domain/types.ts';
+import { addTransfers, NO_BYTES, subtractTransfers } from '../domain/delta.ts';
 
 export interface ReconciliationLine {
   accountId: number;
@@ -30,10 +31,7 @@ export interface Reconciliation {
   differences: ReconciliationLine[];
 }
 
-const ZERO: Transfers = { bytesIn: 0n, bytesOut: 0n, bytesInSsl: 0n, bytesOutSsl: 0n };
 const KEYS = ['bytesIn', 'bytesOut', 'bytesInSsl', 'bytesOutSsl'] as const;
-const add = (a: Transfers, b: Transfers): Transfers => ({ bytesIn: a.bytesIn + b.bytesIn, bytesOut: a.bytesOut + b.bytesOut, bytesInSsl: a.bytesInSsl + b.bytesInSsl, bytesOutSsl: a.bytesOutSsl + b.bytesOutSsl });
-const sub = (a: Transfers, b: Transfers): Transfers => ({ bytesIn: a.bytesIn - b.bytesIn, bytesOut: a.bytesOut - b.bytesOut, bytesInSsl: a.bytesInSsl - b.bytesInSsl, bytesOutSsl: a.bytesOutSsl - b.bytesOutSsl });
 
 /** Reconciles the final hours among [fromMs, toMs) (whole hours: the window's ends move down to the hour). */
 export async function reconcile(db: Db, fromMs: number, toMs: number): Promise<Reconciliation> {
@@ -42,20 +40,20 @@ export async function reconcile(db: Db, fromMs: number, toMs: number): Promise<R
   const to = Math.max(from, Math.min(floorHour(toMs), lastFinal === undefined ? -Infinity : lastFinal + HOUR_MS));
   const taken = from < to ? await takenBytesPerLoadBalancer(db, from, to) : new Map();
   const records = from < to ? await finalBytesPerLoadBalancer(db, from, to) : new Map();
-  const result: Reconciliation = { fromMs: from, toMs: to, loadBalancers: 0, taken: ZERO, withheld: ZERO, records: ZERO, differences: [] };
+  const result: Reconciliation = { fromMs: from, toMs: to, loadBalancers: 0, taken: NO_BYTES, withheld: NO_BYTES, records: NO_BYTES, differences: [] };
   const ids = [...new Set([...taken.keys(), ...records.keys()])].sort((a, b) => a - b);
   for (const id of ids) {
     const t = taken.get(id);
     const r = records.get(id);
     const line: ReconciliationLine = {
       accountId: t?.accountId ?? r!.accountId, loadBalancerId: id,
-      taken: t?.taken ?? ZERO, withheld: t?.withheld ?? ZERO, records: r?.bytes ?? ZERO, difference: ZERO,
+      taken: t?.taken ?? NO_BYTES, withheld: t?.withheld ?? NO_BYTES, records: r?.bytes ?? NO_BYTES, difference: NO_BYTES,
     };
-    line.difference = sub(sub(line.taken, line.withheld), line.records);
+    line.difference = subtractTransfers(subtractTransfers(line.taken, line.withheld), line.records);
     result.loadBalancers++;
-    result.taken = add(result.taken, line.taken);
-    result.withheld = add(result.withheld, line.withheld);
-    result.records = add(result.records, line.records);
+    result.taken = addTransfers(result.taken, line.taken);
+    result.withheld = addTransfers(result.withheld, line.withheld);
+    result.records = addTransfers(result.records, line.records);
     if (KEYS.some((k) => line.difference[k] !== 0n)) result.differences.push(line);
   }
   return result;

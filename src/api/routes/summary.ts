@@ -12,6 +12,8 @@ import { loadBalancerOwner } from '../../store/loadBalancers.ts';
 import { notFound } from '../faults.ts';
 import { pathSchemas } from '../params.ts';
 import type { Transfers } from '../../domain/types.ts';
+import { addTransfers, NO_BYTES } from '../../domain/delta.ts';
+import { transferView } from '../views.ts';
 import { newestReadingPerHost } from '../../store/counters.ts';
 import { rollupLagMs } from '../../store/hours.ts';
 import { exportBacklog } from '../../store/usageRecords.ts';
@@ -21,10 +23,6 @@ import { floorHour, HOUR_MS } from '../../domain/time.ts';
 
 const exact = { type: 'integer' };
 const traffic = { incomingTransfer: exact, outgoingTransfer: exact, incomingTransferSsl: exact, outgoingTransferSsl: exact };
-const trafficView = (t: Transfers) => ({ incomingTransfer: t.bytesIn, outgoingTransfer: t.bytesOut, incomingTransferSsl: t.bytesInSsl, outgoingTransferSsl: t.bytesOutSsl });
-const sum = (all: Transfers[]): Transfers => all.reduce((a, t) => ({
-  bytesIn: a.bytesIn + t.bytesIn, bytesOut: a.bytesOut + t.bytesOut, bytesInSsl: a.bytesInSsl + t.bytesInSsl, bytesOutSsl: a.bytesOutSsl + t.bytesOutSsl,
-}), { bytesIn: 0n, bytesOut: 0n, bytesInSsl: 0n, bytesOutSsl: 0n });
 
 export const summaryRoutes: RouteModule = (api) => [{
   method: 'GET',
@@ -49,8 +47,7 @@ export const summaryRoutes: RouteModule = (api) => [{
             items: {
               type: 'object',
               properties: {
-                accountId: { type: 'integer' }, loadBalancers: { type: 'integer' },
-                incomingTransfer: exact, outgoingTransfer: exact, incomingTransferSsl: exact, outgoingTransferSsl: exact,
+                accountId: { type: 'integer' }, loadBalancers: { type: 'integer' }, ...traffic,
               },
             },
           },
@@ -81,13 +78,10 @@ export const summaryRoutes: RouteModule = (api) => [{
     return {
       startTime: api.printer.print(window.startMs),
       endTime: api.printer.print(window.endMs),
-      fleet: trafficView(sum(hours)),
-      hours: hours.map((h) => ({ startTime: api.printer.print(h.hourMs), ...trafficView(h) })),
-      ...(open ? { openHour: { startTime: api.printer.print(openHourMs), provisional: true, ...trafficView(open) } } : {}),
-      topAccounts: top.map((a) => ({
-        accountId: a.accountId, loadBalancers: a.loadBalancers,
-        incomingTransfer: a.bytesIn, outgoingTransfer: a.bytesOut, incomingTransferSsl: a.bytesInSsl, outgoingTransferSsl: a.bytesOutSsl,
-      })),
+      fleet: transferView(hours.reduce<Transfers>(addTransfers, NO_BYTES)),
+      hours: hours.map((h) => ({ startTime: api.printer.print(h.hourMs), ...transferView(h) })),
+      ...(open ? { openHour: { startTime: api.printer.print(openHourMs), provisional: true, ...transferView(open) } } : {}),
+      topAccounts: top.map((a) => ({ accountId: a.accountId, loadBalancers: a.loadBalancers, ...transferView(a) })),
       hosts: hosts.map((h) => {
         const last = readings.get(h.id);
         return { hostId: h.id, name: h.name, clusterId: h.clusterId, polled: h.stats !== undefined, ...(last !== undefined ? { lastReadingTime: api.printer.print(last) } : {}) };

@@ -8,6 +8,7 @@
 // whole each time: a revision offered and never received is sent again) is one too.
 
 import type { ExportableRecord, OfferedRevision } from '../../store/exports.ts';
+import { NO_BYTES, subtractTransfers } from '../../domain/delta.ts';
 
 export interface Figures {
   bytesIn: bigint;
@@ -28,16 +29,14 @@ export interface Change {
 }
 
 const HOUR_MS = 3_600_000;
-const ZERO: Figures = { bytesIn: 0n, bytesOut: 0n, bytesInSsl: 0n, bytesOutSsl: 0n, hours: 0 };
+const ZERO: Figures = { ...NO_BYTES, hours: 0 };
 
 function figuresOf(r: OfferedRevision): Figures {
   if (r.voided) return ZERO;
   return { bytesIn: r.bytesIn, bytesOut: r.bytesOut, bytesInSsl: r.bytesInSsl, bytesOutSsl: r.bytesOutSsl, hours: (r.endMs - r.startMs) / HOUR_MS };
 }
 
-const minus = (a: Figures, b: Figures): Figures => ({
-  bytesIn: a.bytesIn - b.bytesIn, bytesOut: a.bytesOut - b.bytesOut, bytesInSsl: a.bytesInSsl - b.bytesInSsl, bytesOutSsl: a.bytesOutSsl - b.bytesOutSsl, hours: a.hours - b.hours,
-});
+const minus = (a: Figures, b: Figures): Figures => ({ ...subtractTransfers(a, b), hours: a.hours - b.hours });
 
 /** The record's changes, oldest first: their sum is its latest figures (zero when voided). */
 export function changesOf(record: ExportableRecord): Change[] {
