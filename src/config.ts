@@ -104,6 +104,23 @@ function exportFormat(env: Env): ExportFormatName {
   return format as ExportFormatName;
 }
 
+/** A URL as it may be shown (a message, a sink's description): without a user and password in it. */
+export const withoutCredentials = (url: string) => url.replace(/\/\/[^@/]*@/, '//');
+
+/** A URL of one of these schemes (undefined when unset): any other is one line naming the variable. */
+function urlSetting(env: Env, name: string, schemes: string[], expected: string): string | undefined {
+  const raw = env[name];
+  if (!raw) return undefined;
+  let scheme = '';
+  try {
+    scheme = new URL(raw).protocol;
+  } catch {
+    // not a URL: refused below
+  }
+  if (!schemes.includes(scheme)) throw new ConfigError(`${name}: expected ${expected}, got ${JSON.stringify(withoutCredentials(raw).slice(0, 60))}`);
+  return raw;
+}
+
 /** A topic or subject: dot-separated words of letters, digits, _ and - (no wildcards). */
 function topicOf(env: Env, name: string, fallback: string): string {
   const topic = env[name] || fallback;
@@ -164,28 +181,11 @@ export function loadConfig(env: Env = process.env): Config {
       maxDelayMs: HOUR_MS,
     },
   };
-  if (env.LBMETER_EXPORT_URL) {
-    try {
-      const url = new URL(env.LBMETER_EXPORT_URL);
-      if (!['http:', 'https:', 'amqp:', 'amqps:', 'nats:'].includes(url.protocol)) throw new Error('not a sink');
-    } catch {
-      throw new ConfigError(`LBMETER_EXPORT_URL: expected an http(s) URL of the billing receiver, or an amqp(s):// or nats:// broker, got ${JSON.stringify(env.LBMETER_EXPORT_URL.replace(/\/\/[^@/]*@/, '//').slice(0, 60))}`);
-    }
-    config.export.url = env.LBMETER_EXPORT_URL;
-  }
+  const exportUrl = urlSetting(env, 'LBMETER_EXPORT_URL', ['http:', 'https:', 'amqp:', 'amqps:', 'nats:'], 'an http(s) URL of the billing receiver, or an amqp(s):// or nats:// broker');
+  if (exportUrl) config.export.url = exportUrl;
   if (env.LBMETER_METRICS_PORT) config.metricsPort = integer(env, 'LBMETER_METRICS_PORT', 0, 0, 65535);
-  if (env.LBMETER_EVENTS_URL) {
-    let scheme = '';
-    try {
-      scheme = new URL(env.LBMETER_EVENTS_URL).protocol;
-    } catch {
-      // reported below
-    }
-    if (!['amqp:', 'amqps:', 'nats:'].includes(scheme)) {
-      throw new ConfigError(`LBMETER_EVENTS_URL: expected an amqp(s):// or nats:// broker, got ${JSON.stringify(env.LBMETER_EVENTS_URL.replace(/\/\/[^@/]*@/, '//').slice(0, 60))}`);
-    }
-    config.events.url = env.LBMETER_EVENTS_URL;
-  }
+  const eventsUrl = urlSetting(env, 'LBMETER_EVENTS_URL', ['amqp:', 'amqps:', 'nats:'], 'an amqp(s):// or nats:// broker');
+  if (eventsUrl) config.events.url = eventsUrl;
   if (env.LBMETER_EXPORT_TOKEN) config.export.token = env.LBMETER_EXPORT_TOKEN;
   if (env.LBMETER_BOOTSTRAP_TOKEN) config.bootstrapToken = env.LBMETER_BOOTSTRAP_TOKEN;
   return config;

@@ -4,7 +4,7 @@
 import type { Logger } from 'pino';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
-import { openStore, shownLocation, type Store } from './store/store.ts';
+import { openStore, shownLocation, unusableStore, type Store } from './store/store.ts';
 import { buildApp, type ApiContext } from './api/app.ts';
 import { countTokens, createToken, findTokenByValue, ROLES } from './store/tokens.ts';
 import { runRollup } from './jobs/rollup.ts';
@@ -50,7 +50,7 @@ export class StartError extends Error {}
 
 export async function serve(config: Config, logger: Logger, options: ServeOptions): Promise<RunningServer> {
   const store = await openStore(config.db).catch((err: Error) => {
-    throw new StartError(`the store at ${shownLocation(config.db)} is not usable: ${err.message.split('\n')[0]}`);
+    throw new StartError(unusableStore(config.db, err));
   });
   // The demo writes its fleet into an empty store or its own, never into real data.
   if (options.demo) {

@@ -5,7 +5,7 @@
 import { existsSync } from 'node:fs';
 import { InvalidArgumentError } from 'commander';
 import { loadConfig, type Config } from '../config.ts';
-import { openStore, shownLocation, type Store } from '../store/store.ts';
+import { openStore, unusableStore, type Store } from '../store/store.ts';
 import { engineOf } from '../store/dialect/index.ts';
 import { parseTime } from '../domain/time.ts';
 import { exactJson } from '../domain/exactJson.ts';
@@ -54,7 +54,7 @@ export async function withStore<T>(fn: (store: Store, config: Config) => Promise
     throw new UsageError(`no store at ${c.db}: check LBMETER_DB (on a server: lbmeter --env-file /etc/lbmeter/lbmeter.env ...), or make one with lbmeter migrate`);
   }
   const store = await openStore(c.db).catch((err: Error) => {
-    throw new Error(`the store at ${shownLocation(c.db)} is not usable: ${err.message.split('\n')[0]}`, { cause: err });
+    throw new Error(unusableStore(c.db, err), { cause: err });
   });
   try {
     return await fn(store, c);

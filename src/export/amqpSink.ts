@@ -9,6 +9,7 @@ import amqp, { type ChannelModel, type ConfirmChannel } from 'amqplib';
 import type { BillingSink, SinkAnswer } from './sink.ts';
 import type { ExportableRecord } from '../store/exports.ts';
 import { wireEvents, type ExportFormatName, type FormatOptions } from './formats/index.ts';
+import { withoutCredentials } from '../config.ts';
 
 export interface BusSinkOptions extends FormatOptions {
   format: ExportFormatName;
@@ -34,9 +35,8 @@ export function amqpSink(url: string, options: BusSinkOptions): BillingSink {
     open = undefined;
     throw err;
   }));
-  const shown = url.replace(/\/\/[^@/]*@/, '//');
   return {
-    description: `amqp ${shown} exchange ${options.topic} (${options.format})`,
+    description: `amqp ${withoutCredentials(url)} exchange ${options.topic} (${options.format})`,
     async deliver(records: ExportableRecord[]): Promise<SinkAnswer> {
       try {
         const { channel } = await connect();

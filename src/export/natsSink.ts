@@ -10,6 +10,7 @@ import type { ExportableRecord } from '../store/exports.ts';
 import { wireEvents } from './formats/index.ts';
 import type { BusSinkOptions } from './amqpSink.ts';
 import { ensureStream, streamName } from '../bus/jetstream.ts';
+import { withoutCredentials } from '../config.ts';
 
 export function natsSink(url: string, options: BusSinkOptions): BillingSink {
   let open: Promise<NatsConnection> | undefined;
@@ -24,7 +25,7 @@ export function natsSink(url: string, options: BusSinkOptions): BillingSink {
     throw err;
   }));
   return {
-    description: `nats ${url.replace(/\/\/[^@/]*@/, '//')} subject ${options.topic}.> (${options.format})`,
+    description: `nats ${withoutCredentials(url)} subject ${options.topic}.> (${options.format})`,
     async deliver(records: ExportableRecord[]): Promise<SinkAnswer> {
       try {
         const js = (await connection()).jetstream({ timeout: options.timeoutMs });

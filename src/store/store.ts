@@ -61,3 +61,8 @@ export function shownLocation(location: string): string {
     return location;
   }
 }
+
+/** Why a store could not be opened, in one line that names it (its password masked). */
+export function unusableStore(location: string, err: Error): string {
+  return `the store at ${shownLocation(location)} is not usable: ${err.message.split('\n')[0]}`;
+}
