@@ -12,7 +12,8 @@ import { countAnomalies, unbilledBytes } from './store/anomalies.ts';
 import { rollupLagMs } from './store/hours.ts';
 import { exportBacklog, oldestExportDueEnd } from './store/usageRecords.ts';
 import { countDeadLetters } from './store/exports.ts';
-import { hostsLastRead } from './store/inventory.ts';
+import { listHosts } from './store/inventory.ts';
+import { newestReadingPerHost } from './store/counters.ts';
 import { MAX_CLOCK_SKEW_MS, measureClockSkew } from './ingest/clockSkew.ts';
 
 export interface MetricsOptions {
@@ -102,7 +103,8 @@ export class Metrics {
     });
     stateGauge('lbmeter_host_last_read_timestamp_seconds', 'When each host in service was last read (by any poller, or pushed by its agent), Unix seconds; 0: never read. source: poll (lbmeter reads it) or push (its agent sends)', async (g) => {
       g.reset();
-      for (const h of await hostsLastRead(store.db)) g.set({ host: String(h.id), source: h.polled ? 'poll' : 'push' }, (h.newestMs ?? 0) / 1000);
+      const [hosts, newest] = await Promise.all([listHosts(store.db), newestReadingPerHost(store.db)]);
+      for (const h of hosts) g.set({ host: String(h.id), source: h.stats ? 'poll' : 'push' }, (newest.get(h.id) ?? 0) / 1000);
     }, ['host', 'source']);
     if (options.exportSink) {
       stateGauge('lbmeter_export_backlog_records', 'Final usage records not exported yet (only with a billing sink)', async (g) => {

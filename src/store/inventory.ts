@@ -77,19 +77,6 @@ function toHost(r: any): Host {
 }
 
 /**
- * Each host in service with when its newest reading was taken (by any poller, or pushed by its
- * agent); undefined: never read. From the hosts' baselines, one row a host.
- */
-export async function hostsLastRead(db: Db): Promise<{ id: number; polled: boolean; newestMs?: number }[]> {
-  const rows = await db.selectFrom('hosts').leftJoin('host_baselines', 'host_baselines.host_id', 'hosts.id')
-    .select(['hosts.id', 'hosts.stats_socket', 'hosts.stats_url', 'host_baselines.newest_ms']).where('hosts.retired_ms', 'is', null).orderBy('hosts.id').execute();
-  return rows.map((r) => ({
-    id: Number(r.id), polled: r.stats_socket !== null || r.stats_url !== null,
-    ...(r.newest_ms === null || r.newest_ms === undefined ? {} : { newestMs: Number(r.newest_ms) }),
-  }));
-}
-
-/**
  * Removes a cluster that nothing names: refused (with what names it) while a host in service or
  * a load balancer is in it, since their history and counts are reported by cluster.
  */
