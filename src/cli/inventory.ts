@@ -2,11 +2,16 @@
 // API keeps it (PUT and DELETE /management/clusters|hosts), with the same checks.
 
 import { Option, type Command } from 'commander';
-import { getCluster, listClusters, listHosts, putCluster, putHost, removeCluster, retireHost, type Host } from '../store/inventory.ts';
+import { DATA_CENTER_PATTERN, getCluster, listClusters, listHosts, NAME_MAX_LENGTH, putCluster, putHost, removeCluster, retireHost, type Host } from '../store/inventory.ts';
 import { hostView, statsSourceOf, StatsSourceRefused } from '../ingest/statsSources.ts';
 import { NotFound, positiveInt, printRows, UsageError, withStore } from './common.ts';
 
-const DATA_CENTER = /^[A-Za-z0-9_-]{1,32}$/;
+const DATA_CENTER = new RegExp(DATA_CENTER_PATTERN);
+
+/** A name as the API takes it, or the one line saying what is wrong. */
+function checkName(name: string): void {
+  if (name.length === 0 || name.length > NAME_MAX_LENGTH) throw new UsageError(`--name: 1 to ${NAME_MAX_LENGTH} characters`);
+}
 
 export function inventoryCommands(program: Command): void {
   const clusters = program.command('clusters').description('Clusters: where load balancers and hosts live');
@@ -25,7 +30,7 @@ export function inventoryCommands(program: Command): void {
     .addHelpText('after', '\nExamples:\n  lbmeter clusters put 1 --name ord-a --data-center ORD')
     .action((id: number, opts: { name: string; dataCenter: string }) => withStore(async (store) => {
       if (!DATA_CENTER.test(opts.dataCenter)) throw new UsageError(`--data-center: expected letters, digits, _ or - (at most 32), got ${JSON.stringify(opts.dataCenter.slice(0, 40))}`);
-      if (opts.name.length === 0 || opts.name.length > 128) throw new UsageError('--name: 1 to 128 characters');
+      checkName(opts.name);
       await putCluster(store.db, { id, name: opts.name, dataCenter: opts.dataCenter });
       console.log(`cluster ${id} ${opts.name} (${opts.dataCenter})`);
     }));
@@ -60,7 +65,7 @@ export function inventoryCommands(program: Command): void {
     .addHelpText('after', '\nExamples:\n  lbmeter hosts put 3 --cluster 1 --name lb-3 --socket /run/haproxy/stats.sock\n  lbmeter hosts put 4 --cluster 1 --name lb-4 --url "http://lbmeter:secret@10.0.0.4:8404/stats;csv"\n  lbmeter hosts put 5 --cluster 1 --name agent-5   # its agent pushes samples')
     .action((id: number, opts: { cluster: number; name: string; socket?: string; url?: string }) => withStore(async (store) => {
       if (!(await getCluster(store.db, opts.cluster))) throw new UsageError(`--cluster: cluster ${opts.cluster} is not known; lbmeter clusters put ${opts.cluster} first`);
-      if (opts.name.length === 0 || opts.name.length > 128) throw new UsageError('--name: 1 to 128 characters');
+      checkName(opts.name);
       let stats: Host['stats'];
       try {
         stats = opts.socket !== undefined || opts.url !== undefined ? statsSourceOf({ socket: opts.socket, url: opts.url }) : undefined;

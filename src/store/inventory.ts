@@ -3,6 +3,11 @@
 import type { Db } from './store.ts';
 import { num, optNum } from './rows.ts';
 
+/** A data center code (DFW, ORD, ... or any configured name): the API's schema and the CLI hold names to these. */
+export const DATA_CENTER_PATTERN = '^[A-Za-z0-9_-]{1,32}$';
+/** The longest cluster or host name. */
+export const NAME_MAX_LENGTH = 128;
+
 export interface Cluster {
   id: number;
   name: string;

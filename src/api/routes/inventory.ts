@@ -5,12 +5,12 @@ import { SUPPORT, WRITE } from '../auth.ts';
 import { badRequest, notFound } from '../faults.ts';
 import { pathSchemas } from '../params.ts';
 import { hostView, statsSourceOf, StatsSourceRefused, type StatsInput } from '../../ingest/statsSources.ts';
-import { getCluster, getHost, listClusters, listHosts, putCluster, putHost, retireHost, type Host } from '../../store/inventory.ts';
+import { DATA_CENTER_PATTERN, getCluster, getHost, listClusters, listHosts, NAME_MAX_LENGTH, putCluster, putHost, retireHost, type Host } from '../../store/inventory.ts';
 
-const name = { type: 'string', minLength: 1, maxLength: 128 };
+const name = { type: 'string', minLength: 1, maxLength: NAME_MAX_LENGTH };
 const clusterBody = {
   type: 'object', additionalProperties: false, required: ['name', 'dataCenter'],
-  properties: { name, dataCenter: { type: 'string', pattern: '^[A-Za-z0-9_-]{1,32}$', description: 'DFW, ORD, LON, SYD, IAD, HKG or any configured name' } },
+  properties: { name, dataCenter: { type: 'string', pattern: DATA_CENTER_PATTERN, description: 'DFW, ORD, LON, SYD, IAD, HKG or any configured name' } },
 };
 const hostBody = {
   type: 'object', additionalProperties: false, required: ['clusterId', 'name'],
