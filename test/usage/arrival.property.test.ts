@@ -20,6 +20,7 @@ import { test, describe, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { engines } from '../helpers/engines.ts';
+import { oneIn } from '../helpers/random.ts';
 import { openStore, type Store } from '../../src/store/store.ts';
 import { ingestEvents } from '../../src/ingest/events.ts';
 import { ingestSample } from '../../src/ingest/samples.ts';
@@ -261,6 +262,21 @@ for (const { fixture, skip } of available) {
       for (let h = 1; h <= 3; h++) await putHost(store.db, { id: h, clusterId: 1, name: `lb-${h}` });
       return store;
     };
+    /** `body` on two fresh stores, the in-order and the any-order one; on failure, what differed. */
+    const onTwoStores = async (label: string, body: (inOrder: Store, anyOrder: Store) => Promise<void>) => {
+      const [inOrder, anyOrder] = [await open(), await open()];
+      try {
+        await body(inOrder, anyOrder);
+      } catch (err) {
+        // fast-check reports the counterexample; say what differed.
+        console.log(`# ${label}: ${String((err as Error).message).slice(0, 3000)}`);
+        if (process.env.PROPERTY_DEBUG) await showDebug(inOrder, anyOrder);
+        throw err;
+      } finally {
+        await inOrder.close();
+        await anyOrder.close();
+      }
+    };
     const runs = Number(process.env.PROPERTY_RUNS ?? (fixture.name === 'sqlite' ? 25 : 8));
     const seed = process.env.PROPERTY_SEED === undefined ? undefined : Number(process.env.PROPERTY_SEED);
 
@@ -268,8 +284,7 @@ for (const { fixture, skip } of available) {
       let compacted = 0;
       await fc.assert(fc.asyncProperty(storyArb, async (story) => {
         const facts = factsOf(story);
-        const [inOrder, anyOrder] = [await open(), await open()];
-        try {
+        await onTwoStores(fixture.name, async (inOrder, anyOrder) => {
           await deliver(inOrder, facts, 86_400_000);
           await deliver(anyOrder, shuffled(facts, story.order), 86_400_000, true);
           assert.deepEqual(await contents(anyOrder), await contents(inOrder), 'provisional hours: the same records, snapshots and anomalies');
@@ -300,15 +315,7 @@ for (const { fixture, skip } of available) {
           }
           const c = await reconcile(inOrder.db, H0 - 3_600_000, NOW);
           assert.deepEqual([c.differences, c.taken, c.withheld, c.records], [[], a.taken, a.withheld, a.records], 'compacted: the same bytes reconcile');
-        } catch (err) {
-          // fast-check reports the counterexample; say what differed.
-          console.log(`# ${fixture.name}: ${String((err as Error).message).slice(0, 3000)}`);
-          if (process.env.PROPERTY_DEBUG) await showDebug(inOrder, anyOrder);
-          throw err;
-        } finally {
-          await inOrder.close();
-          await anyOrder.close();
-        }
+        });
       }), { numRuns: runs, ...(seed !== undefined ? { seed } : {}), endOnFailure: true });
       assert.ok(compacted > runs / 2, `readings compacted into hourly rows in ${compacted} of ${runs} fleets`);
     });
@@ -321,15 +328,13 @@ for (const { fixture, skip } of available) {
       await fc.assert(fc.asyncProperty(storyArb, fc.integer({ min: 0, max: 2 ** 31 - 1 }), async (story, sinkSeed) => {
         // No reading above the ceiling: in order it is held by the ceiling, late by its hour.
         const facts = factsOf({ ...story, huge: [] });
-        const [inOrder, anyOrder] = [await open(), await open()];
-        try {
+        await onTwoStores(`${fixture.name} (late)`, async (inOrder, anyOrder) => {
           await deliver(inOrder, facts, 86_400_000);
           await runRollup(inOrder, { nowMs: NOW, graceMs: 0 });
           const reliable = recordingSink();
           await exportAll(inOrder, reliable.sink);
 
-          let s = sinkSeed >>> 0;
-          const flaky = recordingSink(() => ((s = (Math.imul(s, 1103515245) + 12345) >>> 0) >>> 16) % 3 === 0);
+          const flaky = recordingSink(oneIn(3, sinkSeed));
           const sequence = shuffled(facts, story.order).filter((item) => item !== 'rollup');
           const half = Math.floor(sequence.length / 2);
           await deliver(anyOrder, sequence.slice(0, half), 86_400_000, true);
@@ -346,14 +351,7 @@ for (const { fixture, skip } of available) {
           assert.deepEqual(reliable.figures(), expected, 'in order, billing has the final records');
           assert.deepEqual(await finalFigures(anyOrder), expected, 'released late facts give the in-order records');
           assert.deepEqual(flaky.figures(), expected, 'billing ends with the corrected figures');
-        } catch (err) {
-          console.log(`# ${fixture.name} (late): ${String((err as Error).message).slice(0, 3000)}`);
-          if (process.env.PROPERTY_DEBUG) await showDebug(inOrder, anyOrder);
-          throw err;
-        } finally {
-          await inOrder.close();
-          await anyOrder.close();
-        }
+        });
       }), { numRuns: runs, ...(seed !== undefined ? { seed } : {}), endOnFailure: true });
     });
   });
