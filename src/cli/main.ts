@@ -38,7 +38,12 @@ import { exactJson } from '../domain/exactJson.ts';
 export function buildProgram(): Command {
   const program = new Command('lbmeter')
     .description('Usage metering and billing reports for load-balancer-as-a-service fleets')
-    .version(`${VERSION} (commit ${buildCommit()})`, '-V, --version', 'print the version of lbmeter and the commit it was built from')
+    // The commit is looked up only when asked for (in a checkout it costs two git runs).
+    .option('-V, --version', 'print the version of lbmeter and the commit it was built from')
+    .on('option:version', () => {
+      process.stdout.write(`${VERSION} (commit ${buildCommit()})\n`);
+      throw new CommanderError(0, 'commander.version', '');
+    })
     .option('--env-file <file>', "read settings from this file first (KEY=VALUE lines, the systemd units' EnvironmentFile); repeatable; a variable already set wins", (file: string, files: string[] = []) => [...files, file])
     .showHelpAfterError(false)
     .exitOverride()
