@@ -124,14 +124,18 @@ function factsOf(story: Story): Item[] {
       items.push({ at: t, kind: 'sample', hostId: host, ...process.get(host)!, readings });
       // In the order they read: each one's counters are above the one before.
       const echoes = story.echoes.map((e, n) => ({ ...e, at: t + e.lagMs + n })).filter((e) => e.round === round && e.host === host).sort((a, b) => a.at - b.at);
+      // Each echo counts on from the reading before it (the round's, or the echo before): it was
+      // building on the round's own counters, so a second echo could read lower than the first.
+      let before = readings;
       for (const echo of echoes) {
-        const echoed = readings.map((r, i) => {
+        const echoed = before.map((r, i) => {
           const extra = BigInt(echo.bytes + i);
           const next = [r.counters[0]! + extra, r.counters[1]! + 3n * extra, r.counters[2]! + extra / 7n, r.counters[3]! + extra / 5n];
           counters.set(`${host}/${i}`, next);
           return { ...r, counters: next };
         });
         items.push({ at: echo.at, kind: 'sample', hostId: host, ...process.get(host)!, readings: echoed, skewMs: echo.skewMs });
+        before = echoed;
       }
     }
   }
