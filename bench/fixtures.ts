@@ -40,6 +40,16 @@ export async function ensurePgDatabase(name: string, fresh = false): Promise<str
   return pgUrl(name);
 }
 
+export async function dropPgDatabase(name: string): Promise<void> {
+  const admin = new pg.Client({ connectionString: PG_ADMIN });
+  await admin.connect();
+  try {
+    await admin.query(`drop database if exists ${name} with (force)`);
+  } finally {
+    await admin.end();
+  }
+}
+
 /** Rows as tab-separated lines into a table, through COPY. */
 export async function copyInto(pool: pg.Pool, table: string, columns: string[], lines: Iterable<string>): Promise<void> {
   const client = await pool.connect();
@@ -77,7 +87,7 @@ export function statCsv(n: number, counters: (lb: number) => [number, number, nu
   return lines.join('\n') + '\n';
 }
 
-function* lbRows(n: number) {
+export function* lbRows(n: number) {
   for (let lb = 1; lb <= n; lb++) yield [lb, accountOf(lb), `bench-${lb}`, 'HTTP', 1, 'ACTIVE', 'OFF', T0, T0];
 }
 
@@ -92,22 +102,27 @@ export async function copyFleet(pool: pg.Pool, n: number): Promise<void> {
   })());
 }
 
-function* recordRows(sizes: Sizes) {
+/**
+ * Final records of consecutive hours from `fromMs`, every load balancer each hour; those of the
+ * hours before `exportedBeforeMs` marked exported.
+ */
+export function* recordRows(sizes: Sizes, fromMs = T0, exportedBeforeMs = -Infinity) {
   const hours = Math.ceil(sizes.records / sizes.loadBalancers);
   let made = 0;
   for (let h = 0; h < hours && made < sizes.records; h++) {
-    const start = T0 + h * HOUR;
+    const start = fromMs + h * HOUR;
+    const exported = start < exportedBeforeMs ? start + 3 * HOUR : null;
     for (let lb = 1; lb <= sizes.loadBalancers && made < sizes.records; lb++, made++) {
-      yield [made + 1, accountOf(lb), lb, start, start, start + HOUR, 0, 1000 + lb, 5000 + h, lb % 7, h % 5, 3.25, 0.5, 1, 12, 'PUBLIC', 'OFF', null, 1, null];
+      yield [made + 1, accountOf(lb), lb, start, start, start + HOUR, 0, 1000 + lb, 5000 + h, lb % 7, h % 5, 3.25, 0.5, 1, 12, 'PUBLIC', 'OFF', null, 1, exported];
     }
   }
 }
 
-const LB_COLUMNS = ['id', 'account_id', 'name', 'protocol', 'cluster_id', 'status', 'ssl_mode', 'created_ms', 'updated_ms'];
-const RECORD_COLUMNS = ['id', 'account_id', 'load_balancer_id', 'hour_ms', 'start_ms', 'end_ms', 'closing', 'bytes_in', 'bytes_out', 'bytes_in_ssl', 'bytes_out_ssl',
+export const LB_COLUMNS = ['id', 'account_id', 'name', 'protocol', 'cluster_id', 'status', 'ssl_mode', 'created_ms', 'updated_ms'];
+export const RECORD_COLUMNS = ['id', 'account_id', 'load_balancer_id', 'hour_ms', 'start_ms', 'end_ms', 'closing', 'bytes_in', 'bytes_out', 'bytes_in_ssl', 'bytes_out_ssl',
   'avg_connections', 'avg_connections_ssl', 'num_vips', 'num_polls', 'vip_type', 'ssl_mode', 'event_type', 'final', 'exported_ms'];
 
-const tsv = (row: unknown[]) => row.map((v) => (v === null ? '\\N' : String(v))).join('\t');
+export const tsv = (row: unknown[]) => row.map((v) => (v === null ? '\\N' : String(v))).join('\t');
 
 /** The fleet and its usage history, on an engine; reused when it already has these sizes. */
 export async function usageStore(engine: 'postgres' | 'sqlite', sizes: Sizes, log: (s: string) => void): Promise<{ store: Store; location: string; token: string; adminToken: string }> {

@@ -2,10 +2,12 @@
 // own, and a keep-alive client that measures latency and throughput from this one.
 
 import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { statCsv } from './fixtures.ts';
 
 const agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
 
@@ -38,21 +40,49 @@ export function post(url: string, body: unknown, headers: Record<string, string>
   });
 }
 
-export function median(values: number[]): number {
-  const s = [...values].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)]!;
+/** Latencies in ms: the median, the 99th percentile and the slowest. */
+export interface Latency {
+  p50: number;
+  p99: number;
+  max: number;
+}
+
+export function latencyOf(times: number[]): Latency {
+  const s = [...times].sort((a, b) => a - b);
+  return { p50: s[Math.floor(s.length / 2)]!, p99: s[Math.min(s.length - 1, Math.ceil(s.length * 0.99) - 1)]!, max: s.at(-1)! };
+}
+
+/** Latencies of n sequential calls, after a few to warm up. */
+export async function latencies(n: number, call: () => Promise<unknown>): Promise<Latency> {
+  return (await pairedLatencies(n, call))[0];
+}
+
+/**
+ * Latencies of n sequential calls of each function, taken in turn (a, b, a, b, ...) after a few
+ * to warm up: both see the same machine, so a busy moment cannot land on one side only.
+ */
+export async function pairedLatencies(n: number, ...calls: (() => Promise<unknown>)[]): Promise<Latency[]> {
+  for (let i = 0; i < 3; i++) for (const call of calls) await call();
+  const times = calls.map(() => [] as number[]);
+  for (let i = 0; i < n; i++) {
+    for (let c = 0; c < calls.length; c++) {
+      const t = performance.now();
+      await calls[c]!();
+      times[c]!.push(performance.now() - t);
+    }
+  }
+  return times.map(latencyOf);
 }
 
 /** p50 in ms of n sequential calls, after a few to warm up. */
 export async function p50(n: number, call: () => Promise<unknown>): Promise<number> {
-  for (let i = 0; i < 3; i++) await call();
-  const times: number[] = [];
-  for (let i = 0; i < n; i++) {
-    const t = performance.now();
-    await call();
-    times.push(performance.now() - t);
-  }
-  return median(times);
+  return (await latencies(n, call)).p50;
+}
+
+/** The run whose `key` is the median of three: one noisy run cannot decide a ratio. */
+export async function medianOfThree<T>(run: () => Promise<T>, key: (r: T) => number): Promise<T> {
+  const runs = [await run(), await run(), await run()];
+  return runs.sort((a, b) => key(a) - key(b))[1]!;
 }
 
 /** Completed calls a second with `concurrency` callers for `seconds`. */
@@ -78,13 +108,18 @@ export interface Server {
 }
 
 function started(child: ChildProcess, pattern: RegExp): Promise<string> {
+  return startedWith(child, pattern).then((m) => m[1]!);
+}
+
+/** Resolves with the match once the process printed what the pattern looks for. */
+function startedWith(child: ChildProcess, pattern: RegExp): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     let out = '';
     let err = '';
     child.stdout!.on('data', (d) => {
       out += d;
       const m = pattern.exec(out);
-      if (m) resolve(m[1]!);
+      if (m) resolve(m);
     });
     child.stderr!.on('data', (d) => (err += d));
     child.on('exit', (code) => reject(new Error(`server exited ${code}: ${err.slice(-2000)}`)));
@@ -95,10 +130,7 @@ function server(child: ChildProcess, url: string): Server {
   return {
     url,
     pid: child.pid!,
-    peakRssMb() {
-      const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1];
-      return Number(kb) / 1024;
-    },
+    peakRssMb: () => peakRssMbOf(child.pid!),
     stop: () => new Promise((resolve) => {
       if (child.exitCode !== null) return resolve();
       child.once('exit', () => resolve());
@@ -114,6 +146,30 @@ export async function startLbmeter(env: Record<string, string>): Promise<Server>
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   return server(child, await started(child, /API on (http:\/\/\S+)/));
+}
+
+/**
+ * One unit of a deployment (docs/operations.md, Several processes): `serve` with its flags, metrics
+ * on a port of their own; `url` is the API's when it serves one. `processes` are its own and its
+ * API workers' pids.
+ */
+export async function startUnit(flags: string[], env: Record<string, string>, prefix: string[] = []): Promise<Server & { metricsUrl: string; processes(): number[] }> {
+  const bin = new URL('../bin/lbmeter.js', import.meta.url).pathname;
+  const [command, ...args] = [...prefix, bin, 'serve', ...flags];
+  const child = spawn(command!, args, {
+    env: { ...process.env, LBMETER_PORT: '0', LBMETER_METRICS_PORT: '0', LBMETER_RATE_LIMIT: '0', LBMETER_LOG_LEVEL: 'warn', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const serves = !flags.includes('--no-api');
+  const m = await startedWith(child, serves ? /API on (http:\/\/\S+)[\s\S]*metrics: (http:\/\/\S+)\/metrics/ : /()metrics: (http:\/\/\S+)\/metrics/);
+  const children = () => readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+  return { ...server(child, m[1]!), metricsUrl: m[2]!, processes: () => [child.pid!, ...children()] };
+}
+
+/** Peak resident memory of a process so far, in MB (VmHWM). */
+export function peakRssMbOf(pid: number): number {
+  const kb = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+  return Number(kb) / 1024;
 }
 
 /** The ceiling: bare node:http answering one pre-serialized body, in a process of its own. */
@@ -142,4 +198,30 @@ export function download(url: string, headers: Record<string, string> = {}): Pro
       res.on('error', reject);
     }).on('error', reject);
   });
+}
+
+/**
+ * A host's stats page of load balancers 1..n (HAProxy's CSV over HTTP): every read counts on from
+ * the last, so each poll stores a delta of every load balancer.
+ */
+export async function startStatsHost(n: number): Promise<{ url: string; close(): Promise<void> }> {
+  let round = 0;
+  const server = http.createServer((req, res) => {
+    if (!req.url!.includes(';csv')) return res.end('<b>pid = </b> 4242 (process #1)');
+    round++;
+    res.end(statCsv(n, (lb) => [1, round * lb, round * 2 * lb, 0, round, round]));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/stats`, close: () => new Promise((r) => server.close(() => r())) };
+}
+
+/**
+ * startStatsHost in a process of its own (bench/statsHost.ts), at the lowest CPU priority: it
+ * stands for HAProxy on machines of its own, and making its CSV must not take the CPU from what
+ * is measured here.
+ */
+export async function startStatsHostProcess(n: number): Promise<{ url: string; close(): Promise<void> }> {
+  const child = spawn('nice', ['-n', '19', process.execPath, '--import', 'tsx', new URL('./statsHost.ts', import.meta.url).pathname, String(n)], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const s = server(child, await started(child, /stats on (http:\/\/\S+)/));
+  return { url: s.url, close: s.stop };
 }

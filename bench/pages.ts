@@ -3,18 +3,18 @@
 // first, JSON pages a second against bare node:http, XML against JSON, and the server's memory
 // while it serves pages and ingests a poll of every load balancer at once.
 
-import http from 'node:http';
-import type { AddressInfo } from 'node:net';
 import type { Store } from '../src/store/store.ts';
 import { putHost } from '../src/store/inventory.ts';
-import { fullWindow, statCsv, type Sizes } from './fixtures.ts';
-import { get, p50, post, startCeiling, startLbmeter, throughput } from './http.ts';
+import { fullWindow, type Sizes } from './fixtures.ts';
+import { get, medianOfThree, p50, pairedLatencies, post, startCeiling, startLbmeter, startStatsHost, throughput, type Latency } from './http.ts';
+import { usageRecordPageQuery } from '../src/store/usageRecords.ts';
 
 const PAGE = 1000;
 
 export interface PageResults {
-  pageMs: number;
-  bareSqlMs: number;
+  /** The page made from the store against its query run bare: p50 and p99 of the median run of three. */
+  page: Latency;
+  bareSql: Latency;
   firstPageMs: number;
   lastPageMs: number;
   jsonPagesPerSecond: number;
@@ -24,26 +24,22 @@ export interface PageResults {
   peakRssMb: number;
 }
 
-/** The page query exactly as the store runs it, straight through the driver. */
+/** The page's query exactly as the store runs it (its SQL, rows as arrays), straight through the driver. */
 function bareSql(store: Store, startMs: number, endMs: number): () => Promise<unknown> {
-  const compiled = store.db.selectFrom('usage_records').selectAll()
-    .where('start_ms', '>=', startMs).where('start_ms', '<=', endMs).where('end_ms', '<=', endMs)
-    .orderBy('account_id').orderBy('load_balancer_id').orderBy('start_ms').orderBy('id').limit(PAGE + 1).compile();
-  if (store.connection.pool) return () => store.connection.pool!.query(compiled.sql, compiled.parameters as unknown[]);
-  const statement = store.connection.sqlite!.prepare(compiled.sql);
-  return async () => statement.all(...(compiled.parameters as unknown[]));
+  const { sql, parameters } = usageRecordPageQuery(store.db, { startMs, endMs, match: 'inside' }, 0, PAGE + 1).compile();
+  if (store.connection.pool) return () => store.connection.pool!.query({ text: sql, values: parameters as unknown[], rowMode: 'array' });
+  const statement = store.connection.sqlite!.prepare(sql).raw(true);
+  return async () => statement.all(...(parameters as unknown[]));
 }
 
-/** A stats page of every load balancer (HTTP CSV source), so the server ingests a full poll. */
-async function startStatsHost(n: number): Promise<{ url: string; close(): Promise<void> }> {
-  let round = 0;
-  const server = http.createServer((req, res) => {
-    if (!req.url!.includes(';csv')) return res.end('<b>pid = </b> 4242 (process #1)');
-    round++;
-    res.end(statCsv(n, (lb) => [1, round * lb, round * 2 * lb, 0, round, round]));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/stats`, close: () => new Promise((r) => server.close(() => r())) };
+/** The page against its bare query, taken in turn; the run of three whose p50 ratio is the median. */
+async function pageAgainstQuery(samples: number, page: () => Promise<unknown>, bare: () => Promise<unknown>): Promise<[{ page: Latency; bareSql: Latency }, number]> {
+  const run = async () => {
+    const [p, b] = await pairedLatencies(samples, page, bare);
+    return { page: p!, bareSql: b! };
+  };
+  const median = await medianOfThree(run, (r) => r.page.p50 / r.bareSql.p50);
+  return [median, median.page.p50];
 }
 
 export async function pageTargets(setup: { store: Store; location: string; token: string; adminToken: string }, sizes: Sizes, options: { samples: number; seconds: number }): Promise<PageResults> {
@@ -67,8 +63,8 @@ export async function pageTargets(setup: { store: Store; location: string; token
     // Latencies of pages made from the store: a server with no page cache.
     uncached = await startLbmeter({ ...env, LBMETER_PAGE_CACHE_MB: '0' });
     const made = (offset: number, suffix = '') => get(uncached!.url + path(offset, suffix), auth);
-    const pageMs = await p50(options.samples, () => made(0));
-    const bareSqlMs = await p50(options.samples, bareSql(store, Date.parse(w.startTime), Date.parse(w.endTime)));
+    const bare = bareSql(store, Date.parse(w.startTime), Date.parse(w.endTime));
+    const [pageVsSql, pageMs] = await pageAgainstQuery(options.samples, () => made(0), bare);
 
     // The last page, reached by following the next link of the page before it.
     const lastOffset = Math.floor((sizes.records - 1) / PAGE) * PAGE;
@@ -99,7 +95,7 @@ export async function pageTargets(setup: { store: Store; location: string; token
     } finally {
       await ceiling.stop();
     }
-    return { pageMs, bareSqlMs, firstPageMs, lastPageMs, jsonPagesPerSecond, ceilingPagesPerSecond, xmlPageMs, jsonPageMs, peakRssMb };
+    return { ...pageVsSql, firstPageMs, lastPageMs, jsonPagesPerSecond, ceilingPagesPerSecond, xmlPageMs, jsonPageMs, peakRssMb };
   } finally {
     await server.stop();
     await uncached?.stop();

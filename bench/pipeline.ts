@@ -110,11 +110,12 @@ export interface CompactionResult {
 }
 
 /**
- * Compaction of a whole day of readings (store/compaction.ts): N load balancers read by two
- * hosts every 5 minutes (576 rows a load balancer), its hours final. Rows and bytes on disk
+ * Compaction of a day of readings (store/compaction.ts): N load balancers read by two hosts every
+ * 5 minutes (576 rows a load balancer), its hours final; `hours` < 24 fills only the day's first
+ * hours (a 1M-LB day is 122 GB raw: more than some machines' disks). Rows and bytes on disk
  * (pg_total_relation_size of the day's partition, indexes included) before and after.
  */
-export async function compactionOfADay(n: number): Promise<CompactionResult> {
+export async function compactionOfADay(n: number, hours = 24): Promise<CompactionResult> {
   const store = await freshStore('lbmeter_bench_compaction', n);
   try {
     const day = T0 + 24 * HOUR;
@@ -125,7 +126,7 @@ export async function compactionOfADay(n: number): Promise<CompactionResult> {
         connections, connections_ssl, pid, process_start_ms, counter_in, counter_out, counter_in_ssl, counter_out_ssl, kind, hold)
       select lb, 100000 + (lb - 1) / 20, h, ${day} + p * ${5 * MINUTE}, 1000 + lb % 97, 5000 + lb % 89, p % 7, p % 5, lb % 9, p % 3,
         100 + h, ${T0 - HOUR}, p * 1000, p * 5000, p * 7, p * 5, 0, 0
-      from generate_series(1, $1::int) lb, generate_series(1, 2) h, generate_series(0, 287) p`, [n]);
+      from generate_series(1, $1::int) lb, generate_series(1, 2) h, generate_series(0, $2::int - 1) p`, [n, hours * 12]);
     for (let hour = day - HOUR; hour < day + 24 * HOUR; hour += HOUR) await markHour(store.db, hour, true);
     await pool.query('analyze usage_samples');
     const part = partitionName('usage_samples', day);
@@ -136,7 +137,7 @@ export async function compactionOfADay(n: number): Promise<CompactionResult> {
     const started = performance.now();
     const done = (await compactDay(store.db, day))!;
     const compactMs = performance.now() - started;
-    if (done.rowsAfter !== n * 2 * 25) throw new Error(`expected ${n * 2 * 25} hourly rows (24 hours and the midnight reading's), got ${done.rowsAfter}`);
+    if (done.rowsAfter !== n * 2 * (hours + 1)) throw new Error(`expected ${n * 2 * (hours + 1)} hourly rows (${hours} hours and the midnight reading's), got ${done.rowsAfter}`);
     return { compactMs, rowsBefore: done.rowsBefore, rowsAfter: done.rowsAfter, bytesBefore, bytesAfter: await size() };
   } finally {
     await store.close();

@@ -12,6 +12,8 @@ export interface Config {
   baseUrl: string;
   timezone: string;
   pollIntervalMs: number;
+  /** Between turns of the rollup and the export (retention and compaction run hourly). */
+  jobIntervalMs: number;
   pollTimeoutMs: number;
   retentionDays: number;
   /** Days raw readings are kept after their hour is final, before compaction into hourly rows. */
@@ -157,6 +159,7 @@ export function loadConfig(env: Env = process.env): Config {
     baseUrl,
     timezone,
     pollIntervalMs: integer(env, 'LBMETER_POLL_INTERVAL', 300, 1, 86_400) * 1000,
+    jobIntervalMs: integer(env, 'LBMETER_JOB_INTERVAL', integer(env, 'LBMETER_POLL_INTERVAL', 300, 1, 86_400), 1, 86_400) * 1000,
     pollTimeoutMs: integer(env, 'LBMETER_POLL_TIMEOUT', 10, 1, 600) * 1000,
     retentionDays: integer(env, 'LBMETER_RETENTION_DAYS', 90, 1, 3650),
     readingsDays: integer(env, 'LBMETER_READINGS_DAYS', 7, 0, 3650),
@@ -193,7 +196,7 @@ export function loadConfig(env: Env = process.env): Config {
 
 /** Every LBMETER_ variable lbmeter reads (docs/configuration.md), and the units' own. */
 export const SETTINGS = [
-  'LBMETER_DB', 'LBMETER_HOST', 'LBMETER_PORT', 'LBMETER_BASE_URL', 'LBMETER_TIMEZONE', 'LBMETER_POLL_INTERVAL', 'LBMETER_POLL_TIMEOUT',
+  'LBMETER_DB', 'LBMETER_HOST', 'LBMETER_PORT', 'LBMETER_BASE_URL', 'LBMETER_TIMEZONE', 'LBMETER_POLL_INTERVAL', 'LBMETER_JOB_INTERVAL', 'LBMETER_POLL_TIMEOUT',
   'LBMETER_RETENTION_DAYS', 'LBMETER_READINGS_DAYS', 'LBMETER_GRACE', 'LBMETER_DELTA_CEILING', 'LBMETER_RATE_LIMIT', 'LBMETER_BOOTSTRAP_TOKEN',
   'LBMETER_LOG_LEVEL', 'LBMETER_METRICS', 'LBMETER_METRICS_PORT', 'LBMETER_WORKERS', 'LBMETER_HEAP_GROWTH', 'LBMETER_PAGE_CACHE_MB',
   'LBMETER_EXPORT_URL', 'LBMETER_EXPORT_SOURCE', 'LBMETER_EXPORT_BATCH', 'LBMETER_EXPORT_TIMEOUT', 'LBMETER_EXPORT_ATTEMPTS', 'LBMETER_EXPORT_BACKOFF',

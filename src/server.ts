@@ -128,7 +128,7 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
     run();
   };
 
-  const interval = options.jobIntervalMs ?? config.pollIntervalMs;
+  const interval = options.jobIntervalMs ?? config.jobIntervalMs;
   if (options.demo) {
     logger.info('starting the demo fleet (6 hours of history on an empty store; on its own store, it resumes)');
     const fleet = await startDemoFleet(store, { deltaCeiling: config.deltaCeiling });

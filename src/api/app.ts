@@ -1,7 +1,7 @@
 // The HTTP API: one Fastify app, its cross-cutting concerns registered in one place (format,
 // auth, rate limit, faults), and the routes of routes/.
 
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifyError } from 'fastify';
 import rateLimit from '@fastify/rate-limit';
 import type { Logger } from 'pino';
@@ -12,7 +12,7 @@ import { isStoreUnavailable } from '../store/dialect/index.ts';
 import { ApiFault, badRequest, forbidden, notFound, overLimit, serviceUnavailable, shown } from './faults.ts';
 import { faultXml } from './format/xml.ts';
 import { formatFromAccept, stripSuffix, type Format } from './negotiate.ts';
-import { authenticate, authorize, type Access } from './auth.ts';
+import { authenticate, authorize, KnownTokens, type Access } from './auth.ts';
 import { PARAM_RULES } from './params.ts';
 import { timePrinter, type TimePrinter } from '../domain/time.ts';
 import { allRoutes, registerRoutes } from './routes/index.ts';
@@ -20,7 +20,6 @@ import { Metrics } from '../metrics.ts';
 import { registerOpenApi } from './openapi.ts';
 import { PageBoundaries } from './pageBoundaries.ts';
 import { PageCache } from './pageCache.ts';
-import { CLOSED_CACHE_CONTROL, etagMatches } from './respond.ts';
 import { VERSION } from '../version.ts';
 import { registerDashboard } from '../dashboard/routes.ts';
 
@@ -54,6 +53,7 @@ export interface ApiContext extends AppContext {
   metrics: Metrics;
   pageBoundaries: PageBoundaries;
   pageCache: PageCache;
+  knownTokens: KnownTokens;
   printer: TimePrinter;
   /** Set once shutdown begins: new requests get 503. */
   closing: boolean;
@@ -67,7 +67,7 @@ const SAFE_REQUEST_ID = /^[A-Za-z0-9._-]{1,64}$/;
 
 export async function buildApp(context: AppContext): Promise<{ app: FastifyInstance; api: ApiContext }> {
   const now = context.now ?? Date.now;
-  const api: ApiContext = { ...context, now, clockGiven: context.now !== undefined, metrics: context.metrics ?? new Metrics(context.store, { now, exportSink: !!context.config.export.url, graceMs: context.config.graceMs }), pageBoundaries: new PageBoundaries(), pageCache: new PageCache(context.config.pageCacheMb * 2 ** 20), printer: timePrinter(context.config.timezone), closing: false };
+  const api: ApiContext = { ...context, now, clockGiven: context.now !== undefined, metrics: context.metrics ?? new Metrics(context.store, { now, exportSink: !!context.config.export.url, graceMs: context.config.graceMs }), pageBoundaries: new PageBoundaries(), pageCache: new PageCache(context.config.pageCacheMb * 2 ** 20), knownTokens: new KnownTokens(), printer: timePrinter(context.config.timezone), closing: false };
   const app = Fastify({
     ...(context.logger ? { loggerInstance: context.logger as unknown as FastifyBaseLogger } : { logger: false }),
     bodyLimit: BODY_LIMIT,
@@ -154,7 +154,7 @@ export async function buildApp(context: AppContext): Promise<{ app: FastifyInsta
     if (request.routeOptions.url && !config?.access) throw forbidden('this route declares no access rule');
     if (config?.access && config.access.kind !== 'open') {
       try {
-        request.token = await authenticate(context.store, request, api.now());
+        request.token = await authenticate(context.store, api.knownTokens, request, api.now());
       } catch (err) {
         if (anonymousLimiter && err instanceof ApiFault && err.status === 401) await anonymousLimiter.call(app, request, reply);
         throw err;
@@ -170,17 +170,10 @@ export async function buildApp(context: AppContext): Promise<{ app: FastifyInsta
     }
   });
 
-  // Answers about closed hours get a strong ETag: a hash of the very bytes sent, so it is right
-  // even after an operator's correction; If-None-Match with it gets 304 and no body. Such an
-  // answer is kept in the page cache under the store's revision (respond.ts sendPage).
+  // A page about closed hours, made for this request, is kept as the bytes sent (respond.ts sendPage).
   app.addHook('onSend', async (request, reply, payload) => {
-    if (!request.closedWindow || reply.statusCode !== 200 || typeof payload !== 'string') return payload;
-    const etag = `"${createHash('sha256').update(payload).digest('base64url')}"`;
-    reply.header('etag', etag).header('cache-control', CLOSED_CACHE_CONTROL);
-    if (request.pageCacheKey) api.pageCache.set(request.pageCacheKey, { body: payload, etag, contentType: String(reply.getHeader('content-type')) });
-    if (etagMatches(request, etag)) {
-      reply.code(304);
-      return '';
+    if (request.pageCacheKey && reply.statusCode === 200 && typeof payload === 'string') {
+      api.pageCache.set(request.pageCacheKey, { body: payload, contentType: String(reply.getHeader('content-type')) });
     }
     return payload;
   });

@@ -7,8 +7,8 @@
 // right after the page it has even if records were added to the window meanwhile, and a
 // later client asking for the same offset gets the plain offset again.
 
-import type { Db } from '../store/store.ts';
-import { usageRecordPage, type RecordKey, type RecordWindow } from '../store/usageRecords.ts';
+import type { Store } from '../store/store.ts';
+import { usageRecordRowPage, type RecordKey, type RecordWindow } from '../store/usageRecords.ts';
 import type { Paging } from './params.ts';
 
 export class PageBoundaries {
@@ -41,10 +41,10 @@ export class PageBoundaries {
   }
 }
 
-/** A page of usage records, seeking from a remembered boundary when there is one. */
-export async function usageRecordPageFollowingLinks(db: Db, boundaries: PageBoundaries, window: RecordWindow, paging: Paging) {
+/** A page of usage records' rows, seeking from a remembered boundary when there is one. */
+export async function usageRecordPageFollowingLinks(store: Store, boundaries: PageBoundaries, window: RecordWindow, paging: Paging) {
   const after = paging.offset > 0 ? boundaries.get(window, paging.offset) : undefined;
-  const page = await usageRecordPage(db, window, after ? 0 : paging.offset, paging.limit, after);
+  const page = await usageRecordRowPage(store, window, after ? 0 : paging.offset, paging.limit, after);
   if (page.more && page.last) boundaries.remember(window, paging.offset + paging.limit, page.last);
   return page;
 }

@@ -5,7 +5,6 @@
 
 export interface CachedPage {
   body: string;
-  etag: string;
   contentType: string;
 }
 

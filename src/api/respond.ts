@@ -1,5 +1,6 @@
 // Sending a response in the negotiated format from one value and its response type.
 
+import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { toXml } from './format/xml.ts';
@@ -9,46 +10,50 @@ import type { Format } from './negotiate.ts';
 import { floorHour, HOUR_MS } from '../domain/time.ts';
 import { storeRevision, type StoreRevision } from '../store/revision.ts';
 import type { ApiContext } from './app.ts';
+import { VERSION } from '../version.ts';
 
 declare module 'fastify' {
   interface FastifyRequest {
     format: Format;
-    /** The answer is about final hours: it gets an ETag (app.ts). */
-    closedWindow?: boolean;
     /** Where the answer goes in the page cache once sent (app.ts). */
     pageCacheKey?: string;
   }
 }
 
-export function send(request: FastifyRequest, reply: FastifyReply, type: ResponseType, value: Record<string, unknown>, options: { closedWindow?: boolean } = {}) {
-  if (options.closedWindow) request.closedWindow = true;
+/**
+ * An answer of a response type in the negotiated format: a value, written by the type's writers,
+ * or its text already written in that format (records written from their rows, format/recordRows.ts).
+ */
+export function send(request: FastifyRequest, reply: FastifyReply, type: ResponseType, value: Record<string, unknown> | string) {
   if (request.format === 'xml') {
-    return reply.type('application/xml; charset=utf-8').send(toXml(type, value));
+    return reply.type('application/xml; charset=utf-8').send(typeof value === 'string' ? value : toXml(type, value));
   }
+  // Fastify sends a string of a JSON type as it is, without its serializer.
   return reply.type('application/json; charset=utf-8').send(value);
 }
 
 /**
  * A page about a window: when every hour the window touches is final, it can only change with
- * the store's revision, so it is answered from the page cache when there, and cached once made
- * (with a strong ETag either way). The revision and the final hours are read from the store at
- * each request: processes sharing a store agree on what is current.
+ * the store's revision, so it is answered from the page cache when there, and cached once made.
+ * Its strong ETag names what the bytes are made from (revision, format, URL, and this process's
+ * base URL, display zone and version), so `If-None-Match` is answered 304 without the page,
+ * cached or not, and without hashing a body. The revision and the final hours are read from the
+ * store at each request: processes sharing a store agree on what is current.
  */
-export async function sendPage(api: ApiContext, request: FastifyRequest, reply: FastifyReply, window: { endMs: number }, type: ResponseType, produce: () => Promise<Record<string, unknown>>) {
+export async function sendPage(api: ApiContext, request: FastifyRequest, reply: FastifyReply, window: { endMs: number }, type: ResponseType, produce: () => Promise<Record<string, unknown> | string>) {
   const state = await storeRevision(api.store.db);
   setFinalUntil(reply, state);
   const closed = state.lastFinalHour !== undefined && floorHour(window.endMs) <= state.lastFinalHour;
   if (closed) {
     const key = `${state.revision}|${request.format}|${request.url}`;
+    const etag = `"${createHash('sha256').update(`${key}|${api.config.baseUrl}|${api.printer.zone}|${VERSION}`).digest('base64url')}"`;
+    reply.header('etag', etag).header('cache-control', CLOSED_CACHE_CONTROL);
+    if (etagMatches(request, etag)) return reply.code(304).send('');
     const hit = api.pageCache.get(key);
-    if (hit) {
-      reply.header('etag', hit.etag).header('cache-control', CLOSED_CACHE_CONTROL);
-      if (etagMatches(request, hit.etag)) return reply.code(304).send('');
-      return reply.type(hit.contentType).send(hit.body);
-    }
+    if (hit) return reply.type(hit.contentType).send(hit.body);
     request.pageCacheKey = key;
   }
-  return send(request, reply, type, await produce(), { closedWindow: closed });
+  return send(request, reply, type, await produce());
 }
 
 export const CLOSED_CACHE_CONTROL = 'private, no-cache';

@@ -1,7 +1,7 @@
 // The store: one Kysely instance over either engine, migrated at open.
 
 import { Kysely, sql, type Transaction } from 'kysely';
-import { connect, type Engine, type EngineConnection } from './dialect/index.ts';
+import { connect, dialectFor, type Engine, type EngineConnection } from './dialect/index.ts';
 import { migrate } from './migrations/index.ts';
 import type { Database } from './schema.ts';
 
@@ -30,6 +30,7 @@ export async function openStore(location: string, options: { migrate?: boolean |
       await sql`select 1`.execute(db);
     },
     async close() {
+      dialectFor(connection.engine).release(connection);
       await db.destroy();
     },
   };

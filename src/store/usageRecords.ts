@@ -6,8 +6,8 @@
 
 import { randomInt } from 'node:crypto';
 import { sql } from 'kysely';
-import type { Db } from './store.ts';
-import { bulkInsert, dialectOf, idBatches, idIn, type BulkColumn } from './dialect/index.ts';
+import type { Db, Store } from './store.ts';
+import { bulkInsert, dialectOf, idBatches, idIn, selectRows, type BulkColumn } from './dialect/index.ts';
 import { createDayPartition, ensureDayPartitions } from './partitions.ts';
 import { perStore } from './perStore.ts';
 import { allocateRecordId } from '../domain/recordIds.ts';
@@ -184,29 +184,53 @@ export interface RecordKey {
 }
 
 /**
- * One page in (account, load balancer, start, id) order; `more` tells whether rows follow.
- * Given `after` (the last key of the previous page), the page starts right after it through
- * the index instead of skipping `offset` rows.
+ * The columns a record is written from, in the order of its row: a page is sent straight from
+ * the driver's rows (api/format/recordRows.ts), with no record object between.
  */
-export async function usageRecordPage(db: Db, w: RecordWindow, offset: number, limit: number, after?: RecordKey): Promise<{ records: UsageRecord[]; more: boolean; last?: RecordKey }> {
-  let q = windowQuery(db, w);
+export const RECORD_ROW = ['id', 'account_id', 'load_balancer_id', 'start_ms', 'end_ms', 'bytes_in', 'bytes_out', 'bytes_in_ssl', 'bytes_out_ssl',
+  'avg_connections', 'avg_connections_ssl', 'num_vips', 'num_polls', 'vip_type', 'ssl_mode', 'event_type'] as const;
+export type RecordColumn = (typeof RECORD_ROW)[number];
+/** A record as the driver gives it: RECORD_ROW's values (integers a number or a bigint, event_type null or a name). */
+export type RecordRow = unknown[];
+/** Where each column is in a RecordRow. */
+export const AT = Object.fromEntries(RECORD_ROW.map((column, i) => [column, i])) as Record<RecordColumn, number>;
+
+/** A record object as a row (a record computed in the process, written beside stored ones). */
+export function recordRow(r: Omit<UsageRecord, 'id'> & { id?: number }): RecordRow {
+  return [r.id ?? null, r.accountId, r.loadBalancerId, r.startMs, r.endMs, r.bytesIn, r.bytesOut, r.bytesInSsl, r.bytesOutSsl,
+    r.averageNumConnections, r.averageNumConnectionsSsl, r.numVips, r.numPolls, r.vipType, r.sslMode, r.eventType ?? null];
+}
+
+/**
+ * One page of rows in (account, load balancer, start, id) order; `more` tells whether rows
+ * follow. Given `after` (the last key of the previous page), the page starts right after it
+ * through the index instead of skipping `offset` rows.
+ */
+export async function usageRecordRowPage(store: Store, w: RecordWindow, offset: number, limit: number, after?: RecordKey): Promise<{ rows: RecordRow[]; more: boolean; last?: RecordKey }> {
+  const rows = await selectRows(store.connection, usageRecordPageQuery(store.db, w, offset, limit + 1, after));
+  const more = rows.length > limit;
+  if (more) rows.length = limit;
+  const tail = rows.at(-1);
+  return { rows, more, ...(tail ? { last: { accountId: num(tail[AT.account_id] as number), loadBalancerId: num(tail[AT.load_balancer_id] as number), startMs: num(tail[AT.start_ms] as number), id: num(tail[AT.id] as number) } } : {}) };
+}
+
+/** The select of a page, not executed (the bench runs it bare, as its baseline). */
+export function usageRecordPageQuery(db: Db, w: RecordWindow, offset: number, limit: number, after?: RecordKey) {
+  let q = windowQuery(db, w).select(RECORD_ROW);
   if (after) {
     q = q.where((eb) => eb(eb.refTuple('account_id', 'load_balancer_id', 'start_ms', 'id'), '>', eb.tuple(after.accountId, after.loadBalancerId, after.startMs, after.id)));
   } else if (offset > 0) q = q.offset(offset);
-  const rows = await q.orderBy('account_id').orderBy('load_balancer_id').orderBy('start_ms').orderBy('id').limit(limit + 1).execute();
-  const records = rows.slice(0, limit).map(toRecord);
-  const tail = records.at(-1);
-  return { records, more: rows.length > limit, ...(tail ? { last: { accountId: tail.accountId, loadBalancerId: tail.loadBalancerId, startMs: tail.startMs, id: tail.id } } : {}) };
+  return q.orderBy('account_id').orderBy('load_balancer_id').orderBy('start_ms').orderBy('id').limit(limit);
 }
 
 export async function usageRecordsIn(db: Db, w: RecordWindow): Promise<UsageRecord[]> {
-  const rows = await windowQuery(db, w)
+  const rows = await windowQuery(db, w).selectAll()
     .orderBy('account_id').orderBy('load_balancer_id').orderBy('start_ms').orderBy('id').execute();
   return rows.map(toRecord);
 }
 
 function windowQuery(db: Db, w: RecordWindow) {
-  let q = db.selectFrom('usage_records').selectAll().where('start_ms', '>=', w.startMs).where('start_ms', '<=', w.endMs).where('voided', '=', 0);
+  let q = db.selectFrom('usage_records').where('start_ms', '>=', w.startMs).where('start_ms', '<=', w.endMs).where('voided', '=', 0);
   if (w.match === 'inside') q = q.where('end_ms', '<=', w.endMs);
   if (w.accountId !== undefined) q = q.where('account_id', '=', w.accountId);
   if (w.loadBalancerId !== undefined) q = q.where('load_balancer_id', '=', w.loadBalancerId);
@@ -303,8 +327,8 @@ export type NamedRecord = PrintedRecord & { loadBalancerName: string };
  * The records of a window in (account, load balancer, start, id) order with their load
  * balancer's name: the one query a billing report streams (SPEC 3.4, 3.7). Not executed here.
  */
-const REPORT_COLUMNS = ['r.id', 'r.account_id', 'r.load_balancer_id', 'r.start_ms', 'r.end_ms', 'r.bytes_in', 'r.bytes_out', 'r.bytes_in_ssl', 'r.bytes_out_ssl',
-  'r.avg_connections', 'r.avg_connections_ssl', 'r.num_vips', 'r.num_polls', 'r.vip_type', 'r.ssl_mode', 'r.event_type'] as const;
+
+const REPORT_COLUMNS = RECORD_ROW.map((column) => `r.${column}` as const);
 
 export function namedRecordsQuery(db: Db, w: RecordWindow) {
   // Only what a report prints: each column costs the driver's parsing on every row.

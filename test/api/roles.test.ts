@@ -7,6 +7,7 @@ import { forEachEngine } from '../helpers/suite.ts';
 import { cluster, createLb, host } from '../helpers/fleet.ts';
 import { createToken, revokeToken } from '../../src/store/tokens.ts';
 import { startApi } from '../helpers/api.ts';
+import { KnownTokens } from '../../src/api/auth.ts';
 import { engines } from '../helpers/engines.ts';
 
 const NOW = Date.parse('2026-11-20T12:00:00Z');
@@ -110,6 +111,23 @@ test('without a valid token, requests count against the address: /health floods 
     assert.ok(Number(guess.headers.get('retry-after')) > 0);
     assert.match(JSON.stringify(await guess.json()), /without a valid token from this address/);
     assert.equal((await api.get('/management/clusters', { token: api.tokens.support })).status, 200, 'a valid token has its own allowance');
+  } finally {
+    await api.close();
+    await sqlite.fixture.cleanup();
+  }
+});
+
+test("a token revoked by another process is refused once the API's memory of it lapses; a token just created works at once", async () => {
+  const api = await startApi(await sqlite.fixture.create());
+  try {
+    api.api.knownTokens = new KnownTokens(300);
+    const made = await createToken(api.store.db, { roles: ['support'] });
+    assert.equal((await api.get('/management/clusters', { token: made.value })).status, 200, 'known at its first use');
+    await revokeToken(api.store.db, made.id); // as `lbmeter token revoke` does, beside the server
+    await new Promise((r) => setTimeout(r, 350));
+    const refused = await api.get('/management/clusters', { token: made.value });
+    assert.equal(refused.status, 401);
+    assert.match((await refused.json()).unauthorized.message, /revoked/);
   } finally {
     await api.close();
     await sqlite.fixture.cleanup();

@@ -7,7 +7,7 @@ import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN } from '../helpers/cli.ts';
@@ -57,6 +57,17 @@ test('the systemd units verify without a warning and keep their hardening', { sk
     assert.equal(r.stderr.trim(), '', `${unit}: no warning`);
   }
   assert.match(readFileSync(join(DEPLOY, 'systemd', 'lbmeter@.service'), 'utf8'), /^ExecStart=\/usr\/bin\/lbmeter serve \$LBMETER_SERVE_FLAGS$/m);
+  // The batch units' drop-ins lower their CPU priority, and verify with the template.
+  for (const unit of ['poller', 'jobs']) {
+    const dropIn = readFileSync(join(DEPLOY, 'systemd', `lbmeter@${unit}.service.d`, 'priority.conf'), 'utf8');
+    assert.match(dropIn, /^\[Service\]\nNice=10$/m, unit);
+    mkdirSync(join(dir, `lbmeter@${unit}.service.d`), { recursive: true });
+    writeFileSync(join(dir, `lbmeter@${unit}.service.d`, 'priority.conf'), dropIn);
+    writeFileSync(join(dir, `lbmeter@${unit}.service`), readFileSync(join(DEPLOY, 'systemd', 'lbmeter@.service'), 'utf8').replaceAll('/usr/bin/lbmeter', BIN));
+    const r = await runTool('systemd-analyze', ['verify', join(dir, `lbmeter@${unit}.service`)]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr.trim(), '', `lbmeter@${unit}: no warning`);
+  }
 });
 
 test('the alert rules pass promtool check rules, and their tests (lbmeter-rules.test.yml) pass', { skip: await missing('promtool', 'prometheus') }, async () => {

@@ -1,6 +1,6 @@
 // JSON response schemas derived from the shapes; Fastify compiles them into fast serializers.
 
-import type { Shape, FieldKind, ResponseType } from './shape.ts';
+import type { Shape, FieldKind, Link, ResponseType } from './shape.ts';
 
 const TYPES: Record<FieldKind, string> = { int: 'integer', bigint: 'integer', decimal: 'number', string: 'string', boolean: 'boolean' };
 
@@ -47,6 +47,6 @@ export function responseSchema(type: ResponseType): Record<string, unknown> {
 }
 
 /** Paging links in the seeds' JSON form. */
-export function jsonLinks(links: { href: string; rel: string }[]) {
+export function jsonLinks(links: Link[]) {
   return links.map((l) => ({ link: { otherAttributes: {}, href: l.href, rel: l.rel } }));
 }

@@ -109,8 +109,13 @@ function writeElement(out: string[], name: string, shape: Shape, value: Record<s
       for (const item of v) writeElement(out, child.xml, child.shape, item, shape.ns);
     }
   }
-  for (const { link } of links) out.push(`<atom:link href="${escapeXml(link.href)}" rel="${link.rel}"/>`);
+  for (const { link } of links) out.push(linkXml(link));
   out.push(`</${name}>`);
+}
+
+/** A paging link as an Atom element. */
+export function linkXml(link: Link): string {
+  return `<atom:link href="${escapeXml(link.href)}" rel="${link.rel}"/>`;
 }
 
 /**

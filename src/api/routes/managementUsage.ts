@@ -7,13 +7,16 @@ import { send, sendPage, sendStream, responds, withFinalUntil } from '../respond
 import { RESPONSES } from '../format/shape.ts';
 import { pagedWindowQuery, parsePaging, requiredWindow, windowQuery } from '../params.ts';
 import { pageLinks } from '../paging.ts';
-import { accountUsageView, usageRecordView } from '../views.ts';
+import { accountUsageView } from '../views.ts';
+import { recordPageWriter } from '../format/recordRows.ts';
 import { accountUsagePage } from '../../store/accountUsage.ts';
 import { billingDay } from '../../query/billing.ts';
 import { accountBillingsText } from '../format/reportStream.ts';
 import { DAY_MS } from '../../domain/time.ts';
 
 type Q = { startTime?: string; endTime?: string; offset?: string; limit?: string };
+
+const managementRecordPage = recordPageWriter(RESPONSES.loadBalancerUsageRecords);
 
 export const managementUsageRoutes: RouteModule = (api) => [
   {
@@ -64,11 +67,8 @@ export const managementUsageRoutes: RouteModule = (api) => [
       const window = requiredWindow(q);
       const paging = parsePaging(q);
       return sendPage(api, request, reply, window, RESPONSES.loadBalancerUsageRecords, async () => {
-        const page = await usageRecordPageFollowingLinks(api.store.db, api.pageBoundaries, { ...window, match: 'inside' }, paging);
-        return {
-          loadBalancerUsageRecords: page.records.map((r) => usageRecordView(r, api.printer, true)),
-          links: pageLinks(api.config.baseUrl, request.originalUrl, paging, page.more),
-        };
+        const page = await usageRecordPageFollowingLinks(api.store, api.pageBoundaries, { ...window, match: 'inside' }, paging);
+        return managementRecordPage(request.format, page.rows, api.printer, pageLinks(api.config.baseUrl, request.originalUrl, paging, page.more));
       });
     },
   },

@@ -9,7 +9,9 @@ import { send, sendPage, sendStream, responds, withFinalUntil } from '../respond
 import { RESPONSES } from '../format/shape.ts';
 import { pathSchemas, pagedWindowQuery, parsePaging, optionalWindow, requiredWindow } from '../params.ts';
 import { pageLinks } from '../paging.ts';
-import { usageRecordView, accountUsageView, billableLoadBalancerView } from '../views.ts';
+import { accountUsageView, billableLoadBalancerView } from '../views.ts';
+import { recordPageWriter } from '../format/recordRows.ts';
+import { recordRow } from '../../store/usageRecords.ts';
 import { accountUsagePage } from '../../store/accountUsage.ts';
 import { billableLoadBalancerIds, loadBalancerOwner, loadBalancerViews } from '../../store/loadBalancers.ts';
 import { accountLoadBalancerUsages } from '../../query/billing.ts';
@@ -20,6 +22,8 @@ import { DAY_MS } from '../../domain/time.ts';
 type Q = { startTime?: string; endTime?: string; offset?: string; limit?: string };
 type AccountParams = { accountId: string };
 type LbParams = { accountId: string; loadBalancerId: string };
+
+const recordPage = recordPageWriter(RESPONSES.loadBalancerUsage);
 
 const accountParams = { type: 'object', properties: { accountId: pathSchemas.accountId }, required: ['accountId'] };
 const lbParams = {
@@ -69,11 +73,8 @@ export const publicUsageRoutes: RouteModule = (api) => [
       const window = optionalWindow(q, api.now(), 90 * DAY_MS);
       const paging = parsePaging(q);
       return sendPage(api, request, reply, window, RESPONSES.loadBalancerUsage, async () => {
-        const page = await usageRecordPageFollowingLinks(api.store.db, api.pageBoundaries, { ...window, match: 'starts', loadBalancerId: lbId }, paging);
-        return {
-          loadBalancerUsageRecords: page.records.map((r) => usageRecordView(r, api.printer, false)),
-          links: pageLinks(api.config.baseUrl, request.originalUrl, paging, page.more),
-        };
+        const page = await usageRecordPageFollowingLinks(api.store, api.pageBoundaries, { ...window, match: 'starts', loadBalancerId: lbId }, paging);
+        return recordPage(request.format, page.rows, api.printer, pageLinks(api.config.baseUrl, request.originalUrl, paging, page.more));
       });
     },
   },
@@ -91,11 +92,9 @@ export const publicUsageRoutes: RouteModule = (api) => [
       const lbId = await ownedLoadBalancer(api, request.params as LbParams);
       const paging = parsePaging(request.query as Q);
       const [records] = await Promise.all([currentUsage(api.store.db, lbId, api.now()), withFinalUntil(api, reply)]);
-      const page = records.slice(paging.offset, paging.offset + paging.limit);
-      return send(request, reply, RESPONSES.loadBalancerUsage, {
-        loadBalancerUsageRecords: page.map((r) => usageRecordView(r, api.printer, false)),
-        links: pageLinks(api.config.baseUrl, request.originalUrl, paging, records.length > paging.offset + paging.limit),
-      });
+      const page = records.slice(paging.offset, paging.offset + paging.limit).map(recordRow);
+      const links = pageLinks(api.config.baseUrl, request.originalUrl, paging, records.length > paging.offset + paging.limit);
+      return send(request, reply, RESPONSES.loadBalancerUsage, recordPage(request.format, page, api.printer, links));
     },
   },
   {

@@ -17,6 +17,8 @@ export interface EngineConnection {
   pool?: pg.Pool;
   /** Set when the engine is SQLite. */
   sqlite?: SqliteDatabase.Database;
+  /** SQLite: a read-only connection of its own for selectRows, opened at its first use. */
+  sqliteReader?: SqliteDatabase.Database;
 }
 
 export interface BulkColumn<T> {
@@ -26,6 +28,9 @@ export interface BulkColumn<T> {
   /** The column's value for one item. */
   value: (item: T) => unknown;
 }
+
+/** A select built on the store's query builder: compiled for the driver, or run through the builder. */
+export type RowsQuery = Compilable<unknown> & { execute(): Promise<Record<string, unknown>[]> };
 
 export type LockMode = 'shared' | 'exclusive';
 
@@ -67,4 +72,13 @@ export interface StoreDialect {
 
   /** The rows of a select in the query's order, a chunk at a time, never all at once. */
   streamRows<R>(connection: EngineConnection, query: Compilable<R>, chunkSize: number): AsyncGenerator<R[]>;
+
+  /**
+   * The rows of a select as arrays of its columns' values in select order, read apart from any
+   * transaction in flight (what was committed when it ran).
+   */
+  selectRows(connection: EngineConnection, query: RowsQuery): Promise<unknown[][]>;
+
+  /** Closes what the dialect opened beside the query builder's own connection. */
+  release(connection: EngineConnection): void;
 }

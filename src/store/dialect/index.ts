@@ -5,9 +5,9 @@
 import { PostgresAdapter, type Compilable, type Kysely } from 'kysely';
 import { postgresDialect } from './postgres.ts';
 import { sqliteDialect } from './sqlite.ts';
-import type { BulkColumn, Engine, EngineConnection, LockMode, StoreDialect } from './dialect.ts';
+import type { BulkColumn, Engine, EngineConnection, LockMode, RowsQuery, StoreDialect } from './dialect.ts';
 
-export type { BulkColumn, Engine, EngineConnection, LockMode, StoreDialect } from './dialect.ts';
+export type { BulkColumn, Engine, EngineConnection, LockMode, RowsQuery, StoreDialect } from './dialect.ts';
 
 export function engineOf(location: string): Engine {
   return /^postgres(ql)?:\/\//.test(location) ? 'postgres' : 'sqlite';
@@ -71,4 +71,12 @@ export function bulkInsert<T>(db: Kysely<any>, table: string, columns: BulkColum
  */
 export function streamRows<R>(connection: EngineConnection, query: Compilable<R>, chunkSize = 200): AsyncGenerator<R[]> {
   return dialectFor(connection.engine).streamRows(connection, query, chunkSize);
+}
+
+/**
+ * A select's rows as arrays of values in select order, straight from the driver (no object a row,
+ * no column names): what a page of 1000 records is written from (api/format/recordRows.ts).
+ */
+export function selectRows(connection: EngineConnection, query: RowsQuery): Promise<unknown[][]> {
+  return dialectFor(connection.engine).selectRows(connection, query);
 }

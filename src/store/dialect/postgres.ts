@@ -115,6 +115,16 @@ export const postgresDialect: StoreDialect = {
   },
 
   streamRows,
+
+  // A pooled client outside any transaction: committed rows only.
+  async selectRows(connection, query) {
+    const { sql: text, parameters } = query.compile();
+    const result = await connection.pool!.query({ text, values: parameters as unknown[], rowMode: 'array' });
+    return result.rows as unknown[][];
+  },
+
+  // The pool is ended with the query builder.
+  release: () => {},
 };
 
 /**

@@ -6,7 +6,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { SqliteDialect, sql, type Compilable, type Kysely } from 'kysely';
-import type { BulkColumn, EngineConnection, StoreDialect } from './dialect.ts';
+import type { BulkColumn, EngineConnection, RowsQuery, StoreDialect } from './dialect.ts';
 
 const UNREACHABLE_CODES = new Set(['SQLITE_BUSY', 'SQLITE_LOCKED', 'SQLITE_CANTOPEN', 'SQLITE_FULL']);
 
@@ -63,7 +63,42 @@ export const sqliteDialect: StoreDialect = {
   },
 
   streamRows,
+  selectRows,
+
+  release(connection) {
+    connection.sqliteReader?.close();
+    connection.sqliteReader = undefined;
+    readerStatements.delete(connection);
+  },
 };
+
+/** Prepared statements of a store's reader, by their SQL: preparing costs more than a short page. */
+const readerStatements = new WeakMap<EngineConnection, Map<string, SqliteDatabase.Statement>>();
+const READER_STATEMENTS = 64;
+
+/**
+ * On a read-only connection of the store's own (opened once): the query builder's connection may
+ * be inside a transaction between two of its statements, whose rows a read there would see.
+ * An in-memory store has no file to open twice: its reads wait for the query builder's
+ * connection instead, and become arrays here.
+ */
+async function selectRows(connection: EngineConnection, query: RowsQuery): Promise<unknown[][]> {
+  if (connection.location === ':memory:') return (await query.execute()).map((row) => Object.values(row));
+  const compiled = query.compile();
+  let statements = readerStatements.get(connection);
+  if (!connection.sqliteReader || !statements) {
+    connection.sqliteReader = new SqliteDatabase(connection.location, { readonly: true, fileMustExist: true });
+    connection.sqliteReader.defaultSafeIntegers(true);
+    readerStatements.set(connection, (statements = new Map()));
+  }
+  let statement = statements.get(compiled.sql);
+  if (!statement) {
+    if (statements.size >= READER_STATEMENTS) statements.clear();
+    statement = connection.sqliteReader.prepare(compiled.sql).raw(true);
+    statements.set(compiled.sql, statement);
+  }
+  return statement.all(...(compiled.parameters as unknown[])) as unknown[][];
+}
 
 async function bulkInsert<T>(db: Kysely<any>, table: string, columns: BulkColumn<T>[], items: readonly T[], conflict = ''): Promise<void> {
   const names = sql.join(columns.map((c) => sql.ref(c.name)));

@@ -1,0 +1,130 @@
+// Usage records written straight from the store's rows (store/usageRecords.ts RECORD_ROW), in
+// JSON and in XML: a page of 1000 records costs its query and little more (DESIGN.md, bench
+// group `pages`), with no record object, view object or serializer between the driver and the
+// text. What is written (fields, their order, their form in each format) is read off the records'
+// shapes as every other response's is, and test/api/recordRows.test.ts holds the text to the
+// shape-driven writers' (xml.ts, the JSON schema's serializer) for the same records.
+
+import { escapeXml, linkXml, openingTag, ATOM_XMLNS, XML_DECLARATION } from './xml.ts';
+import { NS, type FieldKind, type Link, type Namespace, type ResponseType, type Shape } from './shape.ts';
+import { AT, type RecordColumn, type RecordRow } from '../../store/usageRecords.ts';
+import type { TimePrinter } from '../../domain/time.ts';
+import type { Format } from '../negotiate.ts';
+
+/** The column each field of a usage record is written from; times are printed from epoch ms. */
+const SOURCES: Record<string, { column: RecordColumn; time?: true }> = {
+  id: { column: 'id' }, accountId: { column: 'account_id' }, loadBalancerId: { column: 'load_balancer_id' },
+  averageNumConnections: { column: 'avg_connections' }, incomingTransfer: { column: 'bytes_in' }, outgoingTransfer: { column: 'bytes_out' },
+  averageNumConnectionsSsl: { column: 'avg_connections_ssl' }, incomingTransferSsl: { column: 'bytes_in_ssl' }, outgoingTransferSsl: { column: 'bytes_out_ssl' },
+  numVips: { column: 'num_vips' }, numPolls: { column: 'num_polls' },
+  startTime: { column: 'start_ms', time: true }, endTime: { column: 'end_ms', time: true },
+  vipType: { column: 'vip_type' }, sslMode: { column: 'ssl_mode' }, eventType: { column: 'event_type' },
+};
+
+interface Field {
+  name: string;
+  at: number;
+  kind: FieldKind;
+  time: boolean;
+  optional: boolean;
+}
+
+/** A row's text; `time` and `text` give an instant's and a string's form in the format, remembered for the page. */
+type WriteRow = (row: RecordRow, time: (ms: unknown) => string, text: (s: unknown) => string) => string;
+
+/**
+ * One record's text as straight-line code made from its fields (as fast-json-stringify compiles
+ * a schema): a loop over sixteen field descriptors a record made the writer cost more than the
+ * query (1.7 ms a page of 1000 against 0.4). Only the shapes' own field names, checked here, and
+ * column indexes go into the code; values only ever reach it as the function's arguments.
+ */
+function compileRow(fields: Field[], format: Format, open: string): WriteRow {
+  if (format === 'json' && fields[0]?.optional !== false) throw new Error('a JSON record is written from a required field on: the commas between fields assume it');
+  const lines: string[] = [`let v, s = ${JSON.stringify(format === 'json' ? '{' : open)};`];
+  fields.forEach((f, i) => {
+    if (!/^[A-Za-z]+$/.test(f.name)) throw new Error(`not a field name: ${f.name}`);
+    const key = format === 'json' ? `${i === 0 ? '' : ','}"${f.name}":` : ` ${f.name}="`;
+    const value = format === 'json'
+      ? f.time ? 'time(v)' : f.kind === 'string' ? 'text(v)' : f.kind === 'decimal' ? `'' + Number(v)` : `'' + v`
+      : f.time ? 'time(v)' : f.kind === 'string' ? 'text(v)' : f.kind === 'decimal' ? 'decimalXml(Number(v))' : `'' + v`;
+    const close = format === 'json' ? '' : ` + '"'`;
+    lines.push(`v = row[${f.at}];`);
+    lines.push(f.optional
+      ? `if (v !== null && v !== undefined) s += ${JSON.stringify(key)} + ${value}${close};`
+      : `if (v === null || v === undefined) throw missing(${JSON.stringify(f.name)}); s += ${JSON.stringify(key)} + ${value}${close};`);
+  });
+  lines.push(`return s + ${JSON.stringify(format === 'json' ? '}' : '/>')};`);
+  // eslint-disable-next-line no-new-func
+  return new Function('decimalXml', 'missing', `return function writeRow(row, time, text) {\n${lines.join('\n')}\n};`)(decimalXml, missing) as WriteRow;
+}
+
+/** An average in XML: always with a decimal point, as the seeds write it ("0.0"). */
+function decimalXml(n: number): string {
+  return Number.isInteger(n) ? `${n}.0` : '' + n;
+}
+
+const missing = (name: string) => new Error(`a usage record's ${name} is null in the store`);
+
+/** The records of one shape (public or management), as JSON items or XML elements. */
+export class RecordWriter {
+  private readonly jsonRow: WriteRow;
+  private readonly xmlRow: WriteRow;
+
+  constructor(shape: Shape, element: string, parentNs: Namespace) {
+    if (shape.children.length) throw new Error('a usage record is written as one element without children');
+    const fields = shape.attrs.map((field): Field => {
+      const source = SOURCES[field.name];
+      if (!source) throw new Error(`a usage record's ${field.name} has no column to be written from`);
+      return { name: field.name, at: AT[source.column], kind: field.kind, time: !!source.time, optional: !!field.optional };
+    });
+    // JSON names required fields first, then optional ones, as the schema's serializer does: the
+    // same bytes as before, so ETags that clients hold stay valid.
+    this.jsonRow = compileRow([...fields.filter((f) => !f.optional), ...fields.filter((f) => f.optional)], 'json', '');
+    this.xmlRow = compileRow(fields, 'xml', `<${element}${shape.ns === parentNs ? '' : ` xmlns="${NS[shape.ns]}"`}`);
+  }
+
+  /** A JSON array of the rows' records. */
+  json(rows: readonly RecordRow[], printer: TimePrinter): string {
+    return `[${each(rows, this.jsonRow, remembered((ms) => `"${printer.print(Number(ms))}"`), remembered(JSON.stringify)).join(',')}]`;
+  }
+
+  /** The rows' records as XML elements, one after another. */
+  xml(rows: readonly RecordRow[], printer: TimePrinter): string {
+    return each(rows, this.xmlRow, remembered((ms) => printer.print(Number(ms))), remembered((s) => escapeXml(s as string))).join('');
+  }
+}
+
+function each(rows: readonly RecordRow[], write: WriteRow, time: (ms: unknown) => string, text: (s: unknown) => string): string[] {
+  const out: string[] = new Array(rows.length);
+  for (let r = 0; r < rows.length; r++) out[r] = write(rows[r]!, time, text);
+  return out;
+}
+
+/**
+ * A value's form remembered for one page: its records start and end on few instants and carry
+ * few distinct names (quoting or escaping each again was a tenth of a page's writing).
+ */
+function remembered(form: (v: unknown) => string): (v: unknown) => string {
+  const known = new Map<unknown, string>();
+  return (v) => {
+    let text = known.get(v);
+    if (text === undefined) known.set(v, (text = form(v)));
+    return text;
+  };
+}
+
+/**
+ * The writer of whole pages of a response type holding usage records (one repeated child) and
+ * paging links: the text toXml and the JSON schema's serializer would write from the same records.
+ */
+export function recordPageWriter(type: ResponseType) {
+  const child = type.shape.children[0]!;
+  if (type.shape.children.length !== 1 || !child.many || !type.shape.links) throw new Error(`${type.root} is not a page of records`);
+  const records = new RecordWriter(child.shape, child.xml, type.shape.ns);
+  const open = XML_DECLARATION + openingTag(type.root, type.shape, {}, undefined, ATOM_XMLNS);
+  return (format: Format, rows: readonly RecordRow[], printer: TimePrinter, links: { link: Link }[]): string => {
+    if (format === 'json') return `{"${child.json}":${records.json(rows, printer)},"links":${JSON.stringify(links)}}`;
+    if (rows.length === 0 && links.length === 0) return open + '/>';
+    return `${open}>${records.xml(rows, printer)}${links.map(({ link }) => linkXml(link)).join('')}</${type.root}>`;
+  };
+}
