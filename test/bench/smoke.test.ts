@@ -17,9 +17,10 @@ test('bench --quick prints every target with its baseline and ratio', { skip: pr
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick'], { cwd: new URL('../..', import.meta.url).pathname, maxBuffer: 1 << 24 });
   const rows = stdout.split('\n').filter((l) => /^\| (?!target|-)/.test(l));
   for (const target of [/poll cycle: .* \[pg\]/, /rollup of one hour: .* \[pg\]/, /billing day, .* JSON \[pg\]/, /billing day, .* XML \[pg\]/,
-    /RSS streaming the billing day/, /billing day growth/, /\/usage\/current on a/, /compaction of a day: .* \[pg\]/, /readings on disk for 1M LBs a day/, /record ids handed out per record, .* \[pg\]/]) assert.ok(rows.some((r) => target.test(r)), `${target}`);
+    /RSS streaming the billing day/, /billing day growth/, /\/usage\/current on a/, /compaction of a day: .* \[pg\]/, /readings on disk for 1M LBs a day/, /record ids handed out per record, .* \[pg\]/,
+    /under load: tenant \/usage, p99/, /under load: tenant \/usage\/current, p99/, /under load: management page, 1000 records, p99/, /under load: poll cycle/, /under load: peak RSS of each process/]) assert.ok(rows.some((r) => target.test(r)), `${target}`);
   for (const engine of ['pg', 'sqlite']) {
-    for (const target of [/1000-record page, p50/, /last page of .* by next/, /JSON 1000-record pages a second/, /XML page, p50/, /RSS serving pages while ingesting/]) {
+    for (const target of [/1000-record page made from the store, p50/, /1000-record page made from the store, p99/, /last page of .* by next/, /JSON 1000-record pages a second/, /XML page, p50/, /RSS serving pages while ingesting/]) {
       assert.ok(rows.some((r) => target.test(r) && r.includes(`[${engine}]`)), `${target} [${engine}]`);
     }
   }
