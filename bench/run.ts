@@ -118,7 +118,7 @@ if (fleet === undefined && want('load')) {
   log('reads under load (PostgreSQL)');
   const options = quick
     ? { loadBalancers: 2_000, clients: 5, seconds: 5, pollIntervalS: 2, jobIntervalS: 2 }
-    : { loadBalancers: sizes.loadBalancers, clients: 50, seconds: 60, pollIntervalS: 10, jobIntervalS: 60 };
+    : { loadBalancers: sizes.loadBalancers, clients: 50, seconds: 60, pollIntervalS: 10, jobIntervalS: 30 };
   const r = await readsUnderLoad(options, log);
   const tag = `${options.clients} clients x ${1000 / CLIENT_PERIOD_MS}/s, ${options.seconds} s, ${options.loadBalancers} LBs`;
   for (const e of r.endpoints) {
