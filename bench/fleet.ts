@@ -7,15 +7,8 @@
 import { compactionOfADay, pollCycle, rollupOfAnHour, type CompactionResult } from './pipeline.ts';
 import { billingDay, type BillingDayResult } from './billing.ts';
 import { dropPgDatabase, usageStore } from './fixtures.ts';
+import type { Row } from './run.ts';
 
-export interface FleetRow {
-  target: string;
-  goal: string;
-  measured: string;
-  baseline: string;
-  ratio: string;
-  pass: boolean;
-}
 
 interface AtSize {
   n: number;
@@ -56,12 +49,12 @@ async function measure(n: number, log: (s: string) => void): Promise<AtSize> {
   return { n, poll, rollupMs, billing, compaction };
 }
 
-export async function fleetGrowth(big: number, log: (s: string) => void): Promise<FleetRow[]> {
+export async function fleetGrowth(big: number, log: (s: string) => void): Promise<Row[]> {
   const small = await measure(100_000, log);
   const large = await measure(big, log);
   const ms = (v: number) => `${Math.round(v)} ms`;
   const x = (v: number) => `${v.toFixed(2)}x`;
-  const growth = (what: string, a: number, b: number, extra = ''): FleetRow => ({
+  const growth = (what: string, a: number, b: number, extra = ''): Row => ({
     target: `growth of ${what}, ${small.n} to ${large.n} LBs [pg]`, goal: '10x the fleet: <= 11x the time',
     measured: ms(b), baseline: `${small.n} LBs ${ms(a)}${extra}`, ratio: x(b / a), pass: b / a <= 11,
   });

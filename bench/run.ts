@@ -22,7 +22,8 @@ const want = (group: string) => !only || only.has(group);
 const sizes: Sizes = quick ? { loadBalancers: 2_000, records: 40_000 } : { loadBalancers: 100_000, records: 10_000_000 };
 const log = (line: string) => process.stderr.write(`${line}\n`);
 
-interface Row {
+/** A line of the printed table. */
+export interface Row {
   target: string;
   goal: string;
   measured: string;
