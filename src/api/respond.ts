@@ -44,16 +44,17 @@ export async function sendPage(api: ApiContext, request: FastifyRequest, reply: 
   const state = await storeRevision(api.store.db);
   setFinalUntil(reply, state);
   const closed = state.lastFinalHour !== undefined && floorHour(window.endMs) <= state.lastFinalHour;
-  if (closed) {
-    const key = `${state.revision}|${request.format}|${request.url}`;
-    const etag = `"${createHash('sha256').update(`${key}|${api.config.baseUrl}|${api.printer.zone}|${VERSION}`).digest('base64url')}"`;
-    reply.header('etag', etag).header('cache-control', CLOSED_CACHE_CONTROL);
-    if (etagMatches(request, etag)) return reply.code(304).send('');
-    const hit = api.pageCache.get(key);
-    if (hit) return reply.type(hit.contentType).send(hit.body);
-    request.pageCacheKey = key;
-  }
-  return send(request, reply, type, await produce());
+  if (!closed) return send(request, reply, type, await produce());
+  const key = `${state.revision}|${request.format}|${request.url}`;
+  const etag = `"${createHash('sha256').update(`${key}|${api.config.baseUrl}|${api.printer.zone}|${VERSION}`).digest('base64url')}"`;
+  const validated = () => reply.header('etag', etag).header('cache-control', CLOSED_CACHE_CONTROL);
+  if (etagMatches(request, etag)) return validated().code(304).send('');
+  const hit = api.pageCache.get(key);
+  if (hit) return validated().type(hit.contentType).send(hit.body);
+  request.pageCacheKey = key;
+  // The page is made first: a fault answered instead (the store gone mid-request) carries no ETag.
+  const body = await produce();
+  return send(request, validated(), type, body);
 }
 
 export const CLOSED_CACHE_CONTROL = 'private, no-cache';
