@@ -11,7 +11,7 @@ import { acquireLease, holdsLease, liveHolders, releaseLease, takeLease } from '
 import { claimSampleKey, hostBaselines, newestReadingPerHost, saveHostBaselines } from '../../src/store/counters.ts';
 import { HostBaselines } from '../../src/store/hostBaselines.ts';
 import { insertNewEvents } from '../../src/store/events.ts';
-import { newRollStamp, replaceHourRecords, usageRecordsIn } from '../../src/store/usageRecords.ts';
+import { newRollStamp, replaceHourRecords, usageRecordRowPage, usageRecordsIn } from '../../src/store/usageRecords.ts';
 import { insertReadings, readingsOf, type NewReading } from '../../src/store/readings.ts';
 import { putSnapshots } from '../../src/store/accountUsage.ts';
 import { purgeExpired } from '../../src/jobs/retention.ts';
@@ -242,6 +242,19 @@ for (const { fixture, skip } of await engines()) {
       await replaceHourRecords(store.db, H, [], { final: true, stamp: newRollStamp(), loadBalancerIds: [70] });
       const third = await usageRecordsIn(store.db, { startMs: H, endMs: H + HOUR_MS, match: 'starts', loadBalancerId: 70 });
       assert.deepEqual(third.map((r) => r.bytesIn), [5n], 'final: neither changed nor removed');
+    });
+
+    test('a page of rows is read apart from a transaction in flight: what was committed, never half of one', async () => {
+      const hour = H + 5 * HOUR_MS;
+      await replaceHourRecords(store.db, hour, [draft(71, hour)], { final: false, stamp: newRollStamp(), loadBalancerIds: [71] });
+      const w = { startMs: hour, endMs: hour + HOUR_MS, match: 'starts' as const, loadBalancerId: 71 };
+      let duringTransaction: number | undefined;
+      await store.transaction(async (trx) => {
+        await trx.deleteFrom('usage_records').where('load_balancer_id', '=', 71).execute();
+        duringTransaction = (await usageRecordRowPage(store, w, 0, 10)).rows.length;
+      });
+      assert.equal(duringTransaction, 1, 'a delete not yet committed is not seen');
+      assert.equal((await usageRecordRowPage(store, w, 0, 10)).rows.length, 0, 'and is seen once committed');
     });
 
     test('retention takes whole old days at once (PostgreSQL drops their partitions), never a day with an unexported record', async () => {
