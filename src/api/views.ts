@@ -2,38 +2,11 @@
 
 import { wireAddress } from '../domain/ipAddress.ts';
 import type { TimePrinter } from '../domain/time.ts';
-import type { PrintedRecord } from '../store/usageRecords.ts';
 import type { AccountUsageRecord } from '../store/accountUsage.ts';
 import type { LoadBalancerView } from '../store/loadBalancers.ts';
 import type { RecordSources } from '../query/recordSources.ts';
 import type { Reconciliation } from '../query/reconciliation.ts';
 import type { Transfers } from '../domain/types.ts';
-
-type Partial<T> = Omit<T, 'id'> & { id?: number };
-
-export function usageRecordView(r: Partial<PrintedRecord>, printer: TimePrinter, management: boolean) {
-  const v: Record<string, unknown> = {
-    id: r.id,
-    averageNumConnections: r.averageNumConnections,
-    incomingTransfer: r.bytesIn,
-    outgoingTransfer: r.bytesOut,
-    averageNumConnectionsSsl: r.averageNumConnectionsSsl,
-    incomingTransferSsl: r.bytesInSsl,
-    outgoingTransferSsl: r.bytesOutSsl,
-    numVips: r.numVips,
-    numPolls: r.numPolls,
-    startTime: printer.print(r.startMs),
-    endTime: printer.print(r.endMs),
-    vipType: r.vipType,
-    sslMode: r.sslMode,
-    eventType: r.eventType,
-  };
-  if (management) {
-    v.accountId = r.accountId;
-    v.loadBalancerId = r.loadBalancerId;
-  }
-  return v;
-}
 
 export function accountUsageView(r: AccountUsageRecord, printer: TimePrinter, management: boolean) {
   const v: Record<string, unknown> = {

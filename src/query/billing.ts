@@ -4,8 +4,9 @@
 // and the memory is one load balancer's records, whatever the size of the fleet or the day.
 
 import type { Store } from '../store/store.ts';
-import { streamRows } from '../store/dialect/index.ts';
-import { namedRecordsQuery, toNamedRecord, type NamedRecord } from '../store/usageRecords.ts';
+import { streamRowArrays, streamRows } from '../store/dialect/index.ts';
+import { AT, namedRecordsQuery, NAME_AT, type RecordRow } from '../store/usageRecords.ts';
+import { num } from '../store/rows.ts';
 import { accountUsageQuery, toAccountUsage, type AccountUsageRecord } from '../store/accountUsage.ts';
 import { RowCursor } from './rowCursor.ts';
 
@@ -19,7 +20,8 @@ export interface LoadBalancerItem {
   kind: 'loadBalancer';
   loadBalancerId: number;
   loadBalancerName: string;
-  records: NamedRecord[];
+  /** As the store gave them: written by api/format/recordRows.ts. */
+  records: RecordRow[];
 }
 
 export type BillingItem = AccountItem | LoadBalancerItem;
@@ -32,12 +34,12 @@ interface Window {
 /** Every account's billing of the window: snapshots with time in it, records lying inside it. */
 export async function* billingDay(store: Store, window: Window): AsyncGenerator<BillingItem> {
   const snapshots = new RowCursor(streamRows(store.connection, accountUsageQuery(store.db, window)), toAccountUsage);
-  const records = new RowCursor(streamRows(store.connection, namedRecordsQuery(store.db, { ...window, match: 'inside' })), toNamedRecord);
+  const records = new RowCursor(streamRowArrays(store.connection, namedRecordsQuery(store.db, { ...window, match: 'inside' })), asRow);
   try {
     for (;;) {
       const [hasSnapshot, hasRecord] = [await snapshots.ready(), await records.ready()];
       if (!hasSnapshot && !hasRecord) return;
-      const accountId = Math.min(hasSnapshot ? snapshots.row.accountId : Infinity, hasRecord ? records.row.accountId : Infinity);
+      const accountId = Math.min(hasSnapshot ? snapshots.row.accountId : Infinity, hasRecord ? accountOf(records.row) : Infinity);
       const item: AccountItem = { kind: 'account', accountId, snapshots: [] };
       while ((snapshots.buffered || (await snapshots.ready())) && snapshots.row.accountId === accountId) {
         item.snapshots.push(snapshots.row);
@@ -54,7 +56,7 @@ export async function* billingDay(store: Store, window: Window): AsyncGenerator<
 
 /** One account's load balancers with their records starting in the window (SPEC 3.7). */
 export async function* accountLoadBalancerUsages(store: Store, accountId: number, window: Window): AsyncGenerator<LoadBalancerItem> {
-  const records = new RowCursor(streamRows(store.connection, namedRecordsQuery(store.db, { ...window, match: 'starts', accountId })), toNamedRecord);
+  const records = new RowCursor(streamRowArrays(store.connection, namedRecordsQuery(store.db, { ...window, match: 'starts', accountId })), asRow);
   try {
     yield* loadBalancerGroups(records, accountId);
   } finally {
@@ -62,15 +64,19 @@ export async function* accountLoadBalancerUsages(store: Store, accountId: number
   }
 }
 
-async function* loadBalancerGroups(records: RowCursor<NamedRecord>, accountId: number): AsyncGenerator<LoadBalancerItem> {
-  while ((records.buffered || (await records.ready())) && records.row.accountId === accountId) {
-    const { loadBalancerId, loadBalancerName } = records.row;
-    const item: LoadBalancerItem = { kind: 'loadBalancer', loadBalancerId, loadBalancerName, records: [] };
+const asRow = (row: RecordRow) => row;
+const accountOf = (row: RecordRow) => num(row[AT.account_id] as number);
+const loadBalancerOf = (row: RecordRow) => num(row[AT.load_balancer_id] as number);
+
+async function* loadBalancerGroups(records: RowCursor<RecordRow>, accountId: number): AsyncGenerator<LoadBalancerItem> {
+  while ((records.buffered || (await records.ready())) && accountOf(records.row) === accountId) {
+    const loadBalancerId = loadBalancerOf(records.row);
+    const item: LoadBalancerItem = { kind: 'loadBalancer', loadBalancerId, loadBalancerName: (records.row[NAME_AT] as string | null) ?? '', records: [] };
     // A promise only when the store is asked for more rows, not one a record.
     do {
       item.records.push(records.row);
       records.advance();
-    } while ((records.buffered || (await records.ready())) && records.row.loadBalancerId === loadBalancerId && records.row.accountId === accountId);
+    } while ((records.buffered || (await records.ready())) && loadBalancerOf(records.row) === loadBalancerId && accountOf(records.row) === accountId);
     yield item;
   }
 }

@@ -271,21 +271,14 @@ export async function totalBytesOf(db: Db, lbId: number): Promise<Transfers> {
   return { bytesIn: big(r.i), bytesOut: big(r.o), bytesInSsl: big(r.si), bytesOutSsl: big(r.so) };
 }
 
-/** A record as a report prints it: its byte counts as the store gave them, exact either way. */
-export type PrintedRecord = Omit<UsageRecord, keyof Transfers> & { [K in keyof Transfers]: number | bigint };
-
 export function toRecord(r: any): UsageRecord {
-  return recordOf(r, big);
-}
-
-function recordOf<R extends PrintedRecord>(r: any, bytes: (v: any) => R['bytesIn']): R {
-  const rec = {
+  const rec: UsageRecord = {
     id: num(r.id), accountId: num(r.account_id), loadBalancerId: num(r.load_balancer_id),
     startMs: num(r.start_ms), endMs: num(r.end_ms),
-    bytesIn: bytes(r.bytes_in), bytesOut: bytes(r.bytes_out), bytesInSsl: bytes(r.bytes_in_ssl), bytesOutSsl: bytes(r.bytes_out_ssl),
+    bytesIn: big(r.bytes_in), bytesOut: big(r.bytes_out), bytesInSsl: big(r.bytes_in_ssl), bytesOutSsl: big(r.bytes_out_ssl),
     averageNumConnections: Number(r.avg_connections), averageNumConnectionsSsl: Number(r.avg_connections_ssl),
     numVips: num(r.num_vips), numPolls: num(r.num_polls), vipType: r.vip_type, sslMode: r.ssl_mode,
-  } as R;
+  };
   if (r.event_type) rec.eventType = r.event_type;
   return rec;
 }
@@ -317,21 +310,15 @@ export async function recordById(db: Db, loadBalancerId: number, id: number): Pr
 }
 
 /**
- * A record with its load balancer's name, as the billing reports list them. Its byte counts are
- * only printed: they stay a number while a double holds them exactly (a bigint beyond), not a
- * bigint each (four a record were a tenth of a billing day, with their printing).
+ * The records of a window in (account, load balancer, start, id) order, each RECORD_ROW's
+ * columns and then its load balancer's name (at NAME_AT): the one query a billing report streams
+ * (SPEC 3.4, 3.7). Not executed here. Only what a report prints: each column costs the driver's
+ * parsing on every row.
  */
-export type NamedRecord = PrintedRecord & { loadBalancerName: string };
-
-/**
- * The records of a window in (account, load balancer, start, id) order with their load
- * balancer's name: the one query a billing report streams (SPEC 3.4, 3.7). Not executed here.
- */
-
 const REPORT_COLUMNS = RECORD_ROW.map((column) => `r.${column}` as const);
+export const NAME_AT = RECORD_ROW.length;
 
 export function namedRecordsQuery(db: Db, w: RecordWindow) {
-  // Only what a report prints: each column costs the driver's parsing on every row.
   let q = db.selectFrom('usage_records as r').leftJoin('load_balancers as l', 'l.id', 'r.load_balancer_id')
     .select(REPORT_COLUMNS).select('l.name as lb_name')
     .where('r.start_ms', '>=', w.startMs).where('r.start_ms', '<=', w.endMs).where('r.voided', '=', 0);
@@ -339,11 +326,3 @@ export function namedRecordsQuery(db: Db, w: RecordWindow) {
   if (w.accountId !== undefined) q = q.where('r.account_id', '=', w.accountId);
   return q.orderBy('r.account_id').orderBy('r.load_balancer_id').orderBy('r.start_ms').orderBy('r.id');
 }
-
-export function toNamedRecord(r: any): NamedRecord {
-  const record = recordOf<NamedRecord>(r, asStored);
-  record.loadBalancerName = r.lb_name ?? '';
-  return record;
-}
-
-const asStored = (v: number | bigint | string) => (typeof v === 'string' ? BigInt(v) : v);

@@ -91,10 +91,17 @@ for (const [form, type, management] of PAGES) {
   });
 }
 
-test('a record with a required field missing in the store is an error, not a record without it', () => {
+test('a record with a required field missing or not of its type in the store is an error, not a record written without it or wrong', () => {
   const row = randomRow(random(1));
   row[AT.bytes_in] = null;
   const write = recordPageWriter(RESPONSES.loadBalancerUsageRecords);
   assert.throws(() => write('json', [row], timePrinter('UTC'), []), /incomingTransfer is null/);
   assert.throws(() => write('xml', [row], timePrinter('UTC'), []), /incomingTransfer is null/);
+  for (const [column, value, field] of [['bytes_out', 'corrupt', 'outgoingTransfer'], ['num_polls', 1.5, 'numPolls'], ['avg_connections', 'x', 'averageNumConnections'], ['avg_connections', NaN, 'averageNumConnections'], ['vip_type', 7, 'vipType']] as const) {
+    const bad = randomRow(random(2));
+    bad[AT[column]] = value;
+    for (const format of ['json', 'xml'] as const) {
+      assert.throws(() => write(format, [bad], timePrinter('UTC'), []), new RegExp(`${field} in the store is not of its type`), `${column} = ${value} (${format})`);
+    }
+  }
 });

@@ -43,9 +43,13 @@ function compileRow(fields: Field[], format: Format, open: string): WriteRow {
   fields.forEach((f, i) => {
     if (!/^[A-Za-z]+$/.test(f.name)) throw new Error(`not a field name: ${f.name}`);
     const key = format === 'json' ? `${i === 0 ? '' : ','}"${f.name}":` : ` ${f.name}="`;
-    const value = format === 'json'
-      ? f.time ? 'time(v)' : f.kind === 'string' ? 'text(v)' : f.kind === 'decimal' ? `'' + Number(v)` : `'' + v`
-      : f.time ? 'time(v)' : f.kind === 'string' ? 'text(v)' : f.kind === 'decimal' ? 'decimalXml(Number(v))' : `'' + v`;
+    // A value not of its column's type (a corrupt row) stops the page: written as it is, it would
+    // be a byte count that is not a number, or a document that does not parse.
+    const name = JSON.stringify(f.name);
+    const number = f.kind === 'decimal'
+      ? `(typeof v === 'bigint' || Number.isFinite(v) ? ${format === 'json' ? `'' + Number(v)` : 'decimalXml(Number(v))'} : notOfItsType(${name}, v))`
+      : `(typeof v === 'bigint' || Number.isInteger(v) ? '' + v : notOfItsType(${name}, v))`;
+    const value = f.time ? 'time(v)' : f.kind === 'string' ? `(typeof v === 'string' ? text(v) : notOfItsType(${name}, v))` : number;
     const close = format === 'json' ? '' : ` + '"'`;
     lines.push(`v = row[${f.at}];`);
     lines.push(f.optional
@@ -54,7 +58,7 @@ function compileRow(fields: Field[], format: Format, open: string): WriteRow {
   });
   lines.push(`return s + ${JSON.stringify(format === 'json' ? '}' : '/>')};`);
   // eslint-disable-next-line no-new-func
-  return new Function('decimalXml', 'missing', `return function writeRow(row, time, text) {\n${lines.join('\n')}\n};`)(decimalXml, missing) as WriteRow;
+  return new Function('decimalXml', 'missing', 'notOfItsType', `return function writeRow(row, time, text) {\n${lines.join('\n')}\n};`)(decimalXml, missing, notOfItsType) as WriteRow;
 }
 
 /** An average in XML: always with a decimal point, as the seeds write it ("0.0"). */
@@ -63,9 +67,12 @@ function decimalXml(n: number): string {
 }
 
 const missing = (name: string) => new Error(`a usage record's ${name} is null in the store`);
+function notOfItsType(name: string, v: unknown): never {
+  throw new Error(`a usage record's ${name} in the store is not of its type: ${String(v).slice(0, 40)}`);
+}
 
 /** The records of one shape (public or management), as JSON items or XML elements. */
-class RecordWriter {
+export class RecordWriter {
   private readonly jsonRow: WriteRow;
   private readonly xmlRow: WriteRow;
 

@@ -5,16 +5,17 @@
 // broken transfer, never a document that parses as complete.
 
 import fastJson from 'fast-json-stringify';
-import { accountBillings, accountBilling, accountUsage, loadBalancerUsage } from './shape.ts';
+import { accountBillings, accountBilling, accountUsage, loadBalancerUsage, loadBalancerUsageRecord } from './shape.ts';
 import { shapeSchema } from './jsonSchema.ts';
 import { ATOM_XMLNS, XML_DECLARATION, elementXml, openingTag } from './xml.ts';
-import { accountUsageView, usageRecordView } from '../views.ts';
+import { accountUsageView } from '../views.ts';
+import { RecordWriter } from './recordRows.ts';
 import type { Format } from '../negotiate.ts';
 import type { TimePrinter } from '../../domain/time.ts';
 import type { BillingItem, LoadBalancerItem } from '../../query/billing.ts';
 
 const accountUsageJson = fastJson(shapeSchema(accountUsage) as any);
-const loadBalancerUsageJson = fastJson(shapeSchema(loadBalancerUsage) as any);
+const records = new RecordWriter(loadBalancerUsageRecord, 'loadBalancerUsageRecord', loadBalancerUsage.ns);
 
 const CHUNK = 64 * 1024;
 
@@ -35,16 +36,14 @@ class Chunks {
   }
 }
 
-function loadBalancerUsageValue(item: LoadBalancerItem, printer: TimePrinter) {
-  return {
-    loadBalancerId: item.loadBalancerId, loadBalancerName: item.loadBalancerName,
-    loadBalancerUsageRecords: item.records.map((r) => usageRecordView(r, printer, false)), links: [],
-  };
-}
-
+/**
+ * One load balancer's records, written from the store's rows (format/recordRows.ts); in JSON its
+ * fields in the order the schema's serializer writes them (required ones first).
+ */
 function loadBalancerUsageText(item: LoadBalancerItem, format: Format, printer: TimePrinter): string {
-  const value = loadBalancerUsageValue(item, printer);
-  return format === 'xml' ? elementXml('loadBalancerUsage', loadBalancerUsage, value, 'public') : loadBalancerUsageJson(value);
+  const { loadBalancerId, loadBalancerName } = item;
+  if (format === 'xml') return `${openingTag('loadBalancerUsage', loadBalancerUsage, { loadBalancerId, loadBalancerName }, 'public')}>${records.xml(item.records, printer)}</loadBalancerUsage>`;
+  return `{"loadBalancerUsageRecords":${records.json(item.records, printer)},"links":[],"loadBalancerId":${loadBalancerId},"loadBalancerName":${JSON.stringify(loadBalancerName)}}`;
 }
 
 /** `accountBillings` of SPEC 3.4: every account of the day. */

@@ -3,7 +3,7 @@
 import type { RouteModule } from './index.ts';
 import { usageRecordPageFollowingLinks } from '../pageBoundaries.ts';
 import { READ_ALL } from '../auth.ts';
-import { send, sendPage, sendStream, responds, withFinalUntil } from '../respond.ts';
+import { sendPage, sendStream, responds, withFinalUntil } from '../respond.ts';
 import { RESPONSES } from '../format/shape.ts';
 import { pagedWindowQuery, parsePaging, requiredWindow, windowQuery } from '../params.ts';
 import { pageLinks } from '../paging.ts';

@@ -40,19 +40,19 @@ export function withParametersInlined(sql: string, parameters: readonly unknown[
  * The rows of `sql` (parameters written in) on `client`, `batchSize` at a time. `typeParser` is
  * the pool's: what the driver would have made of each column's text.
  */
-export async function* copyOutRows(client: pg.PoolClient, sql: string, batchSize: number, typeParser: (oid: number) => (text: string) => unknown): AsyncGenerator<Record<string, unknown>[]> {
+export async function* copyOutRows(client: pg.PoolClient, sql: string, batchSize: number, typeParser: (oid: number) => (text: string) => unknown, arrays = false): AsyncGenerator<(Record<string, unknown> | unknown[])[]> {
   // The columns' names and types: COPY's text says neither.
   const { fields } = await client.query(`select * from (${sql}) as q limit 0`);
   const names = fields.map((f) => f.name);
   const decoders = fields.map((f) => decoderOf(f.dataTypeID, typeParser));
   const stream = client.query(copyStreams.to(`copy (${sql}) to stdout`));
   let rest: Buffer | undefined;
-  let batch: Record<string, unknown>[] = [];
+  let batch: (Record<string, unknown> | unknown[])[] = [];
   for await (const chunk of stream as AsyncIterable<Buffer>) {
     const bytes = rest ? Buffer.concat([rest, chunk]) : chunk;
     let start = 0;
     for (let end = bytes.indexOf(NEWLINE, start); end >= 0; end = bytes.indexOf(NEWLINE, start)) {
-      batch.push(decodeRow(bytes, start, end, names, decoders));
+      batch.push(arrays ? decodeRowArray(bytes, start, end, decoders) : decodeRow(bytes, start, end, names, decoders));
       start = end + 1;
       if (batch.length >= batchSize) {
         yield batch;
@@ -67,12 +67,20 @@ export async function* copyOutRows(client: pg.PoolClient, sql: string, batchSize
 }
 
 function decodeRow(bytes: Buffer, start: number, end: number, names: string[], decoders: Decode[]): Record<string, unknown> {
+  const values = decodeRowArray(bytes, start, end, decoders);
   const row: Record<string, unknown> = {};
+  for (let c = 0; c < names.length; c++) row[names[c]!] = values[c];
+  return row;
+}
+
+/** A row's values in column order (decodeRow names them). */
+function decodeRowArray(bytes: Buffer, start: number, end: number, decoders: Decode[]): unknown[] {
+  const row: unknown[] = new Array(decoders.length);
   let from = start;
-  for (let c = 0; c < names.length; c++) {
+  for (let c = 0; c < decoders.length; c++) {
     let to = from;
     while (to < end && bytes[to] !== TAB) to++;
-    row[names[c]!] = to - from === 2 && bytes[from] === BACKSLASH && bytes[from + 1] === 78 /* N */ ? null : decoders[c]!(bytes, from, to);
+    row[c] = to - from === 2 && bytes[from] === BACKSLASH && bytes[from + 1] === 78 /* N */ ? null : decoders[c]!(bytes, from, to);
     from = to + 1;
   }
   return row;

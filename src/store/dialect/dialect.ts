@@ -70,8 +70,8 @@ export interface StoreDialect {
    */
   backup?(connection: EngineConnection, file: string): Promise<{ pages: number }>;
 
-  /** The rows of a select in the query's order, a chunk at a time, never all at once. */
-  streamRows<R>(connection: EngineConnection, query: Compilable<R>, chunkSize: number): AsyncGenerator<R[]>;
+  /** The rows of a select in the query's order, a chunk at a time, never all at once; `arrays`: each row its values in select order. */
+  streamRows<R>(connection: EngineConnection, query: Compilable<R>, chunkSize: number, arrays?: boolean): AsyncGenerator<R[]>;
 
   /**
    * The rows of a select as arrays of its columns' values in select order, read apart from any

@@ -73,6 +73,11 @@ export function streamRows<R>(connection: EngineConnection, query: Compilable<R>
   return dialectFor(connection.engine).streamRows(connection, query, chunkSize);
 }
 
+/** streamRows with each row as its values in select order (what the record writer takes). */
+export function streamRowArrays(connection: EngineConnection, query: Compilable<unknown>, chunkSize = 200): AsyncGenerator<unknown[][]> {
+  return dialectFor(connection.engine).streamRows<unknown[]>(connection, query as Compilable<unknown[]>, chunkSize, true);
+}
+
 /**
  * A select's rows as arrays of values in select order, straight from the driver (no object a row,
  * no column names): what a page of 1000 records is written from (api/format/recordRows.ts).

@@ -171,14 +171,14 @@ export function arrayLiteral<T>(items: readonly T[], quote: boolean, valueOf: (i
  * driver's row protocol, fetched 200 rows at a time, took 9 s of a billing day; this, 5 s). A
  * reader that stops early throws the connection away: it is still sending the rest.
  */
-async function* streamRows<R>(connection: EngineConnection, query: Compilable<R>, chunkSize: number): AsyncGenerator<R[]> {
+async function* streamRows<R>(connection: EngineConnection, query: Compilable<R>, chunkSize: number, arrays = false): AsyncGenerator<R[]> {
   const { sql: text, parameters } = query.compile();
   // Its connection's errors have a listener from the pool's connect (see connect above): the
   // failure reaches the reader through the stream.
   const client = await connection.pool!.connect();
   let finished = false;
   try {
-    yield* copyOutRows(client, withParametersInlined(text, parameters), chunkSize, typeParser) as AsyncGenerator<R[]>;
+    yield* copyOutRows(client, withParametersInlined(text, parameters), chunkSize, typeParser, arrays) as AsyncGenerator<R[]>;
     finished = true;
   } finally {
     // A failed client, or one still sending rows nobody reads, is thrown away.

@@ -113,13 +113,13 @@ async function bulkInsert<T>(db: Kysely<any>, table: string, columns: BulkColumn
  * On a read-only connection of its own (WAL lets it read beside the writer): Kysely's SQLite
  * stream would hold the process's one connection for as long as the slowest client takes to read.
  */
-async function* streamRows<R>(connection: EngineConnection, query: Compilable<R>, chunkSize: number): AsyncGenerator<R[]> {
+async function* streamRows<R>(connection: EngineConnection, query: Compilable<R>, chunkSize: number, arrays = false): AsyncGenerator<R[]> {
   const { sql: text, parameters } = query.compile();
   const reader = connection.location === ':memory:' ? connection.sqlite! : new SqliteDatabase(connection.location, { readonly: true, fileMustExist: true });
   try {
     reader.defaultSafeIntegers(true);
     let rows: R[] = [];
-    for (const row of reader.prepare(text).iterate(...(parameters as unknown[]))) {
+    for (const row of reader.prepare(text).raw(arrays).iterate(...(parameters as unknown[]))) {
       rows.push(row as R);
       if (rows.length === chunkSize) {
         yield rows;
