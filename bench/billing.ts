@@ -7,7 +7,7 @@ import copyStreams from 'pg-copy-streams';
 import type { Store } from '../src/store/store.ts';
 import { namedRecordsQuery } from '../src/store/usageRecords.ts';
 import { accountOf, HOUR, T0 } from './fixtures.ts';
-import { download, get, p50, startLbmeter } from './http.ts';
+import { againstBaseline, download, get, startLbmeter } from './http.ts';
 
 export interface BillingDayResult {
   loadBalancers: number;
@@ -61,7 +61,7 @@ export async function billingDay(setup: { store: Store; location: string; token:
   }
 }
 
-/** p50 of a tenant's /usage/current against /usage over the same 24 hours, one load balancer. */
+/** p50 of a tenant's /usage/current against /usage over the same 24 hours, one load balancer (median run of three). */
 export async function currentUsage(setup: { location: string; token: string }, lb: number, samples: number): Promise<{ currentMs: number; usageMs: number }> {
   const server = await startLbmeter({ LBMETER_DB: setup.location });
   try {
@@ -71,10 +71,9 @@ export async function currentUsage(setup: { location: string; token: string }, l
       const r = await get(url, auth);
       if (r.status !== 200) throw new Error(`${url} answered ${r.status}: ${r.body.slice(0, 200)}`);
     };
-    const currentMs = await p50(samples, () => check(`${base}/usage/current`));
     const day = () => `startTime=${new Date(Date.now() - 24 * HOUR).toISOString()}`;
-    const usageMs = await p50(samples, () => check(`${base}/usage?${day()}`));
-    return { currentMs, usageMs };
+    const r = await againstBaseline(samples, () => check(`${base}/usage/current`), () => check(`${base}/usage?${day()}`));
+    return { currentMs: r.measured.p50, usageMs: r.baseline.p50 };
   } finally {
     await server.stop();
   }

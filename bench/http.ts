@@ -52,11 +52,6 @@ export function latencyOf(times: number[]): Latency {
   return { p50: s[Math.floor(s.length / 2)]!, p99: s[Math.min(s.length - 1, Math.ceil(s.length * 0.99) - 1)]!, max: s.at(-1)! };
 }
 
-/** Latencies of n sequential calls, after a few to warm up. */
-export async function latencies(n: number, call: () => Promise<unknown>): Promise<Latency> {
-  return (await pairedLatencies(n, call))[0];
-}
-
 /**
  * Latencies of n sequential calls of each function, taken in turn (a, b, a, b, ...) after a few
  * to warm up: both see the same machine, so a busy moment cannot land on one side only.
@@ -74,15 +69,17 @@ export async function pairedLatencies(n: number, ...calls: (() => Promise<unknow
   return times.map(latencyOf);
 }
 
-/** p50 in ms of n sequential calls, after a few to warm up. */
-export async function p50(n: number, call: () => Promise<unknown>): Promise<number> {
-  return (await latencies(n, call)).p50;
-}
-
-/** The run whose `key` is the median of three: one noisy run cannot decide a ratio. */
-export async function medianOfThree<T>(run: () => Promise<T>, key: (r: T) => number): Promise<T> {
-  const runs = [await run(), await run(), await run()];
-  return runs.sort((a, b) => key(a) - key(b))[1]!;
+/**
+ * A measurement against its baseline: n samples of each taken in turn, three runs, and the run
+ * whose p50 ratio is the median of the three, so one noisy run cannot decide a ratio.
+ */
+export async function againstBaseline(n: number, measured: () => Promise<unknown>, baseline: () => Promise<unknown>): Promise<{ measured: Latency; baseline: Latency }> {
+  const runs: { measured: Latency; baseline: Latency }[] = [];
+  for (let i = 0; i < 3; i++) {
+    const [m, b] = await pairedLatencies(n, measured, baseline);
+    runs.push({ measured: m!, baseline: b! });
+  }
+  return runs.sort((x, y) => x.measured.p50 / x.baseline.p50 - y.measured.p50 / y.baseline.p50)[1]!;
 }
 
 /** Completed calls a second with `concurrency` callers for `seconds`. */

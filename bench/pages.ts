@@ -6,13 +6,13 @@
 import type { Store } from '../src/store/store.ts';
 import { putHost } from '../src/store/inventory.ts';
 import { fullWindow, type Sizes } from './fixtures.ts';
-import { download, get, medianOfThree, p50, pairedLatencies, post, startCeiling, startLbmeter, startStatsHost, throughput, type Latency } from './http.ts';
+import { againstBaseline, download, get, post, startCeiling, startLbmeter, startStatsHost, throughput, type Latency } from './http.ts';
 import { usageRecordPageQuery } from '../src/store/usageRecords.ts';
 
 const PAGE = 1000;
 
 export interface PageResults {
-  /** The page made from the store against its query run bare: p50 and p99 of the median run of three. */
+  /** The page made from the store against its query run bare; each pair of this result is the median run of three (http.ts againstBaseline). */
   page: Latency;
   bareSql: Latency;
   firstPageMs: number;
@@ -30,16 +30,6 @@ function bareSql(store: Store, startMs: number, endMs: number): () => Promise<un
   if (store.connection.pool) return () => store.connection.pool!.query({ text: sql, values: parameters as unknown[], rowMode: 'array' });
   const statement = store.connection.sqlite!.prepare(sql).raw(true);
   return async () => statement.all(...(parameters as unknown[]));
-}
-
-/** The page against its bare query, taken in turn; the run of three whose p50 ratio is the median. */
-async function pageAgainstQuery(samples: number, page: () => Promise<unknown>, bare: () => Promise<unknown>): Promise<[{ page: Latency; bareSql: Latency }, number]> {
-  const run = async () => {
-    const [p, b] = await pairedLatencies(samples, page, bare);
-    return { page: p!, bareSql: b! };
-  };
-  const median = await medianOfThree(run, (r) => r.page.p50 / r.bareSql.p50);
-  return [median, median.page.p50];
 }
 
 export async function pageTargets(setup: { store: Store; location: string; token: string; adminToken: string }, sizes: Sizes, options: { samples: number; seconds: number }): Promise<PageResults> {
@@ -69,17 +59,15 @@ export async function pageTargets(setup: { store: Store; location: string; token
       if (r.status !== 200) throw new Error(`page answered ${r.status}`);
     };
     const bare = bareSql(store, Date.parse(w.startTime), Date.parse(w.endTime));
-    const [pageVsSql, pageMs] = await pageAgainstQuery(options.samples, () => received(uncached!.url + path(0)), bare);
+    const firstPage = () => received(uncached!.url + path(0));
+    const pageVsSql = await againstBaseline(options.samples, firstPage, bare);
 
     // The last page, reached by following the next link of the page before it.
     const lastOffset = Math.floor((sizes.records - 1) / PAGE) * PAGE;
     const before = JSON.parse((await made(lastOffset - PAGE)).body);
     const next = before.links.find((l: { link: { rel: string } }) => l.link.rel === 'next').link.href as string;
-    const lastPageMs = await p50(options.samples, () => received(uncached!.url + new URL(next).pathname + new URL(next).search));
-    const firstPageMs = pageMs;
-
-    const jsonPageMs = pageMs;
-    const xmlPageMs = await p50(options.samples, () => received(uncached!.url + path(0, '.xml')));
+    const lastVsFirst = await againstBaseline(options.samples, () => received(uncached!.url + new URL(next).pathname + new URL(next).search), firstPage);
+    const xmlVsJson = await againstBaseline(options.samples, () => received(uncached!.url + path(0, '.xml')), firstPage);
 
     // Pages of a closed window asked for again: answered from the page cache.
     const jsonPagesPerSecond = await throughput(options.seconds, 8, () => page(0));
@@ -100,7 +88,10 @@ export async function pageTargets(setup: { store: Store; location: string; token
     } finally {
       await ceiling.stop();
     }
-    return { ...pageVsSql, firstPageMs, lastPageMs, jsonPagesPerSecond, ceilingPagesPerSecond, xmlPageMs, jsonPageMs, peakRssMb };
+    return {
+      page: pageVsSql.measured, bareSql: pageVsSql.baseline, lastPageMs: lastVsFirst.measured.p50, firstPageMs: lastVsFirst.baseline.p50,
+      xmlPageMs: xmlVsJson.measured.p50, jsonPageMs: xmlVsJson.baseline.p50, jsonPagesPerSecond, ceilingPagesPerSecond, peakRssMb,
+    };
   } finally {
     await server.stop();
     await uncached?.stop();
