@@ -136,12 +136,18 @@ function server(child: ChildProcess, url: string): Server {
   };
 }
 
-export async function startLbmeter(env: Record<string, string>): Promise<Server> {
-  // Started as operators start it: the bin with its own Node.js flags.
-  const child = spawn(new URL('../bin/lbmeter.js', import.meta.url).pathname, ['serve', '--no-jobs', '--no-poller'], {
+/** `lbmeter serve` started as operators start it: the bin with its own Node.js flags, after `prefix` (nice). */
+function spawnServe(flags: string[], env: Record<string, string>, prefix: string[] = []): ChildProcess {
+  const [command, ...args] = [...prefix, new URL('../bin/lbmeter.js', import.meta.url).pathname, 'serve', ...flags];
+  return spawn(command!, args, {
     env: { ...process.env, LBMETER_PORT: '0', LBMETER_RATE_LIMIT: '0', LBMETER_LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+/** The API alone, no poller and no jobs. */
+export async function startLbmeter(env: Record<string, string>): Promise<Server> {
+  const child = spawnServe(['--no-jobs', '--no-poller'], env);
   return server(child, await started(child, /API on (http:\/\/\S+)/));
 }
 
@@ -151,12 +157,7 @@ export async function startLbmeter(env: Record<string, string>): Promise<Server>
  * API workers' pids.
  */
 export async function startUnit(flags: string[], env: Record<string, string>, prefix: string[] = []): Promise<Server & { metricsUrl: string; processes(): number[] }> {
-  const bin = new URL('../bin/lbmeter.js', import.meta.url).pathname;
-  const [command, ...args] = [...prefix, bin, 'serve', ...flags];
-  const child = spawn(command!, args, {
-    env: { ...process.env, LBMETER_PORT: '0', LBMETER_METRICS_PORT: '0', LBMETER_RATE_LIMIT: '0', LBMETER_LOG_LEVEL: 'warn', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnServe(flags, { LBMETER_METRICS_PORT: '0', ...env }, prefix);
   const serves = !flags.includes('--no-api');
   const m = await startedWith(child, serves ? /API on (http:\/\/\S+)[\s\S]*metrics: (http:\/\/\S+)\/metrics/ : /()metrics: (http:\/\/\S+)\/metrics/);
   const children = () => readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);

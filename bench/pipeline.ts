@@ -11,6 +11,7 @@ import { ensureDayPartitions, partitionName } from '../src/store/partitions.ts';
 import { compactDay, daysToCompact } from '../src/store/compaction.ts';
 import { accountOf, copyFleet, copyInto, ensurePgDatabase, HOUR, statCsv, T0 } from './fixtures.ts';
 import { recordIdWrapYear } from '../src/domain/recordIds.ts';
+import { latencyOf } from './http.ts';
 
 const MINUTE = 60_000;
 
@@ -32,7 +33,7 @@ function hostStatCsv(n: number, host: number, round: number): string {
 }
 
 /** The middle of an odd number of measurements. */
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[values.length >> 1]!;
+const median = (values: number[]) => latencyOf(values).p50;
 
 /**
  * The median of three cycles of polls against the median of three COPYs of the same rows: one

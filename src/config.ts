@@ -152,14 +152,15 @@ export function loadConfig(env: Env = process.env): Config {
   }
   const ceiling = env.LBMETER_DELTA_CEILING || String(2n ** 40n);
   if (!/^\d{1,19}$/.test(ceiling)) throw new ConfigError(`LBMETER_DELTA_CEILING: expected a number of bytes, got ${JSON.stringify(ceiling.slice(0, 40))}`);
+  const pollIntervalS = integer(env, 'LBMETER_POLL_INTERVAL', 300, 1, 86_400);
   const config: Config = {
     db,
     host,
     port,
     baseUrl,
     timezone,
-    pollIntervalMs: integer(env, 'LBMETER_POLL_INTERVAL', 300, 1, 86_400) * 1000,
-    jobIntervalMs: integer(env, 'LBMETER_JOB_INTERVAL', integer(env, 'LBMETER_POLL_INTERVAL', 300, 1, 86_400), 1, 86_400) * 1000,
+    pollIntervalMs: pollIntervalS * 1000,
+    jobIntervalMs: integer(env, 'LBMETER_JOB_INTERVAL', pollIntervalS, 1, 86_400) * 1000,
     pollTimeoutMs: integer(env, 'LBMETER_POLL_TIMEOUT', 10, 1, 600) * 1000,
     retentionDays: integer(env, 'LBMETER_RETENTION_DAYS', 90, 1, 3650),
     readingsDays: integer(env, 'LBMETER_READINGS_DAYS', 7, 0, 3650),

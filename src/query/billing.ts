@@ -34,7 +34,7 @@ interface Window {
 /** Every account's billing of the window: snapshots with time in it, records lying inside it. */
 export async function* billingDay(store: Store, window: Window): AsyncGenerator<BillingItem> {
   const snapshots = new RowCursor(streamRows(store.connection, accountUsageQuery(store.db, window)), toAccountUsage);
-  const records = new RowCursor(streamRowArrays(store.connection, namedRecordsQuery(store.db, { ...window, match: 'inside' })), asRow);
+  const records = new RowCursor<RecordRow>(streamRowArrays(store.connection, namedRecordsQuery(store.db, { ...window, match: 'inside' })));
   try {
     for (;;) {
       const [hasSnapshot, hasRecord] = [await snapshots.ready(), await records.ready()];
@@ -56,7 +56,7 @@ export async function* billingDay(store: Store, window: Window): AsyncGenerator<
 
 /** One account's load balancers with their records starting in the window (SPEC 3.7). */
 export async function* accountLoadBalancerUsages(store: Store, accountId: number, window: Window): AsyncGenerator<LoadBalancerItem> {
-  const records = new RowCursor(streamRowArrays(store.connection, namedRecordsQuery(store.db, { ...window, match: 'starts', accountId })), asRow);
+  const records = new RowCursor<RecordRow>(streamRowArrays(store.connection, namedRecordsQuery(store.db, { ...window, match: 'starts', accountId })));
   try {
     yield* loadBalancerGroups(records, accountId);
   } finally {
@@ -64,7 +64,6 @@ export async function* accountLoadBalancerUsages(store: Store, accountId: number
   }
 }
 
-const asRow = (row: RecordRow) => row;
 const accountOf = (row: RecordRow) => num(row[AT.account_id] as number);
 const loadBalancerOf = (row: RecordRow) => num(row[AT.load_balancer_id] as number);
 

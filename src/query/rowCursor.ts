@@ -8,7 +8,8 @@ export class RowCursor<T> {
   private at = 0;
   private done = false;
 
-  constructor(private readonly batches: AsyncGenerator<unknown[]>, private readonly map: (row: any) => T) {}
+  /** `map`: what each row becomes; without it, rows are used as the store gave them. */
+  constructor(private readonly batches: AsyncGenerator<unknown[]>, private readonly map?: (row: any) => T) {}
 
   /** A row is at the cursor without asking the store. */
   get buffered(): boolean {
@@ -26,7 +27,7 @@ export class RowCursor<T> {
       const next = await this.batches.next();
       if (next.done) this.done = true;
       else {
-        this.batch = next.value.map(this.map);
+        this.batch = this.map ? next.value.map(this.map) : (next.value as T[]);
         this.at = 0;
       }
     }

@@ -1,6 +1,7 @@
 // Usage records written straight from the store's rows (store/usageRecords.ts RECORD_ROW), in
 // JSON and in XML, with no record object, view object or serializer between the driver and the
-// text: a page of 1000 records costs its query, this writing and its HTTP (bench group `pages`). What is written (fields, their order, their form in each format) is read off the records'
+// text: a page of 1000 records costs its query, this writing and its HTTP (bench group `pages`).
+// What is written (fields, their order, their form in each format) is read off the records'
 // shapes as every other response's is, and test/api/recordRows.test.ts holds the text to the
 // shape-driven writers' (xml.ts, the JSON schema's serializer) for the same records.
 

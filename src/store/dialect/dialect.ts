@@ -17,8 +17,6 @@ export interface EngineConnection {
   pool?: pg.Pool;
   /** Set when the engine is SQLite. */
   sqlite?: SqliteDatabase.Database;
-  /** SQLite: a read-only connection of its own for selectRows, opened at its first use. */
-  sqliteReader?: SqliteDatabase.Database;
 }
 
 export interface BulkColumn<T> {

@@ -66,14 +66,20 @@ export const sqliteDialect: StoreDialect = {
   selectRows,
 
   release(connection) {
-    connection.sqliteReader?.close();
-    connection.sqliteReader = undefined;
-    readerStatements.delete(connection);
+    readers.get(connection)?.database.close();
+    readers.delete(connection);
   },
 };
 
-/** Prepared statements of a store's reader, by their SQL: preparing costs more than a short page. */
-const readerStatements = new WeakMap<EngineConnection, Map<string, SqliteDatabase.Statement>>();
+/** A read-only connection beside the store's own (WAL lets it read while the other writes). */
+function openReader(location: string): SqliteDatabase.Database {
+  const reader = new SqliteDatabase(location, { readonly: true, fileMustExist: true });
+  reader.defaultSafeIntegers(true);
+  return reader;
+}
+
+/** Each store's reader for selectRows, opened at its first use, with its prepared statements by SQL (preparing costs more than a short page). */
+const readers = new WeakMap<EngineConnection, { database: SqliteDatabase.Database; statements: Map<string, SqliteDatabase.Statement> }>();
 const READER_STATEMENTS = 64;
 
 /**
@@ -85,17 +91,13 @@ const READER_STATEMENTS = 64;
 async function selectRows(connection: EngineConnection, query: RowsQuery): Promise<unknown[][]> {
   if (connection.location === ':memory:') return (await query.execute()).map((row) => Object.values(row));
   const compiled = query.compile();
-  let statements = readerStatements.get(connection);
-  if (!connection.sqliteReader || !statements) {
-    connection.sqliteReader = new SqliteDatabase(connection.location, { readonly: true, fileMustExist: true });
-    connection.sqliteReader.defaultSafeIntegers(true);
-    readerStatements.set(connection, (statements = new Map()));
-  }
-  let statement = statements.get(compiled.sql);
+  let reader = readers.get(connection);
+  if (!reader) readers.set(connection, (reader = { database: openReader(connection.location), statements: new Map() }));
+  let statement = reader.statements.get(compiled.sql);
   if (!statement) {
-    if (statements.size >= READER_STATEMENTS) statements.clear();
-    statement = connection.sqliteReader.prepare(compiled.sql).raw(true);
-    statements.set(compiled.sql, statement);
+    if (reader.statements.size >= READER_STATEMENTS) reader.statements.clear();
+    statement = reader.database.prepare(compiled.sql).raw(true);
+    reader.statements.set(compiled.sql, statement);
   }
   return statement.all(...(compiled.parameters as unknown[])) as unknown[][];
 }
@@ -115,9 +117,9 @@ async function bulkInsert<T>(db: Kysely<any>, table: string, columns: BulkColumn
  */
 async function* streamRows<R>(connection: EngineConnection, query: Compilable<R>, chunkSize: number, arrays = false): AsyncGenerator<R[]> {
   const { sql: text, parameters } = query.compile();
-  const reader = connection.location === ':memory:' ? connection.sqlite! : new SqliteDatabase(connection.location, { readonly: true, fileMustExist: true });
+  // Both give every integer as a bigint: connect and openReader set it.
+  const reader = connection.location === ':memory:' ? connection.sqlite! : openReader(connection.location);
   try {
-    reader.defaultSafeIntegers(true);
     let rows: R[] = [];
     for (const row of reader.prepare(text).raw(arrays).iterate(...(parameters as unknown[]))) {
       rows.push(row as R);
