@@ -11,7 +11,7 @@ import { acquireLease, holdsLease, liveHolders, releaseLease, takeLease } from '
 import { claimSampleKey, hostBaselines, newestReadingPerHost, saveHostBaselines } from '../../src/store/counters.ts';
 import { HostBaselines } from '../../src/store/hostBaselines.ts';
 import { insertNewEvents } from '../../src/store/events.ts';
-import { newRollStamp, replaceHourRecords, usageRecordRowPage, usageRecordsIn } from '../../src/store/usageRecords.ts';
+import { AT, newRollStamp, RECORD_ROW, replaceHourRecords, usageRecordRowPage, usageRecordsIn } from '../../src/store/usageRecords.ts';
 import { insertReadings, readingsOf, type NewReading } from '../../src/store/readings.ts';
 import { putSnapshots } from '../../src/store/accountUsage.ts';
 import { purgeExpired } from '../../src/jobs/retention.ts';
@@ -255,6 +255,22 @@ for (const { fixture, skip } of await engines()) {
       });
       assert.equal(duringTransaction, 1, 'a delete not yet committed is not seen');
       assert.equal((await usageRecordRowPage(store, w, 0, 10)).rows.length, 0, 'and is seen once committed');
+    });
+
+    test('a page of rows holds what the driver reads, value for value, at the edges of every column type', async () => {
+      const hour = H + 6 * HOUR_MS;
+      const edges: Partial<UsageRecordDraft>[] = [
+        { bytesIn: 2n ** 63n - 1n, bytesOut: 0n, bytesInSsl: 10n ** 15n - 1n, bytesOutSsl: 10n ** 15n, averageNumConnections: 0.1, averageNumConnectionsSsl: 1 / 3 },
+        { bytesIn: 2n ** 53n + 1n, bytesOut: 1n, averageNumConnections: 1e-7, averageNumConnectionsSsl: 123456.789, numVips: 2 ** 31 - 1, numPolls: 0, eventType: 'DELETE_LOADBALANCER' },
+        { averageNumConnections: 1e21, averageNumConnectionsSsl: 5e-324, vipType: 'SERVICENET', sslMode: 'MIXED', eventType: 'SSL_OFF' },
+      ];
+      const drafts = edges.map((over, i) => draft(72 + i, hour, over));
+      await replaceHourRecords(store.db, hour, drafts, { final: false, stamp: newRollStamp(), loadBalancerIds: drafts.map((d) => d.loadBalancerId) });
+      const { rows } = await usageRecordRowPage(store, { startMs: hour, endMs: hour + HOUR_MS, match: 'starts' }, 0, 10);
+      const viaDriver = await store.db.selectFrom('usage_records').select(RECORD_ROW).where('hour_ms', '=', hour).orderBy('load_balancer_id').execute();
+      assert.equal(rows.length, 3);
+      assert.deepEqual(rows, viaDriver.map((r) => RECORD_ROW.map((column) => (r as Record<string, unknown>)[column])));
+      assert.equal(BigInt(rows[0]![AT.bytes_in] as bigint), 2n ** 63n - 1n, 'the largest count a record holds, exactly');
     });
 
     test('retention takes whole old days at once (PostgreSQL drops their partitions), never a day with an unexported record', async () => {

@@ -1,5 +1,5 @@
 // PostgreSQL: a pool of pg clients; transaction-scoped advisory locks; id lists as one array
-// parameter; bulk rows by COPY on the transaction's own client; reports read through COPY TO STDOUT.
+// parameter; bulk rows by COPY on the transaction's own client; reports and pages read through COPY TO STDOUT.
 
 import pg from 'pg';
 import Cursor from 'pg-cursor';
@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import { PostgresDialect, sql, type Compilable, type ExpressionBuilder, type Kysely } from 'kysely';
 import type { BulkColumn, EngineConnection, LockMode, StoreDialect } from './dialect.ts';
 import { copyTextChunks } from './copyText.ts';
-import { copyOutRows, withParametersInlined } from './copyOut.ts';
+import { copyOutRows } from './copyOut.ts';
 
 /** Up to 15 digits always fit a double exactly (2^53 has 16). */
 function parseInt8(text: string): number | bigint {
@@ -116,11 +116,13 @@ export const postgresDialect: StoreDialect = {
 
   streamRows,
 
-  // A pooled client outside any transaction: committed rows only.
+  // Through COPY like a report (streamRows below), on a pooled client outside any transaction:
+  // committed rows only. A page of 1000 records: the driver's row protocol makes 16 000 strings
+  // (3.4 ms of a 4.5 ms query, profiled); COPY's lines are read here from the bytes.
   async selectRows(connection, query) {
-    const { sql: text, parameters } = query.compile();
-    const result = await connection.pool!.query({ text, values: parameters as unknown[], rowMode: 'array' });
-    return result.rows as unknown[][];
+    const rows: unknown[][] = [];
+    for await (const batch of streamRows(connection, query as Compilable<unknown[]>, Number.MAX_SAFE_INTEGER, true)) rows.push(...batch);
+    return rows;
   },
 
   // The pool is ended with the query builder.
@@ -178,7 +180,7 @@ async function* streamRows<R>(connection: EngineConnection, query: Compilable<R>
   const client = await connection.pool!.connect();
   let finished = false;
   try {
-    yield* copyOutRows(client, withParametersInlined(text, parameters), chunkSize, typeParser, arrays) as AsyncGenerator<R[]>;
+    yield* copyOutRows(client, text, parameters, chunkSize, typeParser, arrays) as AsyncGenerator<R[]>;
     finished = true;
   } finally {
     // A failed client, or one still sending rows nobody reads, is thrown away.
