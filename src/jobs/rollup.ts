@@ -18,7 +18,7 @@ import { countAccountAt } from '../domain/snapshot.ts';
 import { DAY_MS, floorDay, floorHour, HOUR_MS } from '../domain/time.ts';
 import { num } from '../store/rows.ts';
 import { ensureDayPartitions } from '../store/partitions.ts';
-import { rollHour, writeRolledHour } from '../usage/hourRollup.ts';
+import { rollFleetHour } from '../usage/hourRollup.ts';
 import { underLease, type Fence } from './leases.ts';
 import { perStore } from '../store/perStore.ts';
 
@@ -29,6 +29,8 @@ export interface RollupOptions {
   /** How long to wait while another process rolls up (0: leave this run to it). */
   waitMs?: number;
   holder?: string;
+  /** Load balancers rolled at a time (default usage/hourRollup.ts FLEET_SLICE; tests take small ones). */
+  sliceSize?: number;
   /** Called after each hour with the hours rolled so far (a terminal's progress line). */
   onProgress?: (hoursRolled: number) => void;
 }
@@ -75,10 +77,9 @@ async function rollUpHeld(store: Store, options: RollupOptions, fence: Fence): P
       await fence(trx);
       // Ingest into an hour being made final waits, and is then held as late.
       if (final) await lockHours(trx, [hour], 'exclusive');
-      const rolled = await rollHour(trx, hour, hour + HOUR_MS);
-      await writeRolledHour(trx, rolled, { final, nowMs });
+      const records = await rollFleetHour(trx, hour, { final, nowMs, sliceSize: options.sliceSize });
       await markHour(trx, hour, final, nowMs);
-      return rolled.drafts.length;
+      return records;
     });
     result.hoursRolled++;
     if (final) result.hoursFinalized++;

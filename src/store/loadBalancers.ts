@@ -4,6 +4,8 @@ import type { Db } from './store.ts';
 import { chunks } from './store.ts';
 import { idBatches, idIn } from './dialect/index.ts';
 import { num, optNum } from './rows.ts';
+import { inIdRange, rangesStartingAt, type IdRange } from './idRange.ts';
+import { sql } from 'kysely';
 import type { LoadBalancerState, VirtualIp, IpVersion, VipType, LbStatus, SslMode } from '../domain/types.ts';
 import { sortVips } from '../domain/lifecycle.ts';
 
@@ -99,18 +101,30 @@ export async function customerCount(db: Db, clusterId: number): Promise<{ accoun
 }
 
 /** Ids of load balancers that existed at some instant of [fromMs, toMs) (and those without end). */
-export async function loadBalancerIdsAliveIn(db: Db, fromMs: number, toMs: number, filter: { ids?: number[] } = {}): Promise<number[]> {
+export async function loadBalancerIdsAliveIn(db: Db, fromMs: number, toMs: number, filter: { ids?: number[]; range?: IdRange } = {}): Promise<number[]> {
   const out: number[] = [];
   for (const part of filter.ids ? idBatches(db, filter.ids) : [undefined]) {
-    let q = db.selectFrom('load_balancers').select('id')
-      .where('created_ms', '<', toMs)
-      .where((eb) => eb.or([eb('deleted_ms', 'is', null), eb('deleted_ms', '>=', fromMs)]))
-      .orderBy('id');
+    let q = inIdRange(aliveIn(db, fromMs, toMs).select('id').orderBy('id'), 'id', filter.range);
     if (part) q = q.where(idIn(db, 'id', part));
     for (const r of await q.execute()) out.push(num(r.id));
   }
   return out;
 }
+
+/**
+ * Ranges of ids holding `size` load balancers alive in [fromMs, toMs) each (the last the rest),
+ * covering every id (idRange.ts): a fleet's hour rolled a slice at a time. Only every size-th id
+ * comes from the store.
+ */
+export async function rangesOfAliveIn(db: Db, fromMs: number, toMs: number, size: number): Promise<IdRange[]> {
+  const numbered = aliveIn(db, fromMs, toMs).select(['id', sql<number>`row_number() over (order by id)`.as('n')]).as('alive');
+  const starts = await db.selectFrom(numbered).select('alive.id').where('alive.n', '>', 1).where(sql`(alive.n - 1) % ${size}`, '=', 0).orderBy('alive.id').execute();
+  return rangesStartingAt(starts.map((r) => num(r.id)));
+}
+
+const aliveIn = (db: Db, fromMs: number, toMs: number) => db.selectFrom('load_balancers')
+  .where('created_ms', '<', toMs)
+  .where((eb) => eb.or([eb('deleted_ms', 'is', null), eb('deleted_ms', '>=', fromMs)]));
 
 /** Load balancers of an account that existed at any moment of [start, end], paged, ascending id. */
 export async function billableLoadBalancerIds(db: Db, accountId: number, startMs: number, endMs: number, offset: number, limit: number): Promise<number[]> {

@@ -8,6 +8,7 @@ import type { Db } from './store.ts';
 import type { Database } from './schema.ts';
 import { bulkInsert, idBatches, idIn, type BulkColumn } from './dialect/index.ts';
 import { ensureDayPartitions } from './partitions.ts';
+import { inIdRange, type IdRange } from './idRange.ts';
 import { big, num, optNum } from './rows.ts';
 import { READING_KINDS, type ChainDelta, type ChainLink, type ReadingKind } from '../domain/delta.ts';
 import type { IngestHold, OperatorDecision, StoredReading } from '../domain/reading.ts';
@@ -135,13 +136,6 @@ export async function readingsBilledBetween(db: Db, fromMs: number, toMs: number
   return { bytesIn: big(r.i ?? 0), bytesOut: big(r.o ?? 0), bytesInSsl: big(r.si ?? 0), bytesOutSsl: big(r.so ?? 0) };
 }
 
-/**
- * Per load balancer, the totals of a quiet hour (domain/rollup.ts) over its readings with time in
- * (fromMs, toMs]: bytes of the readings not held, the busiest host's readings, and the sum over
- * hosts of their mean connections. One grouped query, one row a load balancer: the rollup of a
- * fleet's quiet hours moves one row a load balancer, not one a reading. `lbIds` undefined: every
- * load balancer with readings then.
- */
 /** Whether a load balancer's readings of the hour (hourMs, hourMs + 1h] were compacted into hourly rows. */
 export async function hourCompacted(db: Db, lbId: number, hourMs: number): Promise<boolean> {
   const row = await db.selectFrom('usage_samples').select('id').where('load_balancer_id', '=', lbId).where('kind', '=', KIND_CODE.HOURLY)
@@ -149,21 +143,28 @@ export async function hourCompacted(db: Db, lbId: number, hourMs: number): Promi
   return row !== undefined;
 }
 
-/** The load balancers with readings in (fromMs, toMs], of these or all. */
-export async function loadBalancersReadIn(db: Db, lbIds: number[] | undefined, fromMs: number, toMs: number): Promise<number[]> {
+/** The load balancers with readings in (fromMs, toMs], of these or all (in `range`, given one). */
+export async function loadBalancersReadIn(db: Db, lbIds: number[] | undefined, fromMs: number, toMs: number, range?: IdRange): Promise<number[]> {
   const out: number[] = [];
   for (const part of lbIds ? idBatches(db, lbIds) : [undefined]) {
-    let q = db.selectFrom('usage_samples').select('load_balancer_id').distinct().where('time_ms', '>', fromMs).where('time_ms', '<=', toMs);
+    let q = inIdRange(db.selectFrom('usage_samples').select('load_balancer_id').distinct().where('time_ms', '>', fromMs).where('time_ms', '<=', toMs), 'load_balancer_id', range);
     if (part) q = q.where(idIn(db, 'load_balancer_id', part));
     for (const r of await q.execute()) out.push(num(r.load_balancer_id));
   }
   return out;
 }
 
-export async function readingTotalsOf(db: Db, lbIds: number[] | undefined, fromMs: number, toMs: number): Promise<Map<number, RecordTotals>> {
+/**
+ * Per load balancer, the totals of a quiet hour (domain/rollup.ts) over its readings with time in
+ * (fromMs, toMs]: bytes of the readings not held, the busiest host's readings, and the sum over
+ * hosts of their mean connections. One grouped query, one row a load balancer: the rollup of a
+ * fleet's quiet hours moves one row a load balancer, not one a reading. `lbIds` undefined: every
+ * load balancer with readings then (in `range`, given one).
+ */
+export async function readingTotalsOf(db: Db, lbIds: number[] | undefined, fromMs: number, toMs: number, range?: IdRange): Promise<Map<number, RecordTotals>> {
   const out = new Map<number, RecordTotals>();
   for (const part of lbIds ? idBatches(db, lbIds) : [undefined]) {
-    let perHost = db.selectFrom('usage_samples').where('time_ms', '>', fromMs).where('time_ms', '<=', toMs).where(inChain);
+    let perHost = inIdRange(db.selectFrom('usage_samples').where('time_ms', '>', fromMs).where('time_ms', '<=', toMs).where(inChain), 'load_balancer_id', range);
     if (part) perHost = perHost.where(idIn(db, 'load_balancer_id', part));
     // account_id is the load balancer's own: grouping by it changes nothing here, and lets each
     // shard of a Citus cluster distributed by account compute its groups alone.

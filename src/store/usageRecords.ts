@@ -8,6 +8,7 @@ import { randomInt } from 'node:crypto';
 import { sql } from 'kysely';
 import type { Db, Store } from './store.ts';
 import { bulkInsert, dialectOf, idBatches, idIn, selectRows, type BulkColumn } from './dialect/index.ts';
+import { inIdRange, type IdRange } from './idRange.ts';
 import { createDayPartition, ensureDayPartitions } from './partitions.ts';
 import { perStore } from './perStore.ts';
 import { allocateRecordId } from '../domain/recordIds.ts';
@@ -60,16 +61,30 @@ const recordKey = (r: { loadBalancerId: number; startMs: number; closing: boolea
  * a late DELETE left nothing after it). A final record never changes here.
  */
 export async function replaceHourRecords(db: Db, hourMs: number, drafts: UsageRecordDraft[], options: { final: boolean; stamp: number; loadBalancerIds?: number[] }): Promise<void> {
+  await writeHourRecords(db, hourMs, drafts, options);
+  await dropStaleHourRecords(db, hourMs, options.stamp, options.loadBalancerIds);
+}
+
+/**
+ * The upsert half of replaceHourRecords: the drafts of these load balancers (a list, a range of
+ * ids, or all) written with the roll's stamp. A roll of the fleet in slices writes each slice so,
+ * then drops what none of them wrote (dropStaleHourRecords) once.
+ */
+export async function writeHourRecords(db: Db, hourMs: number, drafts: UsageRecordDraft[], options: { final: boolean; stamp: number; loadBalancerIds?: number[]; idRange?: IdRange }): Promise<void> {
   await ensureDayPartitions(db, 'usage_records', hourMs, hourMs + HOUR_MS - 1);
-  const ids = await recordIdsOf(db, hourMs, drafts, options.loadBalancerIds);
+  const ids = await recordIdsOf(db, hourMs, drafts, options.loadBalancerIds, options.idRange);
   const columns = [
     { name: 'id', pgType: 'bigint', value: (d: UsageRecordDraft) => ids.get(d) }, ...RECORD_COLUMNS,
     { name: 'final', pgType: 'integer', value: () => (options.final ? 1 : 0) }, { name: 'roll_stamp', pgType: 'bigint', value: () => options.stamp },
   ] as BulkColumn<UsageRecordDraft>[];
   await bulkInsert(db, 'usage_records', columns, drafts, `on conflict (load_balancer_id, start_ms, closing) do update set ${UPDATED} where usage_records.final = 0`);
-  const stale = (q: any) => q.where('hour_ms', '=', hourMs).where('final', '=', 0).where('roll_stamp', '!=', options.stamp);
-  if (!options.loadBalancerIds) await stale(db.deleteFrom('usage_records')).execute();
-  else for (const part of idBatches(db, options.loadBalancerIds)) await stale(db.deleteFrom('usage_records')).where(idIn(db, 'load_balancer_id', part)).execute();
+}
+
+/** Provisional records of the hour (of these load balancers, or all) that the roll with `stamp` did not write. */
+export async function dropStaleHourRecords(db: Db, hourMs: number, stamp: number, loadBalancerIds?: number[]): Promise<void> {
+  const stale = (q: any) => q.where('hour_ms', '=', hourMs).where('final', '=', 0).where('roll_stamp', '!=', stamp);
+  if (!loadBalancerIds) await stale(db.deleteFrom('usage_records')).execute();
+  else for (const part of idBatches(db, loadBalancerIds)) await stale(db.deleteFrom('usage_records')).where(idIn(db, 'load_balancer_id', part)).execute();
 }
 
 /** The largest id a store held before ids were derived (migration 013): derived ones stay above it. */
@@ -91,12 +106,12 @@ function recordIdBaseOf(db: Db): Promise<number> {
  * record of its load balancer in that hour holds (the ones about to go stale included: an id is
  * not handed to another record in the roll that removes its holder).
  */
-async function recordIdsOf(db: Db, hourMs: number, drafts: UsageRecordDraft[], lbIds?: number[]): Promise<Map<UsageRecordDraft, number>> {
+async function recordIdsOf(db: Db, hourMs: number, drafts: UsageRecordDraft[], lbIds?: number[], range?: IdRange): Promise<Map<UsageRecordDraft, number>> {
   const held = new Map<string, number>();
   const taken = new Map<number, Set<number>>();
   const takenBy = (lbId: number) => taken.get(lbId) ?? taken.set(lbId, new Set()).get(lbId)!;
   for (const part of lbIds ? idBatches(db, lbIds) : [undefined]) {
-    let q = db.selectFrom('usage_records').select(['load_balancer_id', 'start_ms', 'closing', 'id']).where('hour_ms', '=', hourMs);
+    let q = inIdRange(db.selectFrom('usage_records').select(['load_balancer_id', 'start_ms', 'closing', 'id']).where('hour_ms', '=', hourMs), 'load_balancer_id', range);
     if (part) q = q.where(idIn(db, 'load_balancer_id', part));
     for (const r of await q.execute()) {
       const lbId = num(r.load_balancer_id);

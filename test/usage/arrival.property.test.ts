@@ -2,7 +2,8 @@
 // Random fleets (1 to 3 hosts, process restarts, counter resets, every event type, readings
 // before a CREATE, after a DELETE and on hour and midnight boundaries, second readers whose
 // clocks are up to 5 s off) are delivered once in order and once shuffled with the skewed clocks'
-// stamps, with duplicates and rollups at random points in between. While the
+// stamps, with duplicates and rollups at random points in between (the shuffled store's rollup
+// taking its fleet one or two load balancers at a time, the other's all at once). While the
 // hours are provisional the records, account snapshots and anomalies must be identical (ids
 // aside); once final, both stores must reconcile: bytes in records + held = bytes of the deltas.
 // Then the first day's readings are compacted into hourly rows: every hour must roll up to the
@@ -157,9 +158,10 @@ function shuffled(items: Item[], seed: number): (Item | 'rollup')[] {
 }
 
 /** `skewed`: a second reader's samples carry its clock's stamp (SPEC 5, Order of readings). */
-async function deliver(store: Store, sequence: (Item | 'rollup')[], graceMs: number, skewed = false): Promise<void> {
+/** `sliceSize`: the rollup's load balancers at a time (the fleet's hour in slices of ids), default all at once here. */
+async function deliver(store: Store, sequence: (Item | 'rollup')[], graceMs: number, skewed = false, sliceSize?: number): Promise<void> {
   for (const item of sequence) {
-    if (item === 'rollup') await runRollup(store, { nowMs: NOW, graceMs });
+    if (item === 'rollup') await runRollup(store, { nowMs: NOW, graceMs, sliceSize });
     else if (item.kind === 'event') await ingestEvents(store, [item.event], NOW);
     else {
       await ingestSample(store, {
@@ -171,8 +173,11 @@ async function deliver(store: Store, sequence: (Item | 'rollup')[], graceMs: num
       }, { deltaCeiling: CEILING, nowMs: NOW });
     }
   }
-  await runRollup(store, { nowMs: NOW, graceMs });
+  await runRollup(store, { nowMs: NOW, graceMs, sliceSize });
 }
+
+/** The shuffled store rolls its fleet one or two load balancers at a time; the in-order one all at once. */
+const sliceOf = (story: Story) => 1 + (Math.abs(story.order) % 2);
 
 /** Every hour's records as the rollup makes them now from the stored facts, as text. */
 async function rolledHours(store: Store): Promise<unknown> {
@@ -290,7 +295,7 @@ for (const { fixture, skip } of available) {
         const facts = factsOf(story);
         await onTwoStores(fixture.name, async (inOrder, anyOrder) => {
           await deliver(inOrder, facts, 86_400_000);
-          await deliver(anyOrder, shuffled(facts, story.order), 86_400_000, true);
+          await deliver(anyOrder, shuffled(facts, story.order), 86_400_000, true, sliceOf(story));
           assert.deepEqual(await contents(anyOrder), await contents(inOrder), 'provisional hours: the same records, snapshots and anomalies');
           assert.ok((await contents(inOrder)).records.length > 0);
 
@@ -341,10 +346,10 @@ for (const { fixture, skip } of available) {
           const flaky = recordingSink(oneIn(3, sinkSeed));
           const sequence = shuffled(facts, story.order).filter((item) => item !== 'rollup');
           const half = Math.floor(sequence.length / 2);
-          await deliver(anyOrder, sequence.slice(0, half), 86_400_000, true);
-          await runRollup(anyOrder, { nowMs: NOW, graceMs: 0 }); // every hour final: the rest is late
+          await deliver(anyOrder, sequence.slice(0, half), 86_400_000, true, sliceOf(story));
+          await runRollup(anyOrder, { nowMs: NOW, graceMs: 0, sliceSize: sliceOf(story) }); // every hour final: the rest is late
           await exportAll(anyOrder, flaky.sink);
-          await deliver(anyOrder, sequence.slice(half), 0, true);
+          await deliver(anyOrder, sequence.slice(half), 0, true, sliceOf(story));
           const late = (await listAnomalies(anyOrder.db, { status: 'HELD' })).sort((x, y) => x.timeMs - y.timeMs || x.id - y.id);
           for (const a of late) {
             if (a.kind === 'LATE_SAMPLE' || a.kind === 'LATE_EVENT') await releaseAnomaly(anyOrder, a.id, NOW);
