@@ -1,6 +1,7 @@
 // The hourly rollup job (SPEC 5): closes every ended hour, hour by hour, catching up after
-// downtime. Hours stay provisional for a grace period and are re-rolled on each run (late data
-// lands in them); then they are final and change only by an operator's correction. One process
+// downtime. Hours stay provisional for a grace period and are re-rolled on each run where their
+// facts changed (late data lands in them: store/factChanges.ts); then they are rolled whole once
+// more and are final, and change only by an operator's correction. One process
 // at a time rolls up: it holds the rollup lease and renews it in every hour's transaction, so a
 // process that lost the lease (stalled past its expiry) cannot commit, and a killed one leaves
 // only whole hours. The hour being made final is locked against ingest for its transaction
@@ -10,7 +11,7 @@
 import type { Store, Db } from '../store/store.ts';
 import { eventsOfAccount } from '../store/events.ts';
 import { accountsWithLiveLoadBalancerAt } from '../store/loadBalancers.ts';
-import { lastFinalHour, markHour } from '../store/hours.ts';
+import { lastFinalHour, markHour, provisionalHoursUnderThisRule } from '../store/hours.ts';
 import { hasDailySnapshot, putSnapshots } from '../store/accountUsage.ts';
 import { lockEventIntake, lockHours } from '../store/dialect/index.ts';
 import { timeline } from '../domain/lifecycle.ts';
@@ -18,7 +19,8 @@ import { countAccountAt } from '../domain/snapshot.ts';
 import { DAY_MS, floorDay, floorHour, HOUR_MS } from '../domain/time.ts';
 import { num } from '../store/rows.ts';
 import { ensureDayPartitions } from '../store/partitions.ts';
-import { rollFleetHour } from '../usage/hourRollup.ts';
+import { FLEET_SLICE, rollFleetHour, rollLoadBalancersOfHour } from '../usage/hourRollup.ts';
+import { clearFactChanges, pendingFactChanges } from '../store/factChanges.ts';
 import { underLease, type Fence } from './leases.ts';
 import { perStore } from '../store/perStore.ts';
 
@@ -36,6 +38,7 @@ export interface RollupOptions {
 }
 
 export interface RollupResult {
+  /** Hours rolled, whole or for the load balancers whose facts changed (an unchanged provisional hour is left as it is). */
   hoursRolled: number;
   hoursFinalized: number;
   records: number;
@@ -70,22 +73,33 @@ async function rollUpHeld(store: Store, options: RollupOptions, fence: Fence): P
   const first = await firstOpenHour(store.db);
   if (first === undefined) return result;
   const lastEnded = floorHour(nowMs);
+  // Read before any fact (store/factChanges.ts): what changed since the runs before this one.
+  const changes = await pendingFactChanges(store.db);
+  const rolledUnderThisRule = await provisionalHoursUnderThisRule(store.db, first);
   for (let hour = first; hour < lastEnded; hour += HOUR_MS) {
     const final = hour + HOUR_MS + options.graceMs <= nowMs;
+    // A provisional hour rolled before under this rule is rolled again only for what changed.
+    const whole = final || !rolledUnderThisRule.has(hour) || changes.fleetChangedIn(hour);
+    const changed = whole ? [] : changes.loadBalancersChangedIn(hour);
+    if (!whole && changed.length === 0) continue;
     await ensureDayPartitions(store.db, 'usage_records', hour, hour + HOUR_MS - 1); // outside: it locks the table
     const records = await store.transaction(async (trx) => {
       await fence(trx);
       // Ingest into an hour being made final waits, and is then held as late.
       if (final) await lockHours(trx, [hour], 'exclusive');
-      const records = await rollFleetHour(trx, hour, { final, nowMs, sliceSize: options.sliceSize });
+      const written = whole || changed.length > FLEET_SLICE
+        ? await rollFleetHour(trx, hour, { final, nowMs, sliceSize: options.sliceSize })
+        : await rollLoadBalancersOfHour(trx, hour, changed, nowMs);
       await markHour(trx, hour, final, nowMs);
-      return records;
+      return written;
     });
     result.hoursRolled++;
     if (final) result.hoursFinalized++;
     result.records += records;
     options.onProgress?.(result.hoursRolled);
   }
+  // Every hour these changes can move has been rolled since they were read.
+  await clearFactChanges(store.db, changes.ids);
   await takeDailySnapshots(store, first, nowMs, fence);
   return result;
 }

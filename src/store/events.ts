@@ -5,6 +5,7 @@ import type { Db } from './store.ts';
 import { chunks } from './store.ts';
 import { idBatches, idIn } from './dialect/index.ts';
 import { num } from './rows.ts';
+import { noteFactChanges } from './factChanges.ts';
 import type { EventType, LifecycleEvent } from '../domain/types.ts';
 
 /**
@@ -28,12 +29,19 @@ export async function insertNewEvents(db: Db, events: LifecycleEvent[], nowMs = 
     }))).onConflict((oc) => oc.column('id').doNothing()).returning('id').execute();
     for (const r of rows) inserted.add(r.id);
   }
-  return [...byId.values()].filter((e) => inserted.has(e.id));
+  const fresh = [...byId.values()].filter((e) => inserted.has(e.id));
+  // Any hour of the load balancer: a CREATE bills readings from before it, a DELETE moves what follows.
+  await noteFactChanges(db, fresh.map((e) => ({ loadBalancerId: e.loadBalancerId })));
+  return fresh;
 }
 
 /** Events for a final hour wait outside the history until an operator decides (SPEC 5, Late data). */
 export async function setEventsHeld(db: Db, ids: string[], held: boolean): Promise<void> {
-  for (const part of chunks(ids)) await db.updateTable('events').set({ held: held ? 1 : 0 }).where('id', 'in', part).execute();
+  for (const part of chunks(ids)) {
+    await db.updateTable('events').set({ held: held ? 1 : 0 }).where('id', 'in', part).execute();
+    const owners = await db.selectFrom('events').select('load_balancer_id').distinct().where('id', 'in', part).execute();
+    await noteFactChanges(db, owners.map((r) => ({ loadBalancerId: num(r.load_balancer_id) })));
+  }
 }
 
 export async function getEvent(db: Db, id: string): Promise<(LifecycleEvent & { held: boolean }) | undefined> {

@@ -2,6 +2,7 @@
 
 import type { Db } from './store.ts';
 import { num } from './rows.ts';
+import { BILLING_RULE_VERSION } from '../domain/billingRules.ts';
 import { floorHour, HOUR_MS } from '../domain/time.ts';
 
 /**
@@ -27,9 +28,17 @@ export async function lastFinalHour(db: Db): Promise<number | undefined> {
   return r?.h === null || r?.h === undefined ? undefined : num(r.h as number);
 }
 
+/** The hour rolled (whole: its rule is the one rolling it now) at nowMs, final or not. */
 export async function markHour(db: Db, hourMs: number, final: boolean, nowMs = Date.now()): Promise<void> {
-  await db.insertInto('hours').values({ hour_ms: hourMs, final: final ? 1 : 0, rolled_ms: nowMs })
-    .onConflict((oc) => oc.column('hour_ms').doUpdateSet({ final: final ? 1 : 0, rolled_ms: nowMs })).execute();
+  const state = { final: final ? 1 : 0, rolled_ms: nowMs, rule_version: BILLING_RULE_VERSION };
+  await db.insertInto('hours').values({ hour_ms: hourMs, ...state }).onConflict((oc) => oc.column('hour_ms').doUpdateSet(state)).execute();
+}
+
+/** Provisional hours from fromMs on last rolled whole under this lbmeter's billing rule: the ones a roll may leave as they are. */
+export async function provisionalHoursUnderThisRule(db: Db, fromMs: number): Promise<Set<number>> {
+  const rows = await db.selectFrom('hours').select('hour_ms').where('hour_ms', '>=', fromMs).where('final', '=', 0)
+    .where('rule_version', '=', BILLING_RULE_VERSION).execute();
+  return new Set(rows.map((r) => num(r.hour_ms)));
 }
 
 /** How long the oldest ended hour has waited to be rolled up (0: none waits, or nothing rolled yet). */

@@ -9,6 +9,7 @@ import type { Database } from './schema.ts';
 import { bulkInsert, idBatches, idIn, type BulkColumn } from './dialect/index.ts';
 import { ensureDayPartitions } from './partitions.ts';
 import { inIdRange, type IdRange } from './idRange.ts';
+import { hourOfReading, noteFactChanges, readingsChange } from './factChanges.ts';
 import { big, num, optNum } from './rows.ts';
 import { READING_KINDS, type ChainDelta, type ChainLink, type ReadingKind } from '../domain/delta.ts';
 import type { IngestHold, OperatorDecision, StoredReading } from '../domain/reading.ts';
@@ -66,6 +67,7 @@ export async function insertReadings(db: Db, readings: NewReading[]): Promise<vo
   }
   await ensureDayPartitions(db, 'usage_samples', first, last);
   await bulkInsert(db, 'usage_samples', READING_COLUMNS, readings);
+  await noteFactChanges(db, [readingsChange(first)]);
 }
 
 /** A stored reading with what identifies it and what the audit shows of it. */
@@ -219,6 +221,7 @@ const at = (k: ReadingKey) => (eb: any) => eb.and([eb('load_balancer_id', '=', k
 /** A reading stamped anew (placed by its counters: ingest/counterOrder.ts). */
 export async function moveReading(db: Db, key: ReadingKey, timeMs: number): Promise<void> {
   await db.updateTable('usage_samples').set({ time_ms: timeMs }).where(at(key)).execute();
+  await noteFactChanges(db, [{ fromHourMs: hourOfReading(Math.min(key.timeMs, timeMs)), loadBalancerId: key.loadBalancerId }]);
 }
 
 /** A reading's delta taken again (a reading inserted before it in time, or released into the chain). */
@@ -227,6 +230,7 @@ export async function setReadingDelta(db: Db, key: ReadingKey, d: ChainDelta, ho
     bytes_in: d.bytesIn, bytes_out: d.bytesOut, bytes_in_ssl: d.bytesInSsl, bytes_out_ssl: d.bytesOutSsl, kind: KIND_CODE[d.kind],
     ...(hold ? { hold: HOLD_CODE[hold] } : {}),
   }).where(at(key)).execute();
+  await noteFactChanges(db, [{ fromHourMs: hourOfReading(key.timeMs), loadBalancerId: key.loadBalancerId }]);
 }
 
 export async function getReading(db: Db, key: ReadingKey): Promise<ReadingRow | undefined> {
@@ -237,6 +241,8 @@ export async function getReading(db: Db, key: ReadingKey): Promise<ReadingRow | 
 /** Records an operator's decision on a held reading. */
 export async function setReadingOperator(db: Db, key: ReadingKey, decision: OperatorDecision): Promise<boolean> {
   const r = await db.updateTable('usage_samples').set({ operator: OPERATOR_CODE[decision] }).where(at(key)).executeTakeFirst();
+  // Any hour of its load balancer: a reading released after a deletion bills in the last record.
+  await noteFactChanges(db, [{ loadBalancerId: key.loadBalancerId }]);
   return Number(r.numUpdatedRows) > 0;
 }
 

@@ -50,7 +50,10 @@ export interface Database {
     id: Generated<number | bigint | string>; account_id: Int; time_ms: Int; source: string;
     num_load_balancers: Int; num_public_vips: Int; num_servicenet_vips: Int;
   };
-  hours: { hour_ms: Int; final: Int; rolled_ms: Int };
+  /** `rule_version`: the billing rule the hour was last rolled under (017; null before, or by an older lbmeter). */
+  hours: { hour_ms: Int; final: Int; rolled_ms: Int; rule_version: NullableInt };
+  /** A change among the rollup's facts not yet rolled (017, store/factChanges.ts). */
+  fact_changes: { id: Generated<number | bigint | string>; from_hour_ms: NullableInt; load_balancer_id: NullableInt };
   store_state: { name: string; value: Int };
   /** The figures of each revision of a record as offered to billing (additive export formats, 015). */
   export_revisions: {

@@ -184,6 +184,13 @@ export async function rollFleetHour(trx: Db, hourMs: number, options: { final: b
   return records;
 }
 
+/** A provisional hour rolled again for these load balancers only (their facts changed), as the whole fleet's roll would make them. */
+export async function rollLoadBalancersOfHour(trx: Db, hourMs: number, loadBalancerIds: number[], nowMs?: number): Promise<number> {
+  const rolled = await rollHour(trx, hourMs, hourMs + HOUR_MS, { loadBalancerIds });
+  await writeRolledHour(trx, rolled, { final: false, loadBalancerIds, nowMs });
+  return rolled.drafts.length;
+}
+
 /** Writes a rolled hour: its records (provisional, or final at the end of the grace period) and holds. */
 export async function writeRolledHour(trx: Db, rolled: RolledHour, options: { final: boolean; loadBalancerIds?: number[]; nowMs?: number }): Promise<void> {
   await replaceHourRecords(trx, rolled.hourMs, rolled.drafts, { final: options.final, stamp: newRollStamp(), loadBalancerIds: options.loadBalancerIds });

@@ -19,6 +19,7 @@ import * as recordIds from './013_record_ids.ts';
 import * as ruleVersions from './014_rule_versions.ts';
 import * as exportRevisions from './015_export_revisions.ts';
 import * as storeMigrators from './016_store_migrators.ts';
+import * as factChanges from './017_fact_changes.ts';
 
 /** A migration sees the engine's dialect: its column types and what the engine has (partitions). */
 type EngineMigration = { up(db: Kysely<any>, dialect: StoreDialect): Promise<void> };
@@ -40,6 +41,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '014_rule_versions': ruleVersions,
   '015_export_revisions': exportRevisions,
   '016_store_migrators': storeMigrators,
+  '017_fact_changes': factChanges,
 };
 
 /** The migrations this lbmeter knows, oldest first. */
