@@ -14,6 +14,8 @@ interface AtSize {
   n: number;
   poll: { pollMs: number; copyMs: number; rows: number };
   rollupMs: number;
+  /** Heap the rollup of the hour took above what the process held before it. */
+  rollupHeapMb: number;
   billing: BillingDayResult;
   compaction: CompactionResult;
 }
@@ -31,7 +33,7 @@ async function measure(n: number, log: (s: string) => void): Promise<AtSize> {
   const poll = await pollCycle(n);
   await dropPgDatabase('lbmeter_bench_poll');
   log(`fleet ${n}: rollup of an hour`);
-  const { rollupMs } = await rollupOfAnHour(n);
+  const { rollupMs, heapMb: rollupHeapMb } = await rollupOfAnHour(n);
   await dropPgDatabase('lbmeter_bench_rollup');
   log(`fleet ${n}: billing day`);
   const sizes = { loadBalancers: n, records: n * 24 };
@@ -46,7 +48,7 @@ async function measure(n: number, log: (s: string) => void): Promise<AtSize> {
   log(`fleet ${n}: compaction of ${COMPACTION_HOURS} hours of readings`);
   const compaction = await compactionOfADay(n, COMPACTION_HOURS);
   await dropPgDatabase('lbmeter_bench_compaction');
-  return { n, poll, rollupMs, billing, compaction };
+  return { n, poll, rollupMs, rollupHeapMb, billing, compaction };
 }
 
 export async function fleetGrowth(big: number, log: (s: string) => void): Promise<Row[]> {
@@ -67,6 +69,10 @@ export async function fleetGrowth(big: number, log: (s: string) => void): Promis
     growth('the poll cycle', small.poll.pollMs, poll.pollMs),
     { target: `rollup of one hour: ${large.n} LBs x 12 polls [pg]`, goal: 'well within the hour', measured: ms(large.rollupMs), baseline: '-', ratio: '-', pass: large.rollupMs < 600_000 },
     growth('the rollup of an hour', small.rollupMs, large.rollupMs),
+    {
+      target: `heap rolling up an hour, ${small.n} to ${large.n} LBs [pg]`, goal: 'flat: under 200 MB at both', measured: `${Math.round(large.rollupHeapMb)} MB`,
+      baseline: `${small.n} LBs ${Math.round(small.rollupHeapMb)} MB`, ratio: x(large.rollupHeapMb / small.rollupHeapMb), pass: large.rollupHeapMb < 200 && small.rollupHeapMb < 200,
+    },
     {
       target: `billing day, ${large.n} LBs (${billing.records} records), JSON [pg]`, goal: '<= 2x COPY of the same query',
       measured: ms(billing.jsonMs), baseline: `COPY TO STDOUT ${ms(billing.copyMs)}`, ratio: x(billing.jsonMs / billing.copyMs), pass: billing.jsonMs / billing.copyMs <= 2,

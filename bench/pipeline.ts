@@ -81,7 +81,11 @@ export async function pollCycle(n: number): Promise<{ pollMs: number; copyMs: nu
   }
 }
 
-export async function rollupOfAnHour(n: number, polls = 12): Promise<{ rollupMs: number; records: number }> {
+/**
+ * The rollup of one hour of N load balancers in this process, and the most heap it used above
+ * what the process held before it (sampled every 10 ms): flat in N once the fleet rolls in slices.
+ */
+export async function rollupOfAnHour(n: number, polls = 12): Promise<{ rollupMs: number; records: number; heapMb: number }> {
   const store = await freshStore('lbmeter_bench_rollup', n);
   try {
     // One o'clock on the second day: no midnight inside, so only the hour is rolled.
@@ -92,11 +96,14 @@ export async function rollupOfAnHour(n: number, polls = 12): Promise<{ rollupMs:
       for (let p = 1; p <= polls; p++) for (let lb = 1; lb <= n; lb++) yield `${lb}\t${accountOf(lb)}\t1\t${hour + p * 5 * MINUTE}\t${lb + p}\t${7 * lb + p}\t${p}\t${2 * p}\t${lb % 9}\t${p % 3}`;
     })());
     await store.connection.pool!.query('analyze');
+    const heapBefore = process.memoryUsage().heapUsed;
+    let heapPeak = heapBefore;
+    const sampler = setInterval(() => (heapPeak = Math.max(heapPeak, process.memoryUsage().heapUsed)), 10);
     const started = performance.now();
-    const r = await runRollup(store, { nowMs: hour + HOUR + 1, graceMs: 0 });
+    const r = await runRollup(store, { nowMs: hour + HOUR + 1, graceMs: 0 }).finally(() => clearInterval(sampler));
     const rollupMs = performance.now() - started;
     if (r.hoursRolled !== 1 || r.records !== n) throw new Error(`expected one hour of ${n} records, rolled ${r.hoursRolled} hours and ${r.records} records`);
-    return { rollupMs, records: r.records };
+    return { rollupMs, records: r.records, heapMb: (heapPeak - heapBefore) / 2 ** 20 };
   } finally {
     await store.close();
   }
