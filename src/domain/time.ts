@@ -8,6 +8,11 @@ export function floorHour(ms: number): number {
   return Math.floor(ms / HOUR_MS) * HOUR_MS;
 }
 
+/** The hour whose records a reading stamped at `ms` counts in: readings are taken in (hour, hour + 1h]. */
+export function hourOfReading(ms: number): number {
+  return floorHour(ms - 1);
+}
+
 export function floorDay(ms: number): number {
   return Math.floor(ms / DAY_MS) * DAY_MS;
 }

@@ -16,7 +16,7 @@ import { placeAmongNeighbours, type Neighbours } from './counterOrder.ts';
 import { holdAnomalies, replaceCeilingHold, type AnomalyKind, type NewAnomaly } from '../store/anomalies.ts';
 import { isHourFinal } from '../store/hours.ts';
 import { chainDelta, countersAtLeast, exceedsCeiling, MAX_STORED_BYTES, NO_BYTES, orderedByCounters, placeByCounters, type ChainDelta, type ChainLink } from '../domain/delta.ts';
-import { floorHour, HOUR_MS } from '../domain/time.ts';
+import { HOUR_MS, hourOfReading } from '../domain/time.ts';
 import { lockHostCounters, lockHours } from '../store/dialect/index.ts';
 import { ensureDayPartitions } from '../store/partitions.ts';
 import { describeTransfers, processKey, type CounterReading, type ProcessIdentity, type Transfers } from '../domain/types.ts';
@@ -81,7 +81,7 @@ export async function ingestSample(store: Store, sample: HostSample, options: Sa
     // Two pollers reading one host must not both take deltas from the same baseline.
     await lockHostCounters(trx, sample.hostId);
     // The sample reports the hour it closes: (H, H+1h] (see domain/rollup.ts).
-    const hour = floorHour(sample.timeMs - 1);
+    const hour = hourOfReading(sample.timeMs);
     await lockHours(trx, [hour], 'shared');
     const intake: SliceIntake = {
       trx, sample, key, late: await isHourFinal(trx, hour), ceiling: minBig(options.deltaCeiling, MAX_STORED_BYTES),
@@ -230,7 +230,7 @@ async function takePlace(intake: SliceIntake, lbId: number, link: ChainLink, { p
   // Compacted hourly rows keep no counters: no delta is taken from or after them again.
   if (same || previous?.kind === 'HOURLY' || next?.kind === 'HOURLY') return undefined;
   // The hour it goes in may be final (a reading placed before one at an hour's start).
-  if (floorHour(link.timeMs - 1) !== floorHour(sample.timeMs - 1) && await isHourFinal(trx, floorHour(link.timeMs - 1))) return undefined;
+  if (hourOfReading(link.timeMs) !== hourOfReading(sample.timeMs) && await isHourFinal(trx, hourOfReading(link.timeMs))) return undefined;
   const previousLink = previous && linkOf(previous);
   // Counters of one process order its readings: a place they contradict would make a reset.
   if (previousLink && !inCounterOrder(previousLink, link)) return undefined;

@@ -13,7 +13,7 @@
 import { chunks, type Db } from './store.ts';
 import { idBatches, idIn } from './dialect/index.ts';
 import { num, optNum } from './rows.ts';
-import { floorHour } from '../domain/time.ts';
+import { hourOfReading } from '../domain/time.ts';
 
 export interface FactChange {
   /** The first hour the change can move; none: any hour (an event, a decision). */
@@ -21,9 +21,6 @@ export interface FactChange {
   /** Whose facts changed; none: any load balancer's (a batch of readings). */
   loadBalancerId?: number;
 }
-
-/** The hour whose records a reading stamped at `timeMs` counts in: readings are taken in (hour, hour + 1h]. */
-export const hourOfReading = (timeMs: number) => floorHour(timeMs - 1);
 
 /** Notes changes (in the transaction that makes them). */
 export async function noteFactChanges(db: Db, changes: FactChange[]): Promise<void> {

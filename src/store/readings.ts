@@ -9,13 +9,13 @@ import type { Database } from './schema.ts';
 import { bulkInsert, idBatches, idIn, type BulkColumn } from './dialect/index.ts';
 import { ensureDayPartitions } from './partitions.ts';
 import { inIdRange, type IdRange } from './idRange.ts';
-import { hourOfReading, noteFactChanges, readingsChange } from './factChanges.ts';
+import { noteFactChanges, readingsChange } from './factChanges.ts';
 import { big, num, optNum } from './rows.ts';
 import { READING_KINDS, type ChainDelta, type ChainLink, type ReadingKind } from '../domain/delta.ts';
 import type { IngestHold, OperatorDecision, StoredReading } from '../domain/reading.ts';
 import type { RecordTotals } from '../domain/rollup.ts';
 import type { Transfers } from '../domain/types.ts';
-import { HOUR_MS } from '../domain/time.ts';
+import { HOUR_MS, hourOfReading } from '../domain/time.ts';
 
 const HOLDS: IngestHold[] = ['NONE', 'CEILING', 'LATE'];
 const OPERATOR: OperatorDecision[] = ['NONE', 'RELEASED', 'DISCARDED'];

@@ -15,7 +15,7 @@ import { placeAmongNeighbours } from '../ingest/counterOrder.ts';
 import { loadBalancerBasics } from '../store/loadBalancers.ts';
 import { applyHistory } from '../ingest/events.ts';
 import { chainDelta, exceedsCeiling, MAX_STORED_BYTES } from '../domain/delta.ts';
-import { floorHour, HOUR_MS } from '../domain/time.ts';
+import { floorHour, HOUR_MS, hourOfReading } from '../domain/time.ts';
 import { lastRecordHour } from '../domain/rollup.ts';
 import { advanceRevision } from '../store/revision.ts';
 import { hoursRolledFrom, rerollLoadBalancer } from './hourRollup.ts';
@@ -86,7 +86,7 @@ async function releaseReading(trx: Db, anomaly: Anomaly, nowMs: number): Promise
   if (anomaly.held && exceedsCeiling(anomaly.held, MAX_STORED_BYTES)) {
     throw new CorrectionRefused(`anomaly ${anomaly.id} holds more than 2^63 - 1 bytes in one counter, which no usage record can carry; discard it`);
   }
-  const hours = [floorHour(reading.timeMs - 1)];
+  const hours = [hourOfReading(reading.timeMs)];
   // A late reading joins its chain as if it had come in time, a reading like any other: what it
   // bills is decided at rollup as for the others (after a deletion it is held as such).
   if (reading.hold === 'LATE') hours.push(...await joinChain(trx, reading));
@@ -137,7 +137,7 @@ async function joinChain(trx: Db, reading: ReadingRow): Promise<number[]> {
     if (newestMoved) await saveHostBaselines(trx, reading.hostId, baselines.set(reading.loadBalancerId, newestMoved.link));
     else if (!next && (!newest || newest.timeMs < link.timeMs)) await saveHostBaselines(trx, reading.hostId, baselines.set(reading.loadBalancerId, link));
   }
-  return [floorHour(link.timeMs - 1), ...(next ? [floorHour(next.timeMs - 1)] : []), ...moved.flatMap((m) => [floorHour(m.to.timeMs - 1), floorHour(m.from - 1)])];
+  return [hourOfReading(link.timeMs), ...(next ? [hourOfReading(next.timeMs)] : []), ...moved.flatMap((m) => [hourOfReading(m.to.timeMs), hourOfReading(m.from)])];
 }
 
 function readingKeyOf(a: Anomaly): ReadingKey | undefined {
