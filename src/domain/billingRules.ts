@@ -20,7 +20,7 @@ export const BILLING_RULES: readonly BillingRule[] = [
   {
     version: 1,
     since: 'unreleased (after 0.1.0)',
-    summary: 'readings of one HAProxy process stamped within 15 s are ordered by their counters; late data is applied as its in-order arrival would have been (CHANGELOG, Billing rule changes)',
+    summary: 'readings of one HAProxy process stamped within 15 s are ordered by their counters where that avoids a reset (a clear of the counters is a reset at its place); late data is applied as its in-order arrival would have been (CHANGELOG, Billing rule changes)',
   },
 ];
 

@@ -63,6 +63,15 @@ export function orderedByCounters(a: ChainLink, b: ChainLink): boolean {
 }
 
 /**
+ * The counters of one process went down from `earlier` to `later`, taken in that order: only a
+ * clear does that (HAProxy's `clear counters all`). A reset there is a fact, not a clock's error,
+ * and no order by counters can avoid it: the stamps then order the readings around it.
+ */
+export function clearedBetween(earlier: ChainLink | undefined, later: ChainLink): boolean {
+  return earlier !== undefined && earlier.processKey === later.processKey && !countersAtLeast(later, earlier);
+}
+
+/**
  * `later` goes after `earlier` by their counters: stamped close together by one process, and
  * higher (none below, one above). The lower counters keep their stamp, the higher go after.
  */

@@ -3,11 +3,16 @@
 // keep their stamp and the higher go just after (domain/delta.ts goesAfter). Used by ingest for a
 // reading that arrived out of order, and by an operator's release of a late reading: the chain is
 // then the same whatever arrived, or was released, first.
+//
+// Counters order readings only where that avoids a reset. Where a reset is there whichever way
+// they go (the counters were cleared: they are below a reading before all of them), the stamps
+// order them and the reset is the clear's: otherwise the readings from before a clear would move
+// after every later reading stamped within the window, and bill their counters again.
 
 import type { Db } from '../store/store.ts';
 import { chainNeighbours, linkOf, moveReading, type ReadingKey } from '../store/readings.ts';
 import { moveCeilingHold } from '../store/anomalies.ts';
-import { goesAfter, type ChainLink } from '../domain/delta.ts';
+import { clearedBetween, goesAfter, type ChainLink } from '../domain/delta.ts';
 
 export type Neighbours = Awaited<ReturnType<typeof chainNeighbours>>;
 
@@ -26,6 +31,13 @@ export interface CounterPlace {
   moved: MovedReading[];
   /** Puts the moved readings back (the place was refused after all). */
   undo(): Promise<void>;
+  /**
+   * The counters were cleared just before it: it stays after the higher readings stamped before
+   * it, and counts from zero (a reset).
+   */
+  clearedBefore: boolean;
+  /** The counters were cleared just after it: the lower reading after it counts from zero. */
+  clearedAfter: boolean;
 }
 
 /**
@@ -36,22 +48,31 @@ export interface CounterPlace {
 export async function placeAmongNeighbours(trx: Db, hostId: number, lbId: number, link: ChainLink): Promise<CounterPlace | undefined> {
   const neighbours = () => chainNeighbours(trx, hostId, lbId, link.timeMs);
   let around = await neighbours();
-  // Past lower readings at or after its stamp (one at its very instant too).
+  let clearedAfter = false;
+  // Past lower readings at or after its stamp (one at its very instant too), but not past one
+  // read after a clear that it was read before.
   const lowerAhead = () => {
     const ahead = around.same ?? around.next;
     const aheadLink = ahead && linkOf(ahead);
-    return aheadLink && goesAfter(link, aheadLink) ? aheadLink : undefined;
+    if (!aheadLink || !goesAfter(link, aheadLink)) return undefined;
+    const previousLink = around.previous && linkOf(around.previous);
+    clearedAfter = clearedBetween(previousLink, aheadLink) && !clearedBetween(previousLink, link);
+    return clearedAfter ? undefined : aheadLink;
   };
   for (let ahead = lowerAhead(); ahead; ahead = lowerAhead()) {
     link.timeMs = ahead.timeMs + 1;
     around = await neighbours();
   }
+  const stay = (clearedBefore: boolean): CounterPlace => ({ around, moved: [], undo: async () => {}, clearedBefore, clearedAfter });
   const higher = await higherRunBefore(trx, hostId, lbId, link, around.previous);
   if (!higher) return undefined;
-  if (higher.length === 0) return { around, moved: [], undo: async () => {} };
+  const { run, before } = higher;
+  if (run.length === 0) return stay(false);
+  // The counters were cleared after the run was read, before this reading was.
+  if (clearedBetween(before, link) && !clearedBetween(before, run[0]!.link)) return stay(true);
   // The run goes to the instants just after it: they must be free.
-  if (around.same || (around.next && around.next.timeMs <= link.timeMs + higher.length)) return undefined;
-  const moved = higher.map(({ row, link: l }, i) => {
+  if (around.same || (around.next && around.next.timeMs <= link.timeMs + run.length)) return undefined;
+  const moved = run.map(({ row, link: l }, i) => {
     const to = { loadBalancerId: lbId, hostId, timeMs: link.timeMs + 1 + i };
     return { from: row.timeMs, to, link: { ...l, timeMs: to.timeMs } };
   });
@@ -67,16 +88,20 @@ export async function placeAmongNeighbours(trx: Db, hostId: number, lbId: number
     undo: async () => {
       for (const m of moved) await move(m.to, { ...m.to, timeMs: m.from });
     },
+    clearedBefore: false,
+    clearedAfter,
   };
 }
 
 /**
- * The readings stamped just before `link` whose counters put them after it, oldest first.
- * Undefined: one of them an operator decided, or one held as late, which stays where it is.
+ * The readings stamped just before `link` whose counters put them after it, oldest first, and
+ * the reading before them. Undefined: one of them an operator decided, or one held as late,
+ * which stays where it is.
  */
 async function higherRunBefore(trx: Db, hostId: number, lbId: number, link: ChainLink, previous: Neighbours['previous']) {
   const run: { row: NonNullable<Neighbours['previous']>; link: ChainLink }[] = [];
-  for (let row = previous; row;) {
+  let row = previous;
+  for (; row;) {
     const rowLink = linkOf(row);
     if (!rowLink || !goesAfter(rowLink, link)) break;
     if (row.hold === 'LATE' || row.operator !== 'NONE') return undefined;
@@ -84,5 +109,5 @@ async function higherRunBefore(trx: Db, hostId: number, lbId: number, link: Chai
     const before = await chainNeighbours(trx, hostId, lbId, row.timeMs - 1);
     row = before.same ?? before.previous;
   }
-  return run;
+  return { run, before: row && linkOf(row) };
 }

@@ -12,10 +12,10 @@ import type { Fence } from '../jobs/leases.ts';
 import { claimSampleKey, hostBaselines, saveHostBaselines } from '../store/counters.ts';
 import type { HostBaselines } from '../store/hostBaselines.ts';
 import { chainNeighbours, insertReadings, linkOf, setReadingDelta, type NewReading } from '../store/readings.ts';
-import { placeAmongNeighbours, type Neighbours } from './counterOrder.ts';
+import { placeAmongNeighbours, type CounterPlace } from './counterOrder.ts';
 import { holdAnomalies, replaceCeilingHold, type AnomalyKind, type NewAnomaly } from '../store/anomalies.ts';
 import { isHourFinal } from '../store/hours.ts';
-import { chainDelta, countersAtLeast, exceedsCeiling, MAX_STORED_BYTES, NO_BYTES, orderedByCounters, placeByCounters, type ChainDelta, type ChainLink } from '../domain/delta.ts';
+import { chainDelta, clearedBetween, COUNTER_ORDER_WINDOW_MS, countersAtLeast, exceedsCeiling, MAX_STORED_BYTES, NO_BYTES, orderedByCounters, placeByCounters, type ChainDelta, type ChainLink } from '../domain/delta.ts';
 import { HOUR_MS, hourOfReading } from '../domain/time.ts';
 import { lockHostCounters, lockHours } from '../store/dialect/index.ts';
 import { ensureDayPartitions } from '../store/partitions.ts';
@@ -132,13 +132,17 @@ async function sliceReadings(intake: SliceIntake, readings: LoadBalancerReading[
     const newest = baselines.get(reading.loadBalancerId);
     // Placed by its counters, not by its reader's clock: a skewed clock never makes a reset.
     const placement = placeByCounters(newest, reading, key, sample.timeMs);
-    let { timeMs } = placement;
+    // Higher than a newest read soon after a clear, stamped before it: it may have been read
+    // before the clear; the chain says (placeInChain), not the newest alone.
+    const older = placement.older || (placement.timeMs !== sample.timeMs && baselines.clearAgeMs(reading.loadBalancerId) !== undefined);
+    let timeMs = older ? sample.timeMs : placement.timeMs;
     const link: ChainLink = {
       bytesIn: reading.bytesIn, bytesOut: reading.bytesOut, bytesInSsl: reading.bytesInSsl, bytesOutSsl: reading.bytesOutSsl, processKey: key, timeMs,
     };
     let delta: ChainDelta;
     let hold: NewReading['hold'] = 'NONE';
-    if (placement.older && intake.late) {
+    let placed: Awaited<ReturnType<typeof placeInChain>>;
+    if (older && intake.late) {
       // Out of order and for a final hour: held like any late reading, with the delta it would
       // take at its place; released, it joins the chain there (usage/corrections.ts joinChain).
       const { previous, same } = await chainNeighbours(intake.trx, sample.hostId, reading.loadBalancerId, timeMs);
@@ -150,9 +154,8 @@ async function sliceReadings(intake: SliceIntake, readings: LoadBalancerReading[
       delta = chainDelta(previous && linkOf(previous), reading, key);
       hold = 'LATE';
       intake.anomalies.push(anomalyOf(sample, timeMs, reading, 'LATE_SAMPLE', `${describeTransfers(delta)} for an hour already final, read before the host's newest reading`, delta));
-    } else if (placement.older) {
+    } else if (older && (placed = await placeInChain(intake, reading.loadBalancerId, link, newest!)) !== AFTER_THE_NEWEST) {
       // Older than the newest reading of this host: it arrived out of order.
-      const placed = await placeInChain(intake, reading.loadBalancerId, link, newest!);
       if (!placed) {
         intake.anomalies.push(anomalyOf(sample, timeMs, reading, 'STALE_SAMPLE', `reading older than the newest one (${newest!.timeMs}) that cannot take its place before it; its bytes are counted by the newer readings`));
         intake.result.held++;
@@ -160,6 +163,8 @@ async function sliceReadings(intake: SliceIntake, readings: LoadBalancerReading[
       }
       ({ delta, timeMs } = placed);
     } else {
+      // In time, or after the newest by the chain (placed after a clear, or past the newest).
+      timeMs = link.timeMs;
       delta = chainDelta(newest, reading, key);
       if (intake.late) {
         // Its hour is final: the reading stays outside the chain (the next one counts from the
@@ -167,7 +172,7 @@ async function sliceReadings(intake: SliceIntake, readings: LoadBalancerReading[
         hold = 'LATE';
         intake.anomalies.push(anomalyOf(sample, timeMs, reading, 'LATE_SAMPLE', `${describeTransfers(delta)} for an hour already final`, delta));
       } else {
-        baselines.set(reading.loadBalancerId, link);
+        baselines.set(reading.loadBalancerId, link, clearAgeAfter(newest, baselines.clearAgeMs(reading.loadBalancerId), link));
         intake.baselinesMoved = true;
       }
     }
@@ -206,38 +211,50 @@ async function sliceReadings(intake: SliceIntake, readings: LoadBalancerReading[
  * its instant with a stored reading, one whose neighbours keep no counters (stored before they
  * were kept, or compacted), or a place the counters contradict.
  */
-async function placeInChain(intake: SliceIntake, lbId: number, link: ChainLink, newest: ChainLink): Promise<{ delta: ChainDelta; timeMs: number } | undefined> {
+async function placeInChain(intake: SliceIntake, lbId: number, link: ChainLink, newest: ChainLink): Promise<{ delta: ChainDelta; timeMs: number } | typeof AFTER_THE_NEWEST | undefined> {
   const { trx, sample } = intake;
   if (!couldPrecede(link, newest)) return undefined;
+  const stampMs = link.timeMs;
   const place = await placeAmongNeighbours(trx, sample.hostId, lbId, link);
-  // Past the newest it would not be older (placeByCounters): nothing to place it before.
-  const delta = place?.around.next ? await takePlace(intake, lbId, link, place.around) : undefined;
+  // Nothing after its place: it follows the newest (read after a clear, or past it by counters).
+  if (place && !place.around.next && !place.around.same && place.moved.length === 0 && (place.clearedBefore || link.timeMs !== stampMs)) return AFTER_THE_NEWEST;
+  const delta = place?.around.next ? await takePlace(intake, lbId, link, place) : undefined;
   if (!delta) {
     await place?.undo();
     return undefined;
   }
-  const newestMoved = place!.moved.find((m) => intake.baselines.get(lbId)?.timeMs === m.from);
+  const baseline = intake.baselines.get(lbId)!;
+  const newestMoved = place!.moved.find((m) => baseline.timeMs === m.from);
   if (newestMoved) {
     intake.baselines.set(lbId, newestMoved.link);
+    intake.baselinesMoved = true;
+  } else if (place!.around.next!.timeMs === baseline.timeMs) {
+    // The newest counts from this reading now: a clear may be just before it, or before this
+    // one; the nearer of that and the one it knew.
+    const previous = place!.around.previous && linkOf(place!.around.previous);
+    const ages = [clearAgeAfter(link, clearedBetween(previous, link) ? 0 : undefined, baseline), intake.baselines.clearAgeMs(lbId)].filter((a) => a !== undefined);
+    intake.baselines.set(lbId, baseline, ages.length > 0 ? Math.min(...ages) : undefined);
     intake.baselinesMoved = true;
   }
   return { delta, timeMs: link.timeMs };
 }
 
-/** The delta of a reading at its place between these neighbours, the next one's taken from it. */
-async function takePlace(intake: SliceIntake, lbId: number, link: ChainLink, { previous, next, same }: Neighbours): Promise<ChainDelta | undefined> {
+/** The delta of a reading at its place between its neighbours, the next one's taken from it. */
+async function takePlace(intake: SliceIntake, lbId: number, link: ChainLink, place: CounterPlace): Promise<ChainDelta | undefined> {
   const { trx, sample } = intake;
+  const { previous, next, same } = place.around;
   // Compacted hourly rows keep no counters: no delta is taken from or after them again.
   if (same || previous?.kind === 'HOURLY' || next?.kind === 'HOURLY') return undefined;
   // The hour it goes in may be final (a reading placed before one at an hour's start).
   if (hourOfReading(link.timeMs) !== hourOfReading(sample.timeMs) && await isHourFinal(trx, hourOfReading(link.timeMs))) return undefined;
   const previousLink = previous && linkOf(previous);
-  // Counters of one process order its readings: a place they contradict would make a reset.
-  if (previousLink && !inCounterOrder(previousLink, link)) return undefined;
+  // Counters of one process order its readings: a place they contradict would make a reset,
+  // unless the counters were cleared there (counterOrder.ts).
+  if (previousLink && !place.clearedBefore && !inCounterOrder(previousLink, link)) return undefined;
   const delta = chainDelta(previousLink, link, link.processKey);
   if (next) {
     const nextLink = linkOf(next);
-    if (!nextLink || !inCounterOrder(link, nextLink)) return undefined;
+    if (!nextLink || (!place.clearedAfter && !inCounterOrder(link, nextLink))) return undefined;
     const nextDelta = chainDelta(link, nextLink, nextLink.processKey);
     if (exceedsCeiling(nextDelta, MAX_STORED_BYTES) || exceedsCeiling(delta, MAX_STORED_BYTES)) return undefined;
     const key = { loadBalancerId: lbId, hostId: sample.hostId, timeMs: next.timeMs };
@@ -250,6 +267,21 @@ async function takePlace(intake: SliceIntake, lbId: number, link: ChainLink, { p
   }
   return delta;
 }
+
+/**
+ * How long after a clear of its process's counters `link` was read, taken after `newest` (read
+ * `newestAgeMs` after one); undefined past the counter-order window: no reading that close to
+ * `link` can have been read before that clear.
+ */
+function clearAgeAfter(newest: ChainLink | undefined, newestAgeMs: number | undefined, link: ChainLink): number | undefined {
+  if (!newest || newest.processKey !== link.processKey) return undefined;
+  if (clearedBetween(newest, link)) return 0;
+  const ageMs = newestAgeMs === undefined ? undefined : newestAgeMs + link.timeMs - newest.timeMs;
+  return ageMs !== undefined && ageMs <= COUNTER_ORDER_WINDOW_MS ? ageMs : undefined;
+}
+
+/** placeInChain: the reading goes after the newest, its delta taken from it (a reset when the counters were cleared between them). */
+const AFTER_THE_NEWEST = Symbol('after the newest');
 
 /** `later` may follow `earlier`: their stamps order them, or their counters agree with that order. */
 function inCounterOrder(earlier: ChainLink, later: ChainLink): boolean {

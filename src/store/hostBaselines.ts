@@ -6,8 +6,10 @@
 // garbage collection, profiled).
 //
 // One link: load balancer id and time (float64, exact integers below 2^53), the index of its
-// process key (uint32, then 4 bytes unused), and the four raw counters (unsigned 64-bit), all
-// little-endian.
+// process key (uint32), how long after a clear of its process's counters the link was read
+// while that is within the counter-order window (uint32: milliseconds + 1, 0 for none; links
+// stored before it was kept read 0, as before it), and the four raw counters (unsigned 64-bit),
+// all little-endian.
 
 import { endianness } from 'node:os';
 import type { ChainLink } from '../domain/delta.ts';
@@ -57,7 +59,14 @@ export class HostBaselines {
     return slot === undefined ? undefined : this.linkAt(slot);
   }
 
-  set(lbId: number, link: ChainLink): this {
+  /** How long after a clear of its counters the newest link was read, if within the window (samples.ts). */
+  clearAgeMs(lbId: number): number | undefined {
+    const slot = this.slotOf.get(lbId);
+    const stored = slot === undefined ? 0 : this.u32[2 * WORDS * slot + 5]!;
+    return stored === 0 ? undefined : stored - 1;
+  }
+
+  set(lbId: number, link: ChainLink, clearAgeMs?: number): this {
     let slot = this.slotOf.get(lbId);
     if (slot === undefined) {
       if (WORDS * (this.count + 1) > this.f64.length) this.allocate(2 * (this.count + 1));
@@ -73,6 +82,7 @@ export class HostBaselines {
     this.f64[at] = lbId;
     this.f64[at + 1] = link.timeMs;
     this.u32[2 * at + 4] = key;
+    this.u32[2 * at + 5] = clearAgeMs === undefined ? 0 : clearAgeMs + 1;
     this.u64[at + 3] = link.bytesIn;
     this.u64[at + 4] = link.bytesOut;
     this.u64[at + 5] = link.bytesInSsl;

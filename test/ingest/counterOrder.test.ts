@@ -128,6 +128,32 @@ for (const { fixture, skip } of await engines()) {
       assert.equal(await billed(35), 1050n);
     });
 
+    // HAProxy's `clear counters all` between two reads 10 s apart: the counters fall within the
+    // window in which they order a process's readings. 100 counted from the CREATE, then 100,
+    // the clear, 5 since it, 10, 10 and 35: 260 bytes. Counters can avoid no reset here, so the
+    // stamps order the readings (this billed 360: the reading before the clear moved after
+    // every later one stamped within 15 s of it and billed its counters again).
+    const clearedAt20: [number, bigint][] = [[0, 100n], [10, 200n], [20, 5n], [30, 15n], [40, 25n], [100, 60n]];
+    for (const [k, [name, order]] of ([
+      ['in time', [0, 1, 2, 3, 4, 5]],
+      ['the first read after the clear arriving last', [0, 1, 3, 4, 5, 2]],
+      ['the last read before the clear arriving after the first read after it', [0, 2, 1, 3, 4, 5]],
+      ['the last read before the clear arriving after three read after it', [0, 2, 3, 4, 1, 5]],
+    ] as const).entries()) {
+      test(`a reader every 10 s and a clear of the counters between two reads, ${name}: each reading keeps its stamp, the bill is what the counters counted`, async () => {
+        const lb = 40 + k;
+        await create(lb);
+        const t = h0 + (61 + 3 * k) * 60_000; // a sample key (host, process, time) is claimed once
+        for (const i of order) await read(1, lb, t + clearedAt20[i]![0] * 1000, clearedAt20[i]![1]);
+        assert.equal(await billed(lb), 260n);
+        const chain = await store.db.selectFrom('usage_samples').select(['time_ms', 'bytes_in', 'kind']).where('load_balancer_id', '=', lb).orderBy('time_ms').execute();
+        assert.deepEqual(chain.map((r) => [(Number(r.time_ms) - t) / 1000, Number(r.bytes_in)]), [[0, 100], [10, 100], [20, 5], [30, 10], [40, 10], [100, 35]]);
+        assert.equal(Number(chain[2]!.kind), 2, 'the first reading after the clear is a reset (counts from zero)');
+        const held = await store.db.selectFrom('anomalies').select('kind').where('load_balancer_id', '=', lb).execute();
+        assert.deepEqual(held, [], 'nothing held as stale');
+      });
+    }
+
     test('a slow store lets another reader in between a cycle\'s start and its read: no byte twice', async () => {
       await create(34);
       // The cycle's stamp comes first in time, but its counters were read after the hook's.

@@ -62,3 +62,16 @@ test('process keys no link uses any more are dropped when packed, the others ren
   const again = back.pack();
   assert.deepEqual(HostBaselines.unpack(again.processKeys, again.links).get(4), link('other@5', 3, 4n));
 });
+
+test('a link read soon after a clear keeps how soon, in the bytes an earlier version left unused; their links read none', () => {
+  const baselines = new HostBaselines([[1, link('p@1', 10_000, 5n)]]);
+  assert.equal(baselines.clearAgeMs(1), undefined, 'an earlier version wrote zeros there: no clear known');
+  baselines.set(2, link('p@1', 20_000, 6n), 0).set(3, link('p@1', 30_000, 7n), 15_000);
+  const { processKeys, links } = baselines.pack();
+  assert.equal(links.readUInt32LE(56 + 20), 1, 'milliseconds + 1, after the process key index');
+  const back = HostBaselines.unpack(processKeys, links);
+  assert.deepEqual([1, 2, 3, 4].map((id) => back.clearAgeMs(id)), [undefined, 0, 15_000, undefined]);
+  back.set(2, link('p@1', 21_000, 8n));
+  assert.equal(back.clearAgeMs(2), undefined, 'set without an age: none');
+  assert.deepEqual(back.get(3), link('p@1', 30_000, 7n), 'the link itself is as it was');
+});
