@@ -82,6 +82,8 @@ export interface HaproxyHost {
   reload(): Promise<void>;
   /** A crash: the process is killed (-9), then started anew (new pid, counters from zero). */
   crash(): Promise<void>;
+  /** `clear counters all` on the admin socket: every counter from zero, the same process (pid). */
+  clearCounters(): Promise<void>;
   /** Frontend counters as HAProxy reports them now. */
   counters(): Promise<Map<string, { bytesIn: bigint; bytesOut: bigint }>>;
   /** Waits until HAProxy has accounted every ended session (its counters stop moving). */
@@ -183,6 +185,9 @@ export async function startHaproxy(frontends: string[], backendPort: number, opt
       dead.kill('SIGKILL');
       await exited(dead);
       current = await launch();
+    },
+    async clearCounters() {
+      await stats(adminSocket, 'clear counters all');
     },
     async counters() {
       return new Map(parseStatCsv(await stats(adminSocket, 'show stat')).map((f) => [f.name, { bytesIn: f.bytesIn, bytesOut: f.bytesOut }]));
