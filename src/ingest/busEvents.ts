@@ -188,7 +188,9 @@ function natsConsumer(db: Store, options: EventConsumerOptions): EventConsumer {
           const done = await handle(db, new TextDecoder().decode(m.data), options, async (fault) => {
             const h = natsHeaders();
             h.set('Lbmeter-Fault', fault);
-            await js.publish(deadLetters(options.topic), m.data, { headers: h });
+            // Named by the refused message's place in its stream: dead-lettered again after a
+            // lost ack (a server restart between the two), it is one dead letter, not two.
+            await js.publish(deadLetters(options.topic), m.data, { headers: h, msgID: `dead-letter-${m.seq}` });
           });
           if (done) m.ack();
           else m.nak(1000);

@@ -10,11 +10,37 @@
 // after every later reading stamped within the window, and bill their counters again.
 
 import type { Db } from '../store/store.ts';
-import { chainNeighbours, linkOf, moveReading, type ReadingKey } from '../store/readings.ts';
+import { chainNeighbours, linkOf, moveReading, type ReadingKey, type ReadingRow } from '../store/readings.ts';
 import { moveCeilingHold } from '../store/anomalies.ts';
 import { clearedBetween, goesAfter, type ChainLink } from '../domain/delta.ts';
 
 export type Neighbours = Awaited<ReturnType<typeof chainNeighbours>>;
+
+/** One (host, load balancer)'s chain around an instant: where placing a reading looks. */
+export type NeighboursAt = (timeMs: number) => Promise<Neighbours>;
+
+/**
+ * Neighbours from readings read ahead for a slice (its load balancer's chain from fromMs on, in
+ * time order: store/readings.ts recentChainReadings), or from the store where those cannot tell:
+ * an instant before fromMs, or one with none of them at or before it.
+ */
+export function neighboursIn(readings: readonly ReadingRow[], fromMs: number, fromStore: NeighboursAt): NeighboursAt {
+  return async (t) => {
+    if (t < fromMs) return fromStore(t);
+    // The first reading stamped after t.
+    let lo = 0;
+    let hi = readings.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (readings[mid]!.timeMs <= t) lo = mid + 1;
+      else hi = mid;
+    }
+    const atOrBefore = readings[lo - 1];
+    const next = readings[lo];
+    if (!atOrBefore) return fromStore(t);
+    return { ...(atOrBefore.timeMs === t ? { same: atOrBefore } : { previous: atOrBefore }), ...(next ? { next } : {}) };
+  };
+}
 
 export interface MovedReading {
   /** Where it was. */
@@ -44,9 +70,12 @@ export interface CounterPlace {
  * Moves `link` past lower readings stamped after it, and every higher reading stamped just
  * before it (a run: two readers' readings may both be) to just after it, in their order. Not one
  * an operator decided or one held as late. Undefined: a higher reading that cannot move.
+ * `near`: where it looks until it moves a reading (the store itself by default).
  */
-export async function placeAmongNeighbours(trx: Db, hostId: number, lbId: number, link: ChainLink): Promise<CounterPlace | undefined> {
-  const neighbours = () => chainNeighbours(trx, hostId, lbId, link.timeMs);
+export async function placeAmongNeighbours(trx: Db, hostId: number, lbId: number, link: ChainLink, near?: NeighboursAt): Promise<CounterPlace | undefined> {
+  const fromStore: NeighboursAt = (t) => chainNeighbours(trx, hostId, lbId, t);
+  const look = near ?? fromStore;
+  const neighbours = () => look(link.timeMs);
   let around = await neighbours();
   let clearedAfter = false;
   // Past lower readings at or after its stamp (one at its very instant too), but not past one
@@ -64,7 +93,7 @@ export async function placeAmongNeighbours(trx: Db, hostId: number, lbId: number
     around = await neighbours();
   }
   const stay = (clearedBefore: boolean): CounterPlace => ({ around, moved: [], undo: async () => {}, clearedBefore, clearedAfter });
-  const higher = await higherRunBefore(trx, hostId, lbId, link, around.previous);
+  const higher = await higherRunBefore(look, link, around.previous);
   if (!higher) return undefined;
   const { run, before } = higher;
   if (run.length === 0) return stay(false);
@@ -83,7 +112,7 @@ export async function placeAmongNeighbours(trx: Db, hostId: number, lbId: number
   };
   for (const m of moved) await move({ ...m.to, timeMs: m.from }, m.to);
   return {
-    around: await neighbours(),
+    around: await fromStore(link.timeMs),
     moved,
     undo: async () => {
       for (const m of moved) await move(m.to, { ...m.to, timeMs: m.from });
@@ -98,7 +127,7 @@ export async function placeAmongNeighbours(trx: Db, hostId: number, lbId: number
  * the reading before them. Undefined: one of them an operator decided, or one held as late,
  * which stays where it is.
  */
-async function higherRunBefore(trx: Db, hostId: number, lbId: number, link: ChainLink, previous: Neighbours['previous']) {
+async function higherRunBefore(near: NeighboursAt, link: ChainLink, previous: Neighbours['previous']) {
   const run: { row: NonNullable<Neighbours['previous']>; link: ChainLink }[] = [];
   let row = previous;
   for (; row;) {
@@ -106,7 +135,7 @@ async function higherRunBefore(trx: Db, hostId: number, lbId: number, link: Chai
     if (!rowLink || !goesAfter(rowLink, link)) break;
     if (row.hold === 'LATE' || row.operator !== 'NONE') return undefined;
     run.unshift({ row, link: rowLink });
-    const before = await chainNeighbours(trx, hostId, lbId, row.timeMs - 1);
+    const before = await near(row.timeMs - 1);
     row = before.same ?? before.previous;
   }
   return { run, before: row && linkOf(row) };

@@ -11,8 +11,8 @@ import type { Db, Store } from '../store/store.ts';
 import type { Fence } from '../jobs/leases.ts';
 import { claimSampleKey, hostBaselines, saveHostBaselines } from '../store/counters.ts';
 import type { HostBaselines } from '../store/hostBaselines.ts';
-import { chainNeighbours, insertReadings, linkOf, setReadingDelta, type NewReading } from '../store/readings.ts';
-import { placeAmongNeighbours, type CounterPlace } from './counterOrder.ts';
+import { chainNeighbours, insertReadings, linkOf, recentChainReadings, setReadingDelta, type NewReading } from '../store/readings.ts';
+import { neighboursIn, placeAmongNeighbours, type CounterPlace, type NeighboursAt } from './counterOrder.ts';
 import { holdAnomalies, replaceCeilingHold, type AnomalyKind, type NewAnomaly } from '../store/anomalies.ts';
 import { isHourFinal } from '../store/hours.ts';
 import { chainDelta, clearedBetween, COUNTER_ORDER_WINDOW_MS, countersAtLeast, exceedsCeiling, MAX_STORED_BYTES, NO_BYTES, orderedByCounters, placeByCounters, type ChainDelta, type ChainLink } from '../domain/delta.ts';
@@ -128,14 +128,16 @@ async function sliceReadings(intake: SliceIntake, readings: LoadBalancerReading[
   const { trx, sample, key } = intake;
   const { baselines } = intake;
   const rows: NewReading[] = [];
-  for (const reading of readings) {
-    const newest = baselines.get(reading.loadBalancerId);
-    // Placed by its counters, not by its reader's clock: a skewed clock never makes a reset.
-    const placement = placeByCounters(newest, reading, key, sample.timeMs);
-    // Higher than a newest read soon after a clear, stamped before it: it may have been read
-    // before the clear; the chain says (placeInChain), not the newest alone.
-    const older = placement.older || (placement.timeMs !== sample.timeMs && baselines.clearAgeMs(reading.loadBalancerId) !== undefined);
-    let timeMs = older ? sample.timeMs : placement.timeMs;
+  // Each reading beside its host's newest first: those that go before it are placed among the
+  // stored chain, read once for the slice (a clear of a big host's counters sends all there).
+  const newests = readings.map((r) => baselines.get(r.loadBalancerId));
+  const placements = readings.map((r, i) => placementOf(baselines, newests[i], r, key, sample.timeMs));
+  const near = await chainsNear(intake, readings, placements);
+  for (let i = 0; i < readings.length; i++) {
+    const reading = readings[i]!;
+    const newest = newests[i];
+    const { older } = placements[i]!;
+    let { timeMs } = placements[i]!;
     const link: ChainLink = {
       bytesIn: reading.bytesIn, bytesOut: reading.bytesOut, bytesInSsl: reading.bytesInSsl, bytesOutSsl: reading.bytesOutSsl, processKey: key, timeMs,
     };
@@ -154,7 +156,7 @@ async function sliceReadings(intake: SliceIntake, readings: LoadBalancerReading[
       delta = chainDelta(previous && linkOf(previous), reading, key);
       hold = 'LATE';
       intake.anomalies.push(anomalyOf(sample, timeMs, reading, 'LATE_SAMPLE', `${describeTransfers(delta)} for an hour already final, read before the host's newest reading`, delta));
-    } else if (older && (placed = await placeInChain(intake, reading.loadBalancerId, link, newest!)) !== AFTER_THE_NEWEST) {
+    } else if (older && (placed = await placeInChain(intake, reading.loadBalancerId, link, newest!, near?.(reading.loadBalancerId))) !== AFTER_THE_NEWEST) {
       // Older than the newest reading of this host: it arrived out of order.
       if (!placed) {
         intake.anomalies.push(anomalyOf(sample, timeMs, reading, 'STALE_SAMPLE', `reading older than the newest one (${newest!.timeMs}) that cannot take its place before it; its bytes are counted by the newer readings`));
@@ -201,6 +203,39 @@ async function sliceReadings(intake: SliceIntake, readings: LoadBalancerReading[
 }
 
 /**
+ * Where a reading goes by its host's newest alone: placed by its counters, not by its reader's
+ * clock (a skewed clock never makes a reset). `older`: it goes before the newest, among the
+ * stored chain, or it is higher than a newest read soon after a clear and stamped before it: it
+ * may have been read before the clear, which the chain says, not the newest alone.
+ */
+function placementOf(baselines: HostBaselines, newest: ChainLink | undefined, reading: LoadBalancerReading, key: string, stampMs: number): { timeMs: number; older: boolean } {
+  const placement = placeByCounters(newest, reading, key, stampMs);
+  if (placement.older) return placement;
+  if (placement.timeMs !== stampMs && baselines.clearAgeMs(reading.loadBalancerId) !== undefined) return { timeMs: stampMs, older: true };
+  return placement;
+}
+
+/**
+ * The stored chains around a slice's readings that go before their newest, read in one query;
+ * undefined when none does.
+ */
+async function chainsNear(intake: SliceIntake, readings: LoadBalancerReading[], placements: { timeMs: number; older: boolean }[]): Promise<((lbId: number) => NeighboursAt) | undefined> {
+  const { trx, sample } = intake;
+  const lbIds: number[] = [];
+  let earliestMs = Infinity;
+  placements.forEach((p, i) => {
+    if (!p.older) return;
+    lbIds.push(readings[i]!.loadBalancerId);
+    if (p.timeMs < earliestMs) earliestMs = p.timeMs;
+  });
+  if (lbIds.length === 0) return undefined;
+  // Placing looks back over readings within the window before it, and at the one before those.
+  const fromMs = earliestMs - 2 * COUNTER_ORDER_WINDOW_MS;
+  const chains = await recentChainReadings(trx, sample.hostId, lbIds, fromMs);
+  return (lbId) => neighboursIn(chains.get(lbId) ?? [], fromMs, (t) => chainNeighbours(trx, sample.hostId, lbId, t));
+}
+
+/**
  * A reading that arrived after a newer one of the same host takes its place in the chain, as if
  * it had come in time: its delta from the reading before it, and the reading after it now counts
  * from it (and is held, or no longer held, by the ceiling accordingly). Among readings of one
@@ -211,11 +246,11 @@ async function sliceReadings(intake: SliceIntake, readings: LoadBalancerReading[
  * its instant with a stored reading, one whose neighbours keep no counters (stored before they
  * were kept, or compacted), or a place the counters contradict.
  */
-async function placeInChain(intake: SliceIntake, lbId: number, link: ChainLink, newest: ChainLink): Promise<{ delta: ChainDelta; timeMs: number } | typeof AFTER_THE_NEWEST | undefined> {
+async function placeInChain(intake: SliceIntake, lbId: number, link: ChainLink, newest: ChainLink, near?: NeighboursAt): Promise<{ delta: ChainDelta; timeMs: number } | typeof AFTER_THE_NEWEST | undefined> {
   const { trx, sample } = intake;
   if (!couldPrecede(link, newest)) return undefined;
   const stampMs = link.timeMs;
-  const place = await placeAmongNeighbours(trx, sample.hostId, lbId, link);
+  const place = await placeAmongNeighbours(trx, sample.hostId, lbId, link, near);
   // Nothing after its place: it follows the newest (read after a clear, or past it by counters).
   if (place && !place.around.next && !place.around.same && place.moved.length === 0 && (place.clearedBefore || link.timeMs !== stampMs)) return AFTER_THE_NEWEST;
   const delta = place?.around.next ? await takePlace(intake, lbId, link, place) : undefined;

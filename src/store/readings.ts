@@ -194,6 +194,26 @@ export async function readingTotalsOf(db: Db, lbIds: number[] | undefined, fromM
   return out;
 }
 
+/**
+ * The chain readings of a host's load balancers stamped at or after fromMs, each load balancer's
+ * in time order: what placing a slice's out-of-order readings looks at, read once for the slice
+ * (ingest/counterOrder.ts neighboursIn) instead of a few queries a reading.
+ */
+export async function recentChainReadings(db: Db, hostId: number, lbIds: number[], fromMs: number): Promise<Map<number, ReadingRow[]>> {
+  const out = new Map<number, ReadingRow[]>();
+  for (const part of idBatches(db, lbIds)) {
+    const rows = await db.selectFrom('usage_samples').selectAll().where('host_id', '=', hostId).where(idIn(db, 'load_balancer_id', part))
+      .where('time_ms', '>=', fromMs).where(inChain).orderBy('load_balancer_id').orderBy('time_ms').execute();
+    for (const r of rows) {
+      const reading = toReading(r);
+      const chain = out.get(reading.loadBalancerId);
+      if (chain) chain.push(reading);
+      else out.set(reading.loadBalancerId, [reading]);
+    }
+  }
+  return out;
+}
+
 /** The readings of (host, load balancer) just before and just after t in the chain (late ones wait outside it). */
 export async function chainNeighbours(db: Db, hostId: number, lbId: number, t: number): Promise<{ previous?: ReadingRow; next?: ReadingRow; same?: ReadingRow }> {
   const chain = db.selectFrom('usage_samples').selectAll().where('host_id', '=', hostId).where('load_balancer_id', '=', lbId).where(inChain);

@@ -15,6 +15,8 @@ import { rollHour } from '../../src/usage/hourRollup.ts';
 import { putCluster, putHost } from '../../src/store/inventory.ts';
 import { HOUR_MS } from '../../src/domain/time.ts';
 import { placeByCounters } from '../../src/domain/delta.ts';
+import { neighboursIn } from '../../src/ingest/counterOrder.ts';
+import { chainNeighbours, recentChainReadings } from '../../src/store/readings.ts';
 import { migrate } from '../../src/store/migrations/index.ts';
 
 const h0 = Date.UTC(2026, 10, 21, 10);
@@ -126,6 +128,24 @@ for (const { fixture, skip } of await engines()) {
       await read(1, 35, t + 5 * 60_000, 50n); // after `clear counters all`, arrived first
       await read(1, 35, t, 1000n); // before it, arrived late
       assert.equal(await billed(35), 1050n);
+    });
+
+    test('a slice\'s chains read ahead answer every instant as the store does: the same neighbours, or the store asked where they cannot tell', async () => {
+      await create(50);
+      const t = h0 + 80 * 60_000;
+      for (const [s, b] of [[0, 10n], [7, 20n], [9, 30n], [40, 40n], [41, 50n], [90, 60n]] as const) await read(1, 50, t + s * 1000, b);
+      for (const fromS of [-5, 0, 8, 40, 95]) {
+        const fromMs = t + fromS * 1000;
+        const chains = await recentChainReadings(store.db, 1, [50, 51], fromMs);
+        assert.deepEqual([...chains.keys()], fromS < 95 ? [50] : [], 'load balancers with readings from fromMs on');
+        let asked = 0;
+        const fromStore = (ms: number) => (asked++, chainNeighbours(store.db, 1, 50, ms));
+        const near = neighboursIn(chains.get(50) ?? [], fromMs, fromStore);
+        for (let ms = t - 2000; ms <= t + 95_000; ms += 500) {
+          assert.deepEqual(await near(ms), await chainNeighbours(store.db, 1, 50, ms), `at ${ms - t} ms, read from ${fromS} s`);
+        }
+        if (fromS === 0) assert.equal(asked, 4, 'only the instants before the first reading read ahead go to the store');
+      }
     });
 
     // HAProxy's `clear counters all` between two reads 10 s apart: the counters fall within the
