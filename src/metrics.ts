@@ -70,6 +70,11 @@ export class Metrics {
     name: 'lbmeter_metered_bytes_total', help: 'Bytes of the counter deltas this process took into the chain for billing (held ones aside), by direction (SSL included)',
     labelNames: ['direction'] as const, registers: [this.registry],
   });
+  readonly counterClears = new Counter({
+    name: 'lbmeter_counter_clears_total', help: 'Readings stored that count from zero because their HAProxy process\'s counters were cleared (clear counters all: the same process, lower counters), by host: what it counted between the read before and the clear is not billed',
+    labelNames: ['host'] as const, registers: [this.registry],
+  });
+
   readonly busEventMessages = new Counter({
     name: 'lbmeter_bus_event_messages_total', help: 'Lifecycle event messages consumed from the bus (LBMETER_EVENTS_URL), by result: stored, dead_letter (refused, with the reason), retried (the store could not take them; delivered again)',
     labelNames: ['result'] as const, registers: [this.registry],
@@ -129,10 +134,11 @@ export class Metrics {
   }
 
   /** A stored sample (polled or pushed): its readings and the bytes it took into the chain. */
-  observeIntake(source: 'poll' | 'push', loadBalancers: number, metered: MeteredBytes): void {
+  observeIntake(source: 'poll' | 'push', hostId: number, loadBalancers: number, metered: MeteredBytes, cleared: number): void {
     this.samples.inc({ source }, loadBalancers);
     this.meteredBytes.inc({ direction: 'in' }, metered.in);
     this.meteredBytes.inc({ direction: 'out' }, metered.out);
+    if (cleared > 0) this.counterClears.inc({ host: String(hostId) }, cleared);
   }
 
   observePolls(reports: HostPollReport[]): void {
@@ -141,7 +147,7 @@ export class Metrics {
       this.polls.inc({ host, result: r.busy ? 'busy' : r.ok ? 'ok' : 'failed' });
       if (r.busy) continue;
       this.pollSeconds.observe({ host }, r.durationMs / 1000);
-      if (r.ok && !r.duplicate && r.metered) this.observeIntake('poll', r.loadBalancers, r.metered);
+      if (r.ok && !r.duplicate && r.metered) this.observeIntake('poll', r.hostId, r.loadBalancers, r.metered, r.cleared ?? 0);
     }
   }
 }

@@ -152,6 +152,7 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
       logger.debug({ polled: reports.filter((r) => r.ok && !r.busy).map((r) => r.hostId) }, 'poll cycle');
       for (const r of reports) {
         if (!r.ok) logger.warn({ hostId: r.hostId, host: r.name, error: r.error }, 'host poll failed');
+        if (r.cleared) logger.warn({ hostId: r.hostId, host: r.name, loadBalancers: r.cleared }, 'counters cleared on the host (same process): what it counted since the read before is not billed');
       }
     });
   }

@@ -20,13 +20,14 @@ export type Neighbours = Awaited<ReturnType<typeof chainNeighbours>>;
 export type NeighboursAt = (timeMs: number) => Promise<Neighbours>;
 
 /**
- * Neighbours from readings read ahead for a slice (its load balancer's chain from fromMs on, in
- * time order: store/readings.ts recentChainReadings), or from the store where those cannot tell:
- * an instant before fromMs, or one with none of them at or before it.
+ * Neighbours from readings read ahead for a slice (its load balancer's chain from fromMs to toMs,
+ * in time order: store/readings.ts recentChainReadings), or from the store where those cannot
+ * tell: an instant outside them, one with none of them at or before it, or none after it while
+ * the chain may go on past toMs.
  */
-export function neighboursIn(readings: readonly ReadingRow[], fromMs: number, fromStore: NeighboursAt): NeighboursAt {
+export function neighboursIn(readings: readonly ReadingRow[], fromMs: number, toMs: number, fromStore: NeighboursAt): NeighboursAt {
   return async (t) => {
-    if (t < fromMs) return fromStore(t);
+    if (t < fromMs || t >= toMs) return fromStore(t);
     // The first reading stamped after t.
     let lo = 0;
     let hi = readings.length;
@@ -37,7 +38,7 @@ export function neighboursIn(readings: readonly ReadingRow[], fromMs: number, fr
     }
     const atOrBefore = readings[lo - 1];
     const next = readings[lo];
-    if (!atOrBefore) return fromStore(t);
+    if (!atOrBefore || (!next && toMs !== Infinity)) return fromStore(t);
     return { ...(atOrBefore.timeMs === t ? { same: atOrBefore } : { previous: atOrBefore }), ...(next ? { next } : {}) };
   };
 }

@@ -24,6 +24,8 @@ export interface HostPollReport {
   duplicate?: boolean;
   /** Bytes of the deltas the reading took into the chain, each way (SSL included). */
   metered?: MeteredBytes;
+  /** Readings that count from zero after a clear of the host's counters (samples.ts SampleIntakeResult). */
+  cleared?: number;
   /** Another process was reading the host; it stores that reading. */
   busy?: boolean;
 }
@@ -118,6 +120,7 @@ async function pollOne(store: Store, host: Host, options: PollOptions): Promise<
     report.loadBalancers = loadBalancers.length;
     if (result.duplicate) report.duplicate = true;
     report.metered = meteredOf(result);
+    if (result.cleared > 0) report.cleared = result.cleared;
   } catch (err) {
     report.error = controller.signal.aborted ? `no answer within ${options.timeoutMs} ms` : (err as Error).message;
   } finally {

@@ -53,6 +53,12 @@ export interface SampleIntakeResult {
   deltas: number;
   /** Readings held for an operator. */
   held: number;
+  /**
+   * Readings stored that count from zero because their process's counters were cleared (HAProxy's
+   * `clear counters all`): what the process counted between the reading before and the clear is
+   * not billed (a metric and an alert: docs/operations.md).
+   */
+  cleared: number;
   /** Bytes of the deltas taken (what the rollup may bill, events permitting). */
   bytes: { in: bigint; out: bigint; inSsl: bigint; outSsl: bigint };
 }
@@ -71,7 +77,7 @@ export interface SampleIntakeOptions {
 
 export async function ingestSample(store: Store, sample: HostSample, options: SampleIntakeOptions): Promise<SampleIntakeResult> {
   const key = processKey(sample.process);
-  const result: SampleIntakeResult = { duplicate: false, deltas: 0, held: 0, bytes: { in: 0n, out: 0n, inSsl: 0n, outSsl: 0n } };
+  const result: SampleIntakeResult = { duplicate: false, deltas: 0, held: 0, cleared: 0, bytes: { in: 0n, out: 0n, inSsl: 0n, outSsl: 0n } };
   // A new day's partition is made before the transaction: making one locks the table. A reading
   // placed by its counters moves next to the host's newest one: around this sample's time.
   await ensureDayPartitions(store.db, 'usage_samples', sample.timeMs - HOUR_MS, sample.timeMs + HOUR_MS);
@@ -132,7 +138,7 @@ async function sliceReadings(intake: SliceIntake, readings: LoadBalancerReading[
   // stored chain, read once for the slice (a clear of a big host's counters sends all there).
   const newests = readings.map((r) => baselines.get(r.loadBalancerId));
   const placements = readings.map((r, i) => placementOf(baselines, newests[i], r, key, sample.timeMs));
-  const near = await chainsNear(intake, readings, placements);
+  const near = await chainsNear(intake, readings, newests, placements);
   for (let i = 0; i < readings.length; i++) {
     const reading = readings[i]!;
     const newest = newests[i];
@@ -164,10 +170,12 @@ async function sliceReadings(intake: SliceIntake, readings: LoadBalancerReading[
         continue;
       }
       ({ delta, timeMs } = placed);
+      if (placed.cleared) intake.result.cleared++;
     } else {
       // In time, or after the newest by the chain (placed after a clear, or past the newest).
       timeMs = link.timeMs;
       delta = chainDelta(newest, reading, key);
+      if (clearedBetween(newest, link)) intake.result.cleared++;
       if (intake.late) {
         // Its hour is final: the reading stays outside the chain (the next one counts from the
         // baseline before it) until an operator releases it into that hour or discards it.
@@ -217,22 +225,27 @@ function placementOf(baselines: HostBaselines, newest: ChainLink | undefined, re
 
 /**
  * The stored chains around a slice's readings that go before their newest, read in one query;
- * undefined when none does.
+ * undefined when none does. Placing looks back over the readings within the window before one,
+ * at the reading before those, and forward past lower ones: twice the window each way holds
+ * them at any poll interval under it. A sample read in time (the newest readings are that
+ * close after it) takes its chains to their ends; a late one only that far, so a sample an hour
+ * late does not read an hour of readings (past them, the store is asked).
  */
-async function chainsNear(intake: SliceIntake, readings: LoadBalancerReading[], placements: { timeMs: number; older: boolean }[]): Promise<((lbId: number) => NeighboursAt) | undefined> {
+async function chainsNear(intake: SliceIntake, readings: LoadBalancerReading[], newests: (ChainLink | undefined)[], placements: { timeMs: number; older: boolean }[]): Promise<((lbId: number) => NeighboursAt) | undefined> {
   const { trx, sample } = intake;
+  const reach = 2 * COUNTER_ORDER_WINDOW_MS;
   const lbIds: number[] = [];
-  let earliestMs = Infinity;
+  let latestNewestMs = -Infinity;
   placements.forEach((p, i) => {
     if (!p.older) return;
     lbIds.push(readings[i]!.loadBalancerId);
-    if (p.timeMs < earliestMs) earliestMs = p.timeMs;
+    latestNewestMs = Math.max(latestNewestMs, newests[i]!.timeMs);
   });
   if (lbIds.length === 0) return undefined;
-  // Placing looks back over readings within the window before it, and at the one before those.
-  const fromMs = earliestMs - 2 * COUNTER_ORDER_WINDOW_MS;
-  const chains = await recentChainReadings(trx, sample.hostId, lbIds, fromMs);
-  return (lbId) => neighboursIn(chains.get(lbId) ?? [], fromMs, (t) => chainNeighbours(trx, sample.hostId, lbId, t));
+  const fromMs = sample.timeMs - reach;
+  const toMs = latestNewestMs <= sample.timeMs + reach ? Infinity : sample.timeMs + reach;
+  const chains = await recentChainReadings(trx, sample.hostId, lbIds, fromMs, toMs);
+  return (lbId) => neighboursIn(chains.get(lbId) ?? [], fromMs, toMs, (t) => chainNeighbours(trx, sample.hostId, lbId, t));
 }
 
 /**
@@ -246,7 +259,7 @@ async function chainsNear(intake: SliceIntake, readings: LoadBalancerReading[], 
  * its instant with a stored reading, one whose neighbours keep no counters (stored before they
  * were kept, or compacted), or a place the counters contradict.
  */
-async function placeInChain(intake: SliceIntake, lbId: number, link: ChainLink, newest: ChainLink, near?: NeighboursAt): Promise<{ delta: ChainDelta; timeMs: number } | typeof AFTER_THE_NEWEST | undefined> {
+async function placeInChain(intake: SliceIntake, lbId: number, link: ChainLink, newest: ChainLink, near?: NeighboursAt): Promise<{ delta: ChainDelta; timeMs: number; cleared: boolean } | typeof AFTER_THE_NEWEST | undefined> {
   const { trx, sample } = intake;
   if (!couldPrecede(link, newest)) return undefined;
   const stampMs = link.timeMs;
@@ -271,7 +284,7 @@ async function placeInChain(intake: SliceIntake, lbId: number, link: ChainLink, 
     intake.baselines.set(lbId, baseline, ages.length > 0 ? Math.min(...ages) : undefined);
     intake.baselinesMoved = true;
   }
-  return { delta, timeMs: link.timeMs };
+  return { delta, timeMs: link.timeMs, cleared: place!.clearedBefore };
 }
 
 /** The delta of a reading at its place between its neighbours, the next one's taken from it. */

@@ -195,15 +195,16 @@ export async function readingTotalsOf(db: Db, lbIds: number[] | undefined, fromM
 }
 
 /**
- * The chain readings of a host's load balancers stamped at or after fromMs, each load balancer's
+ * The chain readings of a host's load balancers stamped from fromMs to toMs, each load balancer's
  * in time order: what placing a slice's out-of-order readings looks at, read once for the slice
  * (ingest/counterOrder.ts neighboursIn) instead of a few queries a reading.
  */
-export async function recentChainReadings(db: Db, hostId: number, lbIds: number[], fromMs: number): Promise<Map<number, ReadingRow[]>> {
+export async function recentChainReadings(db: Db, hostId: number, lbIds: number[], fromMs: number, toMs = Infinity): Promise<Map<number, ReadingRow[]>> {
   const out = new Map<number, ReadingRow[]>();
   for (const part of idBatches(db, lbIds)) {
-    const rows = await db.selectFrom('usage_samples').selectAll().where('host_id', '=', hostId).where(idIn(db, 'load_balancer_id', part))
-      .where('time_ms', '>=', fromMs).where(inChain).orderBy('load_balancer_id').orderBy('time_ms').execute();
+    let q = db.selectFrom('usage_samples').selectAll().where('host_id', '=', hostId).where(idIn(db, 'load_balancer_id', part)).where('time_ms', '>=', fromMs);
+    if (toMs !== Infinity) q = q.where('time_ms', '<=', toMs);
+    const rows = await q.where(inChain).orderBy('load_balancer_id').orderBy('time_ms').execute();
     for (const r of rows) {
       const reading = toReading(r);
       const chain = out.get(reading.loadBalancerId);

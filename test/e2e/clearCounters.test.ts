@@ -1,7 +1,8 @@
 // HAProxy's `clear counters all` between two polls 10 s apart (LBMETER_POLL_INTERVAL under the
 // 15 s in which counters order a process's readings): the same process, its counters from zero.
 // Every byte sent through the real HAProxy before and after the clear must be billed once; the
-// first reading after the clear is a reset, none is held, the day reconciles. On both stores.
+// first reading after the clear is a reset, none is held, the day reconciles, and the clear is in
+// lbmeter_counter_clears_total (the LbmeterCountersCleared alert). On both stores.
 
 import { test, describe, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -79,6 +80,9 @@ for (const { fixture, skip } of await engines()) {
         ['2026-11-20T10:01:00Z', 43_355, 68_255], ['2026-11-20T11:00:00Z', 0, 0], ['2026-11-20T12:00:00Z', 0, 0],
       ]);
       assert.deepEqual((await ok(api.get('/management/usage/anomalies'))).anomalies, [], 'nothing held');
+      // Operators learn of the clear: what HAProxy counted between the read before and it is lost.
+      const metrics = await (await fetch(`${api.url}/metrics`)).text();
+      assert.match(metrics, /^lbmeter_counter_clears_total\{host="1"\} 1$/m, 'one reading counted from zero after a clear');
       const reconciled = await ok(api.get('/management/usage/reconciliation?startTime=2026-11-20T10:00:00Z&endTime=2026-11-20T11:00:00Z'));
       assert.deepEqual([reconciled.balanced, reconciled.taken.incomingTransfer + reconciled.taken.outgoingTransfer], [true, sent], 'the deltas taken are the bytes sent, all in records');
     });

@@ -73,15 +73,15 @@ test('the systemd units verify without a warning and keep their hardening', { sk
 test('the alert rules pass promtool check rules, and their tests (lbmeter-rules.test.yml) pass', { skip: await missing('promtool', 'prometheus') }, async () => {
   const r = await runTool('promtool', ['check', 'rules', join(DEPLOY, 'prometheus', 'lbmeter-rules.yml')]);
   assert.equal(r.code, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /SUCCESS: 16 rules found/);
+  assert.match(r.stdout, /SUCCESS: 17 rules found/);
   // Each alert fires on time and not otherwise: host never read, polls failing 15 minutes,
   // ingest stopped, fleet traffic zero, export failing, backlog by age (only with a sink),
-  // clock skew, a process down, no target at all.
+  // clock skew, counters cleared without a restart, a process down, no target at all.
   const tested = await runTool('promtool', ['test', 'rules', join(DEPLOY, 'prometheus', 'lbmeter-rules.test.yml')]);
   assert.equal(tested.code, 0, tested.stdout + tested.stderr);
   assert.match(tested.stdout, /SUCCESS/);
   const testFile = readFileSync(join(DEPLOY, 'prometheus', 'lbmeter-rules.test.yml'), 'utf8');
-  for (const alert of ['LbmeterHostNeverRead', 'LbmeterPollFailing', 'LbmeterIngestStopped', 'LbmeterFleetTrafficZero', 'LbmeterExportFailing', 'LbmeterExportBacklog', 'LbmeterClockSkew', 'LbmeterDown', 'LbmeterAbsent']) {
+  for (const alert of ['LbmeterHostNeverRead', 'LbmeterPollFailing', 'LbmeterIngestStopped', 'LbmeterFleetTrafficZero', 'LbmeterExportFailing', 'LbmeterExportBacklog', 'LbmeterClockSkew', 'LbmeterCountersCleared', 'LbmeterDown', 'LbmeterAbsent']) {
     assert.match(testFile, new RegExp(`alertname: ${alert}\\n\\s+exp_alerts:\\n\\s+- exp_labels`), `${alert} is tested firing`);
   }
 });

@@ -134,17 +134,19 @@ for (const { fixture, skip } of await engines()) {
       await create(50);
       const t = h0 + 80 * 60_000;
       for (const [s, b] of [[0, 10n], [7, 20n], [9, 30n], [40, 40n], [41, 50n], [90, 60n]] as const) await read(1, 50, t + s * 1000, b);
-      for (const fromS of [-5, 0, 8, 40, 95]) {
+      for (const [fromS, toS] of [[-5, Infinity], [0, Infinity], [8, Infinity], [40, Infinity], [95, Infinity], [0, 40], [8, 41], [-5, 8]]) {
         const fromMs = t + fromS * 1000;
-        const chains = await recentChainReadings(store.db, 1, [50, 51], fromMs);
+        const toMs = t + toS * 1000;
+        const chains = await recentChainReadings(store.db, 1, [50, 51], fromMs, toMs);
         assert.deepEqual([...chains.keys()], fromS < 95 ? [50] : [], 'load balancers with readings from fromMs on');
         let asked = 0;
         const fromStore = (ms: number) => (asked++, chainNeighbours(store.db, 1, 50, ms));
-        const near = neighboursIn(chains.get(50) ?? [], fromMs, fromStore);
+        const near = neighboursIn(chains.get(50) ?? [], fromMs, toMs, fromStore);
         for (let ms = t - 2000; ms <= t + 95_000; ms += 500) {
-          assert.deepEqual(await near(ms), await chainNeighbours(store.db, 1, 50, ms), `at ${ms - t} ms, read from ${fromS} s`);
+          assert.deepEqual(await near(ms), await chainNeighbours(store.db, 1, 50, ms), `at ${ms - t} ms, read from ${fromS} s to ${toS} s`);
         }
-        if (fromS === 0) assert.equal(asked, 4, 'only the instants before the first reading read ahead go to the store');
+        if (fromS === 0 && toS === Infinity) assert.equal(asked, 4, 'only the instants before the first reading read ahead go to the store');
+        if (fromS === 0 && toS === 40) assert.equal(asked, 4 + 111, 'and, read to 40 s, the instants from 40 s on');
       }
     });
 

@@ -100,8 +100,9 @@ export const ingestRoutes: RouteModule = (api) => [
     handler: async (request) => {
       const sample = await validateSample(api.store.db, request.body as SampleInput, api.now());
       const r = await ingestSample(api.store, sample, { deltaCeiling: api.config.deltaCeiling, nowMs: api.now() });
-      if (!r.duplicate) api.metrics.observeIntake('push', sample.loadBalancers.length, meteredOf(r));
+      if (!r.duplicate) api.metrics.observeIntake('push', sample.hostId, sample.loadBalancers.length, meteredOf(r), r.cleared);
       if (r.held) request.log.warn({ hostId: sample.hostId, held: r.held }, 'readings held as anomalies');
+      if (r.cleared) request.log.warn({ hostId: sample.hostId, loadBalancers: r.cleared }, 'counters cleared on the host (same process): what it counted since the read before is not billed');
       return { ...r, bytes: { in: String(r.bytes.in), out: String(r.bytes.out), inSsl: String(r.bytes.inSsl), outSsl: String(r.bytes.outSsl) } };
     },
   },
