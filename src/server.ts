@@ -9,6 +9,7 @@ import { buildApp, type ApiContext } from './api/app.ts';
 import { countTokens, createToken, findTokenByValue, ROLES } from './store/tokens.ts';
 import { runRollup } from './jobs/rollup.ts';
 import { pollHosts } from './ingest/poller.ts';
+import { COUNTERS_CLEARED } from './ingest/samples.ts';
 import { keepMembership, leaveMembership } from './ingest/pollerShare.ts';
 import { PROCESS_HOLDER } from './jobs/leases.ts';
 import { purgeExpired } from './jobs/retention.ts';
@@ -152,7 +153,7 @@ export async function serve(config: Config, logger: Logger, options: ServeOption
       logger.debug({ polled: reports.filter((r) => r.ok && !r.busy).map((r) => r.hostId) }, 'poll cycle');
       for (const r of reports) {
         if (!r.ok) logger.warn({ hostId: r.hostId, host: r.name, error: r.error }, 'host poll failed');
-        if (r.cleared) logger.warn({ hostId: r.hostId, host: r.name, loadBalancers: r.cleared }, 'counters cleared on the host (same process): what it counted since the read before is not billed');
+        if (r.cleared) logger.warn({ hostId: r.hostId, host: r.name, loadBalancers: r.cleared }, COUNTERS_CLEARED);
       }
     });
   }

@@ -131,7 +131,7 @@ export async function placeAmongNeighbours(trx: Db, hostId: number, lbId: number
 async function higherRunBefore(near: NeighboursAt, link: ChainLink, previous: Neighbours['previous']) {
   const run: { row: NonNullable<Neighbours['previous']>; link: ChainLink }[] = [];
   let row = previous;
-  for (; row;) {
+  while (row) {
     const rowLink = linkOf(row);
     if (!rowLink || !goesAfter(rowLink, link)) break;
     if (row.hold === 'LATE' || row.operator !== 'NONE') return undefined;

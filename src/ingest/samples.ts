@@ -45,6 +45,9 @@ export interface MeteredBytes {
   out: number;
 }
 
+/** What the poller and the push endpoint log when a sample's readings count from zero after a clear. */
+export const COUNTERS_CLEARED = 'counters cleared on the host (same process): what it counted since the read before is not billed';
+
 export const meteredOf = (r: SampleIntakeResult): MeteredBytes => ({ in: Number(r.bytes.in + r.bytes.inSsl), out: Number(r.bytes.out + r.bytes.outSsl) });
 
 export interface SampleIntakeResult {

@@ -5,7 +5,7 @@ import { SUPPORT, WRITE } from '../auth.ts';
 import { EVENTS_BODY_SCHEMA, id, timeText } from '../../ingest/eventSchema.ts';
 import { validateEvents, validateSample, type EventInput, type SampleInput } from '../ingestValidation.ts';
 import { ingestEvents } from '../../ingest/events.ts';
-import { ingestSample, meteredOf } from '../../ingest/samples.ts';
+import { COUNTERS_CLEARED, ingestSample, meteredOf } from '../../ingest/samples.ts';
 import { runRollup } from '../../jobs/rollup.ts';
 import { pollHosts } from '../../ingest/poller.ts';
 import type { FastifyRequest } from 'fastify';
@@ -102,7 +102,7 @@ export const ingestRoutes: RouteModule = (api) => [
       const r = await ingestSample(api.store, sample, { deltaCeiling: api.config.deltaCeiling, nowMs: api.now() });
       if (!r.duplicate) api.metrics.observeIntake('push', sample.hostId, sample.loadBalancers.length, meteredOf(r), r.cleared);
       if (r.held) request.log.warn({ hostId: sample.hostId, held: r.held }, 'readings held as anomalies');
-      if (r.cleared) request.log.warn({ hostId: sample.hostId, loadBalancers: r.cleared }, 'counters cleared on the host (same process): what it counted since the read before is not billed');
+      if (r.cleared) request.log.warn({ hostId: sample.hostId, loadBalancers: r.cleared }, COUNTERS_CLEARED);
       return { ...r, bytes: { in: String(r.bytes.in), out: String(r.bytes.out), inSsl: String(r.bytes.inSsl), outSsl: String(r.bytes.outSsl) } };
     },
   },
