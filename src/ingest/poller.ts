@@ -77,10 +77,27 @@ export async function pollHosts(store: Store, options: PollOptions): Promise<Hos
     hosts = hosts.filter((h) => mine.has(h.id));
   }
   if (refusal) return hosts.map((h) => ({ hostId: h.id, name: h.name, ok: false, error: refusal, loadBalancers: 0, durationMs: 0 }));
-  return Promise.all(hosts.map((host) => pollOne(store, host, options)));
+  const storing = oneAtATime();
+  return Promise.all(hosts.map((host) => pollOne(store, host, options, storing)));
 }
 
-async function pollOne(store: Store, host: Host, options: PollOptions): Promise<HostPollReport> {
+/**
+ * Runs the work given to it one after another, in the order it came, whether each succeeds or
+ * fails. Hosts are read all at once but stored one at a time: storing a host's reading holds its
+ * baselines, its slices and their COPY text (about 80 MB for 100k load balancers), so a
+ * process's memory follows its largest host, not the number of hosts it reads. More hosts than
+ * one process stores in an interval are shared among more pollers (pollerShare.ts).
+ */
+export function oneAtATime(): <T>(work: () => Promise<T>) => Promise<T> {
+  let tail: Promise<unknown> = Promise.resolve();
+  return (work) => {
+    const turn = tail.then(work, work);
+    tail = turn.catch(() => {});
+    return turn;
+  };
+}
+
+async function pollOne(store: Store, host: Host, options: PollOptions, storing: ReturnType<typeof oneAtATime>): Promise<HostPollReport> {
   const started = performance.now();
   const report: HostPollReport = { hostId: host.id, name: host.name, ok: false, loadBalancers: 0, durationMs: 0 };
   const lease = `poll-host:${host.id}`;
@@ -114,8 +131,10 @@ async function pollOne(store: Store, host: Host, options: PollOptions): Promise<
   const renewal = setInterval(() => void holdsLease(store.db, lease, holder, token, leaseMs).catch(() => {}), leaseMs / 3);
   try {
     const { process, loadBalancers } = await sourceFor(host)!.read(controller.signal);
+    clearTimeout(timer); // the timeout is the read's: waiting for its turn to be stored is not the host's slowness
+    // Stamped when read, before it waits its turn to be stored.
     const nowMs = fixedMs ?? Date.now();
-    const result = await ingestSample(store, { hostId: host.id, timeMs: nowMs, process, loadBalancers }, { deltaCeiling: options.deltaCeiling, nowMs, fence });
+    const result = await storing(() => ingestSample(store, { hostId: host.id, timeMs: nowMs, process, loadBalancers }, { deltaCeiling: options.deltaCeiling, nowMs, fence }));
     report.ok = true;
     report.loadBalancers = loadBalancers.length;
     if (result.duplicate) report.duplicate = true;
