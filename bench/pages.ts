@@ -16,6 +16,11 @@ export interface PageResults {
   /** The page made from the store against its query run bare; each pair of this result is the median run of three (http.ts againstBaseline). */
   page: Latency;
   bareSql: Latency;
+  /**
+   * The page's own bytes from bare node:http (no store, nothing written), against the same bare
+   * SQL: what sending the page costs any server. The page takes at least its read and this.
+   */
+  bytesOverHttp: Latency;
   /** The store's own read of the page's rows (selectRows: COPY on PostgreSQL), p50: what the writing and sending add to. */
   storeReadMs: number;
   firstPageMs: number;
@@ -56,6 +61,7 @@ export async function pageTargets(setup: { store: Store; location: string; token
   const server = await startLbmeter({ ...env, LBMETER_WORKERS: '2' });
   let single: Awaited<ReturnType<typeof startLbmeter>> | undefined;
   let uncached: Awaited<ReturnType<typeof startLbmeter>> | undefined;
+  let ceiling: Awaited<ReturnType<typeof startCeiling>> | undefined;
   try {
     const auth = { 'x-auth-token': token };
     const w = fullWindow(sizes);
@@ -64,6 +70,7 @@ export async function pageTargets(setup: { store: Store; location: string; token
 
     const first = await page(0);
     if (first.status !== 200) throw new Error(`page answered ${first.status}: ${first.body.slice(0, 300)}`);
+    ceiling = await startCeiling(first.body);
     // Latencies of pages made from the store: a server with no page cache.
     uncached = await startLbmeter({ ...env, LBMETER_PAGE_CACHE_MB: '0' });
     const made = (offset: number, suffix = '') => get(uncached!.url + path(offset, suffix), auth);
@@ -76,6 +83,7 @@ export async function pageTargets(setup: { store: Store; location: string; token
     const firstPage = () => received(uncached!.url + path(0));
     const pageVsSql = await againstBaseline(options.samples, firstPage, bare);
     const read = await againstBaseline(options.samples, storeRead(store, Date.parse(w.startTime), Date.parse(w.endTime)), bare);
+    const bytes = await againstBaseline(options.samples, () => received(ceiling!.url), bare);
 
     // The last page, reached by following the next link of the page before it.
     const lastOffset = Math.floor((sizes.records - 1) / PAGE) * PAGE;
@@ -96,21 +104,16 @@ export async function pageTargets(setup: { store: Store; location: string; token
     if (polled.status !== 200 || !JSON.parse(polled.body).hosts[0].ok) throw new Error(`the poll failed: ${polled.body.slice(0, 300)}`);
     const peakRssMb = single.peakRssMb();
 
-    const ceiling = await startCeiling(first.body);
-    let ceilingPagesPerSecond: number;
-    try {
-      ceilingPagesPerSecond = await throughput(options.seconds, 8, () => get(ceiling.url));
-    } finally {
-      await ceiling.stop();
-    }
+    const ceilingPagesPerSecond = await throughput(options.seconds, 8, () => get(ceiling!.url));
     return {
-      page: pageVsSql.measured, bareSql: pageVsSql.baseline, storeReadMs: read.measured.p50, lastPageMs: lastVsFirst.measured.p50, firstPageMs: lastVsFirst.baseline.p50,
+      page: pageVsSql.measured, bareSql: pageVsSql.baseline, bytesOverHttp: bytes.measured, storeReadMs: read.measured.p50, lastPageMs: lastVsFirst.measured.p50, firstPageMs: lastVsFirst.baseline.p50,
       xmlPageMs: xmlVsJson.measured.p50, jsonPageMs: xmlVsJson.baseline.p50, jsonPagesPerSecond, ceilingPagesPerSecond, peakRssMb,
     };
   } finally {
     await server.stop();
     await uncached?.stop();
     await single?.stop();
+    await ceiling?.stop();
     await stats.close();
   }
 }
