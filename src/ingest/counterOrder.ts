@@ -10,9 +10,11 @@
 // after every later reading stamped within the window, and bill their counters again.
 
 import type { Db } from '../store/store.ts';
-import { chainNeighbours, linkOf, moveReading, type ReadingKey, type ReadingRow } from '../store/readings.ts';
+import { chainNeighbours, linkOf, moveReading, recentChainReadings, type ReadingKey, type ReadingRow } from '../store/readings.ts';
 import { moveCeilingHold } from '../store/anomalies.ts';
+import { isHourFinal } from '../store/hours.ts';
 import { clearedBetween, goesAfter, type ChainLink } from '../domain/delta.ts';
+import { hourOfReading } from '../domain/time.ts';
 
 export type Neighbours = Awaited<ReturnType<typeof chainNeighbours>>;
 
@@ -106,17 +108,12 @@ export async function placeAmongNeighbours(trx: Db, hostId: number, lbId: number
     const to = { loadBalancerId: lbId, hostId, timeMs: link.timeMs + 1 + i };
     return { from: row.timeMs, to, link: { ...l, timeMs: to.timeMs } };
   });
-  // One the ceiling holds moves with its hold (its delta is taken again from here: the hold follows it).
-  const move = async (a: ReadingKey, b: ReadingKey) => {
-    await moveReading(trx, a, b.timeMs);
-    await moveCeilingHold(trx, a, b.timeMs);
-  };
-  for (const m of moved) await move({ ...m.to, timeMs: m.from }, m.to);
+  for (const m of moved) await move(trx, { ...m.to, timeMs: m.from }, m.to);
   return {
     around: await fromStore(link.timeMs),
     moved,
     undo: async () => {
-      for (const m of moved) await move(m.to, { ...m.to, timeMs: m.from });
+      for (const m of moved) await move(trx, m.to, { ...m.to, timeMs: m.from });
     },
     clearedBefore: false,
     clearedAfter,
@@ -140,4 +137,60 @@ async function higherRunBefore(near: NeighboursAt, link: ChainLink, previous: Ne
     row = before.same ?? before.previous;
   }
   return { run, before: row && linkOf(row) };
+}
+
+/** One the ceiling holds moves with its hold (its delta is taken again from there: the hold follows it). */
+async function move(trx: Db, from: ReadingKey, to: ReadingKey): Promise<void> {
+  await moveReading(trx, from, to.timeMs);
+  await moveCeilingHold(trx, from, to.timeMs);
+}
+
+/** A stretch of a chain in its new order, each reading at its new instant (`link.timeMs`); no row: the reading being placed. */
+export interface ReturnedReadings {
+  chain: { row?: ReadingRow; link: ChainLink; movedFrom?: number }[];
+  /** Moves the readings that go back to the instants they were read at. */
+  apply(): Promise<void>;
+}
+
+/**
+ * A placement made before a clear of the counters was known, taken back once it is. Readings
+ * higher than the first one after a clear and stamped within the window before it were placed
+ * after it by their counters while no reading before them said otherwise (counters alone cannot
+ * tell a clear from a clock). Once the chain holds `before` and, next to it, `cleared` (the
+ * counters fell from one to the other), the readings stamped between the two and not below
+ * `before` were read before that clear: they go back to the stamps they were read at, as if they
+ * had arrived in order. The chain from them on in its new order, to its end; undefined where
+ * none does (one an operator decided, one held as late, or one whose stamp is in a final hour
+ * stays where it is). The caller takes its deltas again.
+ */
+export async function returnReadBeforeClear(trx: Db, hostId: number, lbId: number, before: ChainLink, cleared: { link: ChainLink; row?: ReadingRow }): Promise<ReturnedReadings | undefined> {
+  const clearMs = cleared.link.timeMs;
+  if (!clearedBetween(before, cleared.link)) return undefined;
+  // To the chain's end: with no reading before them, such readings float after every later one
+  // within the window of where they were placed, as long as nothing shows the clear.
+  const after = (await recentChainReadings(trx, hostId, [lbId], clearMs + 1)).get(lbId) ?? [];
+  const readBefore = (r: ReadingRow) => {
+    const l = linkOf(r);
+    return r.readMs !== undefined && r.readMs > before.timeMs && r.readMs < clearMs && l !== undefined && l.processKey === before.processKey
+      && !clearedBetween(before, l) && r.hold !== 'LATE' && r.operator === 'NONE';
+  };
+  const back: ReadingRow[] = [];
+  for (const r of after.filter(readBefore)) {
+    const hour = hourOfReading(r.readMs!);
+    if (hour === hourOfReading(r.timeMs) || !(await isHourFinal(trx, hour))) back.push(r);
+  }
+  if (back.length === 0) return undefined;
+  const staying = after.filter((r) => !back.includes(r));
+  // A delta is taken only between readings that keep their counters (compacted rows do not).
+  if (staying.some((r) => !linkOf(r))) return undefined;
+  return {
+    chain: [
+      ...back.sort((a, b) => a.readMs! - b.readMs!).map((row) => ({ row, link: { ...linkOf(row)!, timeMs: row.readMs! }, movedFrom: row.timeMs })),
+      cleared,
+      ...staying.map((row) => ({ row, link: linkOf(row)! })),
+    ],
+    apply: async () => {
+      for (const r of back) await move(trx, { loadBalancerId: lbId, hostId, timeMs: r.timeMs }, { loadBalancerId: lbId, hostId, timeMs: r.readMs! });
+    },
+  };
 }

@@ -11,8 +11,8 @@ import type { Db, Store } from '../store/store.ts';
 import type { Fence } from '../jobs/leases.ts';
 import { claimSampleKey, hostBaselines, saveHostBaselines } from '../store/counters.ts';
 import type { HostBaselines } from '../store/hostBaselines.ts';
-import { chainNeighbours, insertReadings, linkOf, recentChainReadings, setReadingDelta, type NewReading } from '../store/readings.ts';
-import { neighboursIn, placeAmongNeighbours, type CounterPlace, type NeighboursAt } from './counterOrder.ts';
+import { chainNeighbours, insertReadings, linkOf, recentChainReadings, setReadingDelta, type NewReading, type ReadingKey, type ReadingRow } from '../store/readings.ts';
+import { neighboursIn, placeAmongNeighbours, returnReadBeforeClear, type CounterPlace, type NeighboursAt } from './counterOrder.ts';
 import { holdAnomalies, replaceCeilingHold, type AnomalyKind, type NewAnomaly } from '../store/anomalies.ts';
 import { isHourFinal } from '../store/hours.ts';
 import { chainDelta, clearedBetween, COUNTER_ORDER_WINDOW_MS, countersAtLeast, exceedsCeiling, MAX_STORED_BYTES, NO_BYTES, orderedByCounters, placeByCounters, type ChainDelta, type ChainLink } from '../domain/delta.ts';
@@ -207,7 +207,7 @@ async function sliceReadings(intake: SliceIntake, readings: LoadBalancerReading[
       loadBalancerId: reading.loadBalancerId, accountId: reading.accountId, hostId: sample.hostId, timeMs,
       pid: sample.process.pid, processStartMs: sample.process.startMs, counters: reading, hold, kind: delta.kind,
       bytesIn: stored.bytesIn, bytesOut: stored.bytesOut, bytesInSsl: stored.bytesInSsl, bytesOutSsl: stored.bytesOutSsl,
-      connections: reading.connections, connectionsSsl: reading.connectionsSsl,
+      connections: reading.connections, connectionsSsl: reading.connectionsSsl, readMs: timeMs !== sample.timeMs ? sample.timeMs : undefined,
     });
   }
   return rows;
@@ -287,8 +287,69 @@ async function placeInChain(intake: SliceIntake, lbId: number, link: ChainLink, 
     intake.baselines.set(lbId, baseline, ages.length > 0 ? Math.min(...ages) : undefined);
     intake.baselinesMoved = true;
   }
-  return { delta, timeMs: link.timeMs, cleared: place!.clearedBefore };
+  // A clear this reading shows, just before it or just after it, may put back readings placed
+  // before it was known; the first changes this reading's own delta.
+  const previous = place!.around.previous && linkOf(place!.around.previous);
+  const own = previous && await returnWhatWasReadBeforeTheClear(intake, lbId, previous, { link });
+  const next = place!.around.next!;
+  const nextLink = linkOf(next);
+  if (nextLink) await returnWhatWasReadBeforeTheClear(intake, lbId, link, { link: nextLink, row: next });
+  if (clearedBetween(previous, link)) noteClearBeforeNewest(intake, lbId, link);
+  if (nextLink && clearedBetween(link, nextLink)) noteClearBeforeNewest(intake, lbId, nextLink);
+  return { delta: own ?? delta, timeMs: link.timeMs, cleared: place!.clearedBefore };
 }
+
+/**
+ * A clear the chain shows only now, just before `firstAfter`: the host's newest, read that soon
+ * after it, keeps how soon (HostBaselines clearAgeMs), so a higher reading stamped before the
+ * newest is placed among the chain, where the clear is, not after the newest by its counters.
+ */
+function noteClearBeforeNewest(intake: SliceIntake, lbId: number, firstAfter: ChainLink): void {
+  const newest = intake.baselines.get(lbId);
+  if (!newest || newest.processKey !== firstAfter.processKey) return;
+  const ageMs = newest.timeMs - firstAfter.timeMs;
+  const known = intake.baselines.clearAgeMs(lbId);
+  if (ageMs < 0 || ageMs > COUNTER_ORDER_WINDOW_MS || (known !== undefined && known <= ageMs)) return;
+  intake.baselines.set(lbId, newest, ageMs);
+  intake.baselinesMoved = true;
+}
+
+/**
+ * The readings a clear between `before` and `cleared` puts back where they were read
+ * (counterOrder.ts returnReadBeforeClear): each delta of the stretch taken again from the
+ * reading now before it, and the host's newest moved with them. The delta of the reading being
+ * placed, when it is in the stretch.
+ */
+async function returnWhatWasReadBeforeTheClear(intake: SliceIntake, lbId: number, before: ChainLink, cleared: { link: ChainLink; row?: ReadingRow }): Promise<ChainDelta | undefined> {
+  const returned = await returnReadBeforeClear(intake.trx, intake.sample.hostId, lbId, before, cleared);
+  if (!returned) return undefined;
+  let previous = before;
+  const deltas = returned.chain.map((c) => {
+    const delta = chainDelta(previous, c.link, c.link.processKey);
+    previous = c.link;
+    return delta;
+  });
+  if (deltas.some((d) => exceedsCeiling(d, MAX_STORED_BYTES))) return undefined;
+  await returned.apply();
+  let placing: ChainDelta | undefined;
+  let clearAgeMs: number | undefined;
+  previous = before;
+  for (const [i, { row, link, movedFrom }] of returned.chain.entries()) {
+    const delta = deltas[i]!;
+    if (!row) placing = delta;
+    else if (movedFrom !== undefined || !sameDelta(row, delta)) await retakeDelta(intake, { loadBalancerId: lbId, hostId: intake.sample.hostId, timeMs: link.timeMs }, row, delta);
+    clearAgeMs = clearAgeAfter(previous, clearAgeMs, link);
+    previous = link;
+  }
+  const newest = intake.baselines.get(lbId);
+  if (newest && returned.chain.some((c) => c.movedFrom === newest.timeMs)) {
+    intake.baselines.set(lbId, previous, clearAgeMs);
+    intake.baselinesMoved = true;
+  }
+  return placing;
+}
+
+const sameDelta = (row: ReadingRow, d: ChainDelta) => row.kind === d.kind && row.bytesIn === d.bytesIn && row.bytesOut === d.bytesOut && row.bytesInSsl === d.bytesInSsl && row.bytesOutSsl === d.bytesOutSsl;
 
 /** The delta of a reading at its place between its neighbours, the next one's taken from it. */
 async function takePlace(intake: SliceIntake, lbId: number, link: ChainLink, place: CounterPlace): Promise<ChainDelta | undefined> {
@@ -308,15 +369,17 @@ async function takePlace(intake: SliceIntake, lbId: number, link: ChainLink, pla
     if (!nextLink || (!place.clearedAfter && !inCounterOrder(link, nextLink))) return undefined;
     const nextDelta = chainDelta(link, nextLink, nextLink.processKey);
     if (exceedsCeiling(nextDelta, MAX_STORED_BYTES) || exceedsCeiling(delta, MAX_STORED_BYTES)) return undefined;
-    const key = { loadBalancerId: lbId, hostId: sample.hostId, timeMs: next.timeMs };
-    if (next.operator !== 'NONE' || next.hold === 'LATE') await setReadingDelta(trx, key, nextDelta);
-    else {
-      const held = exceedsCeiling(nextDelta, intake.ceiling);
-      await setReadingDelta(trx, key, nextDelta, held ? 'CEILING' : 'NONE');
-      await replaceCeilingHold(trx, key, held ? { kind: 'DELTA_ABOVE_CEILING', ...key, detail: aboveCeiling(nextDelta, intake.ceiling), held: nextDelta } : undefined);
-    }
+    await retakeDelta(intake, { loadBalancerId: lbId, hostId: sample.hostId, timeMs: next.timeMs }, next, nextDelta);
   }
   return delta;
+}
+
+/** A stored reading's delta taken again from the reading now before it: held, or no longer held, by the ceiling accordingly. */
+async function retakeDelta(intake: SliceIntake, key: ReadingKey, row: ReadingRow, delta: ChainDelta): Promise<void> {
+  if (row.operator !== 'NONE' || row.hold === 'LATE') return setReadingDelta(intake.trx, key, delta);
+  const held = exceedsCeiling(delta, intake.ceiling);
+  await setReadingDelta(intake.trx, key, delta, held ? 'CEILING' : 'NONE');
+  await replaceCeilingHold(intake.trx, key, held ? { kind: 'DELTA_ABOVE_CEILING', ...key, detail: aboveCeiling(delta, intake.ceiling), held: delta } : undefined);
 }
 
 /**

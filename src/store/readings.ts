@@ -43,6 +43,8 @@ export interface NewReading extends ChainDelta {
   connections: number;
   connectionsSsl: number;
   hold: IngestHold;
+  /** The stamp it was read at, where its counters placed it at another (timeMs). */
+  readMs?: number;
 }
 
 const READING_COLUMNS: BulkColumn<NewReading>[] = [
@@ -55,6 +57,7 @@ const READING_COLUMNS: BulkColumn<NewReading>[] = [
   { name: 'counter_in', pgType: 'bigint', value: (r) => toInt64(r.counters.bytesIn) }, { name: 'counter_out', pgType: 'bigint', value: (r) => toInt64(r.counters.bytesOut) },
   { name: 'counter_in_ssl', pgType: 'bigint', value: (r) => toInt64(r.counters.bytesInSsl) }, { name: 'counter_out_ssl', pgType: 'bigint', value: (r) => toInt64(r.counters.bytesOutSsl) },
   { name: 'kind', pgType: 'integer', value: (r) => KIND_CODE[r.kind] }, { name: 'hold', pgType: 'integer', value: (r) => HOLD_CODE[r.hold] },
+  { name: 'read_ms', pgType: 'bigint', value: (r) => r.readMs ?? null },
 ];
 
 export async function insertReadings(db: Db, readings: NewReading[]): Promise<void> {
@@ -78,6 +81,8 @@ export interface ReadingRow extends StoredReading {
   processStartMs?: number;
   /** Raw counters; absent on readings stored before they were kept. */
   counters?: Transfers;
+  /** The stamp it was read at, where its counters placed it at another (timeMs). */
+  readMs?: number;
 }
 
 export function toReading(r: any): ReadingRow {
@@ -93,6 +98,8 @@ export function toReading(r: any): ReadingRow {
   if (pid !== undefined) row.pid = pid;
   const start = optNum(r.process_start_ms);
   if (start !== undefined) row.processStartMs = start;
+  const readMs = optNum(r.read_ms);
+  if (readMs !== undefined) row.readMs = readMs;
   if (r.counter_in !== null && r.counter_in !== undefined) {
     row.counters = { bytesIn: fromInt64(r.counter_in), bytesOut: fromInt64(r.counter_out), bytesInSsl: fromInt64(r.counter_in_ssl), bytesOutSsl: fromInt64(r.counter_out_ssl) };
   }
@@ -239,9 +246,10 @@ export interface ReadingKey {
 
 const at = (k: ReadingKey) => (eb: any) => eb.and([eb('load_balancer_id', '=', k.loadBalancerId), eb('host_id', '=', k.hostId), eb('time_ms', '=', k.timeMs)]);
 
-/** A reading stamped anew (placed by its counters: ingest/counterOrder.ts). */
+/** A reading stamped anew (placed by its counters: ingest/counterOrder.ts); it keeps the stamp it was read at. */
 export async function moveReading(db: Db, key: ReadingKey, timeMs: number): Promise<void> {
-  await db.updateTable('usage_samples').set({ time_ms: timeMs }).where(at(key)).execute();
+  const readMs = sql<number>`coalesce(read_ms, ${key.timeMs})`;
+  await db.updateTable('usage_samples').set({ time_ms: timeMs, read_ms: sql`case when ${readMs} = ${timeMs} then null else ${readMs} end` }).where(at(key)).execute();
   await noteFactChanges(db, [{ fromHourMs: hourOfReading(Math.min(key.timeMs, timeMs)), loadBalancerId: key.loadBalancerId }]);
 }
 

@@ -32,6 +32,8 @@ export interface Database {
     kind: DefaultedInt; hold: DefaultedInt; operator: DefaultedInt;
     /** Readings the row stands for: 1, or an hourly row's count (its connections are their sums). */
     polls: DefaultedInt;
+    /** The stamp it was read at, where its counters placed it elsewhere (ingest/counterOrder.ts); null: at it. */
+    read_ms: NullableInt;
   };
   compacted_days: { day_ms: Int; compacted_ms: Int; rows_before: Int; rows_after: Int };
   usage_records: {

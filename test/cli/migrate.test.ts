@@ -16,7 +16,7 @@ test('migrate lists what it applied, then nothing; a store from a newer lbmeter 
   const lbmeter = lbmeterWith({ ...process.env, LBMETER_DB: location, LBMETER_PORT: '0' });
   const first = await lbmeter(['migrate']);
   assert.equal(first.code, 0, first.stderr);
-  assert.match(first.stdout, /^applied 001_initial, 002_leases, .*, 017_fact_changes: store sqlite at .* is up to date\n$/);
+  assert.match(first.stdout, /^applied 001_initial, 002_leases, .*, 018_reading_read_stamps: store sqlite at .* is up to date\n$/);
   assert.match((await lbmeter(['migrate'])).stdout, /is up to date: nothing to apply\n$/);
 
   // A newer lbmeter ran a migration this one does not know.
@@ -27,7 +27,7 @@ test('migrate lists what it applied, then nothing; a store from a newer lbmeter 
   await store.db.insertInto('kysely_migration' as any).values({ name: '999_from_a_newer_lbmeter', timestamp: new Date().toISOString() } as any).execute();
   await store.db.insertInto('store_migrators').values({ version: '9.9.9 (commit 0123456789ab)', migrated_ms: Date.now() + 1000 }).execute();
   await store.close();
-  const refused = new RegExp(`this store was migrated by lbmeter 9\\.9\\.9 \\(commit 0123456789ab\\) \\(it has run 999_from_a_newer_lbmeter\\); this is lbmeter ${VERSION.replace(/\./g, '\\.')} \\(commit ([0-9a-f]{12}(-dirty)?|unknown)\\), which knows up to 017_fact_changes`);
+  const refused = new RegExp(`this store was migrated by lbmeter 9\\.9\\.9 \\(commit 0123456789ab\\) \\(it has run 999_from_a_newer_lbmeter\\); this is lbmeter ${VERSION.replace(/\./g, '\\.')} \\(commit ([0-9a-f]{12}(-dirty)?|unknown)\\), which knows up to 018_reading_read_stamps`);
   for (const args of [['migrate'], ['token', 'list'], ['serve', '--no-poller', '--no-jobs']]) {
     const r = await lbmeter(args);
     assert.notEqual(r.code, 0, `${args.join(' ')}: ${r.stdout}`);

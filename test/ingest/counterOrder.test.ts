@@ -161,6 +161,11 @@ for (const { fixture, skip } of await engines()) {
       ['the first read after the clear arriving last', [0, 1, 3, 4, 5, 2]],
       ['the last read before the clear arriving after the first read after it', [0, 2, 1, 3, 4, 5]],
       ['the last read before the clear arriving after three read after it', [0, 2, 3, 4, 1, 5]],
+      // Until the reading before them both comes, counters alone cannot tell the clear from a
+      // clock: the reading before the clear is placed after the first one after it, and goes back
+      // to its stamp once the chain shows the clear (this billed 360).
+      ['the last read before the clear and the first after it arriving before the read before them', [1, 2, 0, 3, 4, 5]],
+      ['the first read after the clear, then the last before it, then the read before them', [2, 1, 0, 3, 4, 5]],
     ] as const).entries()) {
       test(`a reader every 10 s and a clear of the counters between two reads, ${name}: each reading keeps its stamp, the bill is what the counters counted`, async () => {
         const lb = 40 + k;
@@ -175,6 +180,29 @@ for (const { fixture, skip } of await engines()) {
         assert.deepEqual(held, [], 'nothing held as stale');
       });
     }
+
+    test('a clear shown by the first reading after it arriving last: the reading from before it that the counters placed later goes back to its stamp', async () => {
+      await create(47);
+      const t = h0 + 85 * 60_000;
+      // 100 from the CREATE, 100, the clear, 5 since it, 145, 55: 405 bytes. The reading at 10 s
+      // came after the one at 25 s, higher within 15 s of it: a clock's error, until the one at
+      // 20 s shows the counters fell below the reading at 0 (this billed 305).
+      const story: [number, bigint][] = [[0, 100n], [10, 200n], [20, 5n], [25, 150n], [100, 205n]];
+      for (const i of [0, 3, 1, 2, 4]) await read(1, 47, t + story[i]![0] * 1000, story[i]![1]);
+      assert.equal(await billed(47), 405n);
+      const chain = await store.db.selectFrom('usage_samples').select(['time_ms', 'bytes_in', 'read_ms']).where('load_balancer_id', '=', 47).orderBy('time_ms').execute();
+      assert.deepEqual(chain.map((r) => [(Number(r.time_ms) - t) / 1000, Number(r.bytes_in), r.read_ms]), [[0, 100, null], [10, 100, null], [20, 5, null], [25, 145, null], [100, 55, null]],
+        'every reading at the stamp it was read at, and none kept as moved');
+    });
+
+    test('a reading placed by its counters keeps the stamp it was read at', async () => {
+      await create(48);
+      const t = h0 + 90 * 60_000;
+      await read(1, 48, t + 1500, 1000n);
+      await read(1, 48, t, 2456n); // read after the one above by a reader 1.5 s behind
+      const chain = await store.db.selectFrom('usage_samples').select(['time_ms', 'read_ms']).where('load_balancer_id', '=', 48).orderBy('time_ms').execute();
+      assert.deepEqual(chain.map((r) => [Number(r.time_ms) - t, r.read_ms === null ? null : Number(r.read_ms) - t]), [[1500, null], [1501, 0]]);
+    });
 
     test('a slow store lets another reader in between a cycle\'s start and its read: no byte twice', async () => {
       await create(34);

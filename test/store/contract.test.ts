@@ -48,7 +48,7 @@ for (const { fixture, skip } of await engines()) {
       const again = await openStore(location);
       try {
         const rows = await again.db.selectFrom('kysely_migration' as any).select('name' as any).execute();
-        assert.deepEqual(rows.map((r: any) => r.name), ['001_initial', '002_leases', '003_anomaly_amounts', '004_export_state', '005_day_partitions', '006_baseline_fillfactor', '007_reading_facts', '008_store_revision', '009_lease_tokens', '010_reading_hours', '011_packed_baselines', '012_baseline_compression', '013_record_ids', '014_rule_versions', '015_export_revisions', '016_store_migrators', '017_fact_changes']);
+        assert.deepEqual(rows.map((r: any) => r.name), ['001_initial', '002_leases', '003_anomaly_amounts', '004_export_state', '005_day_partitions', '006_baseline_fillfactor', '007_reading_facts', '008_store_revision', '009_lease_tokens', '010_reading_hours', '011_packed_baselines', '012_baseline_compression', '013_record_ids', '014_rule_versions', '015_export_revisions', '016_store_migrators', '017_fact_changes', '018_reading_read_stamps']);
       } finally {
         await again.close();
       }

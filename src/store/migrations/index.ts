@@ -20,6 +20,7 @@ import * as ruleVersions from './014_rule_versions.ts';
 import * as exportRevisions from './015_export_revisions.ts';
 import * as storeMigrators from './016_store_migrators.ts';
 import * as factChanges from './017_fact_changes.ts';
+import * as readingReadStamps from './018_reading_read_stamps.ts';
 
 /** A migration sees the engine's dialect: its column types and what the engine has (partitions). */
 type EngineMigration = { up(db: Kysely<any>, dialect: StoreDialect): Promise<void> };
@@ -42,6 +43,7 @@ const MIGRATIONS: Record<string, EngineMigration> = {
   '015_export_revisions': exportRevisions,
   '016_store_migrators': storeMigrators,
   '017_fact_changes': factChanges,
+  '018_reading_read_stamps': readingReadStamps,
 };
 
 /** The migrations this lbmeter knows, oldest first. */
