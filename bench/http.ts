@@ -52,6 +52,9 @@ export function latencyOf(times: number[]): Latency {
   return { p50: s[Math.floor(s.length / 2)]!, p99: s[Math.min(s.length - 1, Math.ceil(s.length * 0.99) - 1)]!, max: s.at(-1)! };
 }
 
+/** The middle of an odd number of measurements. */
+export const median = (values: number[]): number => latencyOf(values).p50;
+
 /**
  * Latencies of n sequential calls of each function, taken in turn (a, b, a, b, ...) after a few
  * to warm up: both see the same machine, so a busy moment cannot land on one side only.

@@ -11,7 +11,7 @@ import { ensureDayPartitions, partitionName } from '../src/store/partitions.ts';
 import { compactDay, daysToCompact } from '../src/store/compaction.ts';
 import { accountOf, copyFleet, copyInto, ensurePgDatabase, HOUR, statCsv, T0 } from './fixtures.ts';
 import { recordIdWrapYear } from '../src/domain/recordIds.ts';
-import { latencyOf } from './http.ts';
+import { median } from './http.ts';
 
 const MINUTE = 60_000;
 
@@ -32,8 +32,6 @@ function hostStatCsv(n: number, host: number, round: number): string {
   });
 }
 
-/** The middle of an odd number of measurements. */
-const median = (values: number[]) => latencyOf(values).p50;
 
 /**
  * The median of three cycles of polls against the median of three COPYs of the same rows: one

@@ -169,7 +169,7 @@ if (fleet === undefined && want('billing')) {
 const [quarter, whole] = days as [BillingDayResult, BillingDayResult];
 for (const [format, measured] of [['JSON', whole.jsonMs], ['XML', whole.xmlMs]] as const) {
   rows.push({
-    target: `billing day, ${whole.loadBalancers} LBs (${whole.records} records), ${format} [pg]`, goal: '<= 2x COPY of the same query',
+    target: `billing day, ${whole.loadBalancers} LBs (${whole.records} records), ${format}, median of 3 [pg]`, goal: '<= 2x COPY of the same query',
     measured: ms(measured), baseline: `COPY TO STDOUT ${ms(whole.copyMs)}`, ratio: x(measured / whole.copyMs), pass: measured / whole.copyMs <= 2,
   });
 }
@@ -177,7 +177,8 @@ rows.push(
   { target: `RSS streaming the billing day of ${whole.loadBalancers} LBs [pg]`, goal: 'under 200 MB', measured: `${Math.round(whole.peakRssMb)} MB`, baseline: '-', ratio: '-', pass: whole.peakRssMb < 200 },
   {
     target: `billing day growth, ${quarter.loadBalancers} to ${whole.loadBalancers} LBs (JSON) [pg]`, goal: '4x the fleet: <= 4.5x the time',
-    measured: ms(whole.jsonMs), baseline: `${quarter.loadBalancers} LBs ${ms(quarter.jsonMs)}`, ratio: x(whole.jsonMs / quarter.jsonMs), pass: whole.jsonMs / quarter.jsonMs <= 4.5,
+    measured: ms(whole.jsonMs), baseline: `${quarter.loadBalancers} LBs ${ms(quarter.jsonMs)}; its COPY ${x(whole.copyMs / quarter.copyMs)} (${ms(quarter.copyMs)} to ${ms(whole.copyMs)})`,
+    ratio: x(whole.jsonMs / quarter.jsonMs), pass: whole.jsonMs / quarter.jsonMs <= 4.5,
   },
 );
 }
