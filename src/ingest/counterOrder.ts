@@ -95,15 +95,27 @@ export async function placeAmongNeighbours(trx: Db, hostId: number, lbId: number
     link.timeMs = ahead.timeMs + 1;
     around = await neighbours();
   }
-  const stay = (clearedBefore: boolean): CounterPlace => ({ around, moved: [], undo: async () => {}, clearedBefore, clearedAfter });
+  // Just past a lower reading, a higher one may hold the instant (placed there by its counters):
+  // this one goes between them, and that one, with those right after it, a millisecond on.
+  const shifted = around.same ? await makeRoom(trx, look, hostId, lbId, link, around.same) : [];
+  if (!shifted) return undefined;
+  if (shifted.length > 0) around = await fromStore(link.timeMs);
+  const unshift = async () => {
+    for (const m of shifted) await move(trx, m.to, { ...m.to, timeMs: m.from });
+  };
+  const stay = (clearedBefore: boolean): CounterPlace => ({ around, moved: shifted, undo: unshift, clearedBefore, clearedAfter });
+  const refuse = async () => {
+    await unshift();
+    return undefined;
+  };
   const higher = await higherRunBefore(look, link, around.previous);
-  if (!higher) return undefined;
+  if (!higher) return refuse();
   const { run, before } = higher;
   if (run.length === 0) return stay(false);
   // The counters were cleared after the run was read, before this reading was.
   if (clearedBetween(before, link) && !clearedBetween(before, run[0]!.link)) return stay(true);
   // The run goes to the instants just after it: they must be free.
-  if (around.same || (around.next && around.next.timeMs <= link.timeMs + run.length)) return undefined;
+  if (around.same || (around.next && around.next.timeMs <= link.timeMs + run.length)) return refuse();
   const moved = run.map(({ row, link: l }, i) => {
     const to = { loadBalancerId: lbId, hostId, timeMs: link.timeMs + 1 + i };
     return { from: row.timeMs, to, link: { ...l, timeMs: to.timeMs } };
@@ -111,13 +123,37 @@ export async function placeAmongNeighbours(trx: Db, hostId: number, lbId: number
   for (const m of moved) await move(trx, { ...m.to, timeMs: m.from }, m.to);
   return {
     around: await fromStore(link.timeMs),
-    moved,
+    moved: [...shifted, ...moved],
     undo: async () => {
       for (const m of moved) await move(trx, m.to, { ...m.to, timeMs: m.from });
+      await unshift();
     },
     clearedBefore: false,
     clearedAfter,
   };
+}
+
+/**
+ * `link` goes at the instant `same` holds, and `same` is higher: it and the higher readings at
+ * the instants right after it move a millisecond on, the last first. Empty: `same` is not
+ * higher (the instant is simply taken); undefined: one of them an operator decided or held as
+ * late, or no instant free after them.
+ */
+async function makeRoom(trx: Db, near: NeighboursAt, hostId: number, lbId: number, link: ChainLink, same: ReadingRow): Promise<MovedReading[] | undefined> {
+  const run: { row: ReadingRow; link: ChainLink }[] = [];
+  let row: ReadingRow | undefined = same;
+  while (row && row.timeMs === link.timeMs + run.length) {
+    const rowLink = linkOf(row);
+    if (!rowLink || !goesAfter(rowLink, link)) break;
+    if (row.hold === 'LATE' || row.operator !== 'NONE') return undefined;
+    run.push({ row, link: rowLink });
+    row = (await near(row.timeMs)).next;
+  }
+  if (run.length === 0) return [];
+  if (row && row.timeMs === link.timeMs + run.length) return undefined;
+  const moved = run.map(({ row: r, link: l }) => ({ from: r.timeMs, to: { loadBalancerId: lbId, hostId, timeMs: r.timeMs + 1 }, link: { ...l, timeMs: r.timeMs + 1 } }));
+  for (const m of [...moved].reverse()) await move(trx, { ...m.to, timeMs: m.from }, m.to);
+  return moved;
 }
 
 /**

@@ -204,6 +204,23 @@ for (const { fixture, skip } of await engines()) {
       assert.deepEqual(chain.map((r) => [Number(r.time_ms) - t, r.read_ms === null ? null : Number(r.read_ms) - t]), [[1500, null], [1501, 0]]);
     });
 
+    test('a reading between two that hold consecutive instants goes between them: the higher moves a millisecond on, nothing held', async () => {
+      await create(49);
+      const t = h0 + 95 * 60_000;
+      // Found by the arrival-order property (seed 1087405026): a round's read, then two second
+      // readers whose clocks were behind; the later of them (higher) arrived first and went just
+      // after the round's read, where the earlier one's place is (it was held as stale).
+      await read(1, 49, t, 1000n);
+      await read(1, 49, t - 1005, 1300n);
+      await read(1, 49, t - 108, 1100n);
+      await read(1, 49, t + 5 * 60_000, 2000n);
+      assert.equal(await billed(49), 2000n);
+      const chain = await store.db.selectFrom('usage_samples').select(['time_ms', 'bytes_in']).where('load_balancer_id', '=', 49).orderBy('time_ms').execute();
+      assert.deepEqual(chain.map((r) => [Number(r.time_ms) - t, Number(r.bytes_in)]), [[0, 1000], [1, 100], [2, 200], [5 * 60_000, 700]]);
+      const held = await store.db.selectFrom('anomalies').select('kind').where('load_balancer_id', '=', 49).execute();
+      assert.deepEqual(held, [], 'nothing held as stale');
+    });
+
     test('a slow store lets another reader in between a cycle\'s start and its read: no byte twice', async () => {
       await create(34);
       // The cycle's stamp comes first in time, but its counters were read after the hook's.
