@@ -145,7 +145,7 @@ async function makeRoom(trx: Db, near: NeighboursAt, hostId: number, lbId: numbe
   while (row && row.timeMs === link.timeMs + run.length) {
     const rowLink = linkOf(row);
     if (!rowLink || !goesAfter(rowLink, link)) break;
-    if (row.hold === 'LATE' || row.operator !== 'NONE') return undefined;
+    if (heldInPlace(row)) return undefined;
     run.push({ row, link: rowLink });
     row = (await near(row.timeMs)).next;
   }
@@ -167,13 +167,16 @@ async function higherRunBefore(near: NeighboursAt, link: ChainLink, previous: Ne
   while (row) {
     const rowLink = linkOf(row);
     if (!rowLink || !goesAfter(rowLink, link)) break;
-    if (row.hold === 'LATE' || row.operator !== 'NONE') return undefined;
+    if (heldInPlace(row)) return undefined;
     run.unshift({ row, link: rowLink });
     const before = await near(row.timeMs - 1);
     row = before.same ?? before.previous;
   }
   return { run, before: row && linkOf(row) };
 }
+
+/** One an operator decided, or one held as late: ingest neither moves it nor sets its hold. */
+export const heldInPlace = (row: ReadingRow): boolean => row.hold === 'LATE' || row.operator !== 'NONE';
 
 /** One the ceiling holds moves with its hold (its delta is taken again from there: the hold follows it). */
 async function move(trx: Db, from: ReadingKey, to: ReadingKey): Promise<void> {
@@ -208,7 +211,7 @@ export async function returnReadBeforeClear(trx: Db, hostId: number, lbId: numbe
   const readBefore = (r: ReadingRow) => {
     const l = linkOf(r);
     return r.readMs !== undefined && r.readMs > before.timeMs && r.readMs < clearMs && l !== undefined && l.processKey === before.processKey
-      && !clearedBetween(before, l) && r.hold !== 'LATE' && r.operator === 'NONE';
+      && !clearedBetween(before, l) && !heldInPlace(r);
   };
   const back: ReadingRow[] = [];
   for (const r of after.filter(readBefore)) {

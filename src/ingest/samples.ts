@@ -12,10 +12,10 @@ import type { Fence } from '../jobs/leases.ts';
 import { claimSampleKey, hostBaselines, saveHostBaselines } from '../store/counters.ts';
 import type { HostBaselines } from '../store/hostBaselines.ts';
 import { chainNeighbours, insertReadings, linkOf, recentChainReadings, setReadingDelta, type NewReading, type ReadingKey, type ReadingRow } from '../store/readings.ts';
-import { neighboursIn, placeAmongNeighbours, returnReadBeforeClear, type CounterPlace, type NeighboursAt } from './counterOrder.ts';
+import { heldInPlace, neighboursIn, placeAmongNeighbours, returnReadBeforeClear, type CounterPlace, type NeighboursAt } from './counterOrder.ts';
 import { holdAnomalies, replaceCeilingHold, type AnomalyKind, type NewAnomaly } from '../store/anomalies.ts';
 import { isHourFinal } from '../store/hours.ts';
-import { chainDelta, clearedBetween, COUNTER_ORDER_WINDOW_MS, countersAtLeast, exceedsCeiling, MAX_STORED_BYTES, NO_BYTES, orderedByCounters, placeByCounters, type ChainDelta, type ChainLink } from '../domain/delta.ts';
+import { chainDelta, clearedBetween, COUNTER_ORDER_WINDOW_MS, countersAtLeast, countersEqual, exceedsCeiling, MAX_STORED_BYTES, NO_BYTES, orderedByCounters, placeByCounters, type ChainDelta, type ChainLink } from '../domain/delta.ts';
 import { HOUR_MS, hourOfReading } from '../domain/time.ts';
 import { lockHostCounters, lockHours } from '../store/dialect/index.ts';
 import { ensureDayPartitions } from '../store/partitions.ts';
@@ -349,7 +349,7 @@ async function returnWhatWasReadBeforeTheClear(intake: SliceIntake, lbId: number
   return placing;
 }
 
-const sameDelta = (row: ReadingRow, d: ChainDelta) => row.kind === d.kind && row.bytesIn === d.bytesIn && row.bytesOut === d.bytesOut && row.bytesInSsl === d.bytesInSsl && row.bytesOutSsl === d.bytesOutSsl;
+const sameDelta = (row: ReadingRow, d: ChainDelta) => row.kind === d.kind && countersEqual(row, d);
 
 /** The delta of a reading at its place between its neighbours, the next one's taken from it. */
 async function takePlace(intake: SliceIntake, lbId: number, link: ChainLink, place: CounterPlace): Promise<ChainDelta | undefined> {
@@ -376,7 +376,7 @@ async function takePlace(intake: SliceIntake, lbId: number, link: ChainLink, pla
 
 /** A stored reading's delta taken again from the reading now before it: held, or no longer held, by the ceiling accordingly. */
 async function retakeDelta(intake: SliceIntake, key: ReadingKey, row: ReadingRow, delta: ChainDelta): Promise<void> {
-  if (row.operator !== 'NONE' || row.hold === 'LATE') return setReadingDelta(intake.trx, key, delta);
+  if (heldInPlace(row)) return setReadingDelta(intake.trx, key, delta);
   const held = exceedsCeiling(delta, intake.ceiling);
   await setReadingDelta(intake.trx, key, delta, held ? 'CEILING' : 'NONE');
   await replaceCeilingHold(intake.trx, key, held ? { kind: 'DELTA_ABOVE_CEILING', ...key, detail: aboveCeiling(delta, intake.ceiling), held: delta } : undefined);
