@@ -20,6 +20,7 @@ import { Metrics } from '../metrics.ts';
 import { registerOpenApi } from './openapi.ts';
 import { PageBoundaries } from './pageBoundaries.ts';
 import { PageCache } from './pageCache.ts';
+import type { StoreRevision } from '../store/revision.ts';
 import { VERSION } from '../version.ts';
 import { registerDashboard } from '../dashboard/routes.ts';
 
@@ -53,6 +54,8 @@ export interface ApiContext extends AppContext {
   metrics: Metrics;
   pageBoundaries: PageBoundaries;
   pageCache: PageCache;
+  /** The store's revision as this process last read it (respond.ts sendPage). */
+  storeRevisionSeen?: StoreRevision;
   knownTokens: KnownTokens;
   printer: TimePrinter;
   /** Set once shutdown begins: new requests get 503. */
@@ -170,10 +173,13 @@ export async function buildApp(context: AppContext): Promise<{ app: FastifyInsta
     }
   });
 
-  // A page about closed hours, made for this request, is kept as the bytes sent (respond.ts sendPage).
+  // A page about closed hours, made for this request, is kept as the bytes sent (respond.ts
+  // sendPage); one serialized to a string is sent as those bytes too, encoded once, not at each hit.
   app.addHook('onSend', async (request, reply, payload) => {
-    if (request.pageCacheKey && reply.statusCode === 200 && typeof payload === 'string') {
-      api.pageCache.set(request.pageCacheKey, { body: payload, contentType: String(reply.getHeader('content-type')) });
+    if (request.pageCacheKey && reply.statusCode === 200 && (typeof payload === 'string' || Buffer.isBuffer(payload))) {
+      const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
+      api.pageCache.set(request.pageCacheKey, { body, contentType: String(reply.getHeader('content-type')) });
+      return body;
     }
     return payload;
   });

@@ -4,7 +4,7 @@
 // pages go first once the cache holds its budget of bytes.
 
 export interface CachedPage {
-  body: string;
+  body: Buffer;
   contentType: string;
 }
 
@@ -21,6 +21,11 @@ export class PageCache {
       this.pages.set(key, page); // most recently used last
     }
     return page;
+  }
+
+  /** Whether the page is there, without making it the most recently used. */
+  has(key: string): boolean {
+    return this.pages.has(key);
   }
 
   set(key: string, page: CachedPage): void {

@@ -22,13 +22,13 @@ declare module 'fastify' {
 
 /**
  * An answer of a response type in the negotiated format: a value, written by the type's writers,
- * or its text already written in that format (records written from their rows, format/recordRows.ts).
+ * or its bytes already written in that format (records written from their rows, format/recordRows.ts).
  */
-export function send(request: FastifyRequest, reply: FastifyReply, type: ResponseType, value: Record<string, unknown> | string) {
+export function send(request: FastifyRequest, reply: FastifyReply, type: ResponseType, value: Record<string, unknown> | Buffer) {
   if (request.format === 'xml') {
-    return reply.type('application/xml; charset=utf-8').send(typeof value === 'string' ? value : toXml(type, value));
+    return reply.type('application/xml; charset=utf-8').send(Buffer.isBuffer(value) ? value : toXml(type, value));
   }
-  // Fastify sends a string of a JSON type as it is, without its serializer.
+  // Fastify sends bytes as they are, without its serializer.
   return reply.type('application/json; charset=utf-8').send(value);
 }
 
@@ -39,23 +39,53 @@ export function send(request: FastifyRequest, reply: FastifyReply, type: Respons
  * base URL, display zone and version), so `If-None-Match` is answered 304 without the page,
  * cached or not, and without hashing a body. The revision and the final hours are read from the
  * store at each request: processes sharing a store agree on what is current.
+ *
+ * A page that will be made anyway is read beside the revision, not after it (a round trip less on
+ * PostgreSQL), and kept only if the revision read is the one this process saw before the page's
+ * read began: the page's rows are then at least as new as the revision that names them, as when
+ * it is read after the revision. Otherwise it is read again.
  */
-export async function sendPage(api: ApiContext, request: FastifyRequest, reply: FastifyReply, window: { endMs: number }, type: ResponseType, produce: () => Promise<Record<string, unknown> | string>) {
-  const state = await storeRevision(api.store.db);
+export async function sendPage(api: ApiContext, request: FastifyRequest, reply: FastifyReply, window: { endMs: number }, type: ResponseType, produce: () => Promise<Record<string, unknown> | Buffer>) {
+  const seen = api.storeRevisionSeen;
+  const reading = storeRevision(api.store.db);
+  const early = seen && !request.headers['if-none-match'] && !api.pageCache.has(cacheKey(seen, request)) ? produce() : undefined;
+  let state: StoreRevision;
+  try {
+    state = await reading;
+  } catch (err) {
+    await early?.catch(() => undefined);
+    throw err;
+  }
+  api.storeRevisionSeen = state;
+  let made = early;
+  if (early && !sameRevision(seen!, state)) {
+    // Read before a change the revision shows: its rows may be older than the revision. Waited
+    // for, not left running beside the page read again.
+    await early.catch(() => undefined);
+    made = undefined;
+  }
+  const page = () => made ?? produce();
   setFinalUntil(reply, state);
   const closed = state.lastFinalHour !== undefined && floorHour(window.endMs) <= state.lastFinalHour;
-  if (!closed) return send(request, reply, type, await produce());
-  const key = `${state.revision}|${request.format}|${request.url}`;
+  if (!closed) return send(request, reply, type, await page());
+  const key = cacheKey(state, request);
   const etag = `"${createHash('sha256').update(`${key}|${api.config.baseUrl}|${api.printer.zone}|${VERSION}`).digest('base64url')}"`;
   const validated = () => reply.header('etag', etag).header('cache-control', CLOSED_CACHE_CONTROL);
   if (etagMatches(request, etag)) return validated().code(304).send('');
   const hit = api.pageCache.get(key);
-  if (hit) return validated().type(hit.contentType).send(hit.body);
+  if (hit) {
+    await made?.catch(() => undefined);
+    return validated().type(hit.contentType).send(hit.body);
+  }
   request.pageCacheKey = key;
   // The page is made first: a fault answered instead (the store gone mid-request) carries no ETag.
-  const body = await produce();
+  const body = await page();
   return send(request, validated(), type, body);
 }
+
+const cacheKey = (state: StoreRevision, request: FastifyRequest) => `${state.revision}|${request.format}|${request.url}`;
+
+const sameRevision = (a: StoreRevision, b: StoreRevision) => a.revision === b.revision && a.lastFinalHour === b.lastFinalHour;
 
 export const CLOSED_CACHE_CONTROL = 'private, no-cache';
 
@@ -87,7 +117,7 @@ export function etagMatches(request: FastifyRequest, etag: string): boolean {
  * length and no ETag. If the store fails mid-way the response is cut off before its closing
  * bytes, so no client can take it for complete.
  */
-export function sendStream(request: FastifyRequest, reply: FastifyReply, text: AsyncGenerator<string>) {
+export function sendStream(request: FastifyRequest, reply: FastifyReply, text: AsyncGenerator<Buffer>) {
   const type = request.format === 'xml' ? 'application/xml; charset=utf-8' : 'application/json; charset=utf-8';
   const body = Readable.from(text, { objectMode: false });
   body.on('error', (err) => {

@@ -138,7 +138,7 @@ forEachEngine('usage summary', ({ api }) => {
   });
 }, { nowMs: at('20T07:00') });
 
-forEachEngine('ETags and the page cache for closed hours', ({ api }) => {
+forEachEngine('ETags and the page cache for closed hours', ({ api, engine }) => {
   before(async () => {
     await cluster(api(), 1);
     await host(api(), 1, 1);
@@ -186,6 +186,45 @@ forEachEngine('ETags and the page cache for closed hours', ({ api }) => {
     assert.notEqual(corrected.headers.get('etag'), etag);
     assert.deepEqual((await corrected.json()).loadBalancerUsageRecords.map((r: any) => r.incomingTransfer), [0, 100 + 2 ** 41, 0]);
   });
+
+  // PostgreSQL's own: only there are the revision and the page read on two connections at once.
+  if (engine === 'postgres') {
+    test('a page read beside the revision is kept only when the revision is the one seen before: a correction committed between the two reads is not sent under its new ETag', async () => {
+      const path = '/management/loadbalancers/usage?startTime=2026-11-20T08:00:00Z&endTime=2026-11-20T10:00:00Z';
+      const bytes = async (res: Response) => (await res.json()).loadBalancerUsageRecords.map((r: any) => r.incomingTransfer);
+      const cache = api().api.pageCache;
+      api().api.pageCache = new PageCache(0); // every page made: read beside the revision
+      const pool = api().store.connection.pool!;
+      const locker = await pool.connect();
+      try {
+        const before = await api().get(path);
+        const seenBytes = await bytes(before);
+        // The revision's read waits on the lock (its snapshot is taken once it has the table);
+        // the page's read goes on at once and sees the records as they were.
+        await locker.query('begin');
+        await locker.query('lock table store_state in access exclusive mode');
+        const pending = api().get(path);
+        const waiting = async () => Number((await pool.query(`select count(*) as n from pg_locks l join pg_class c on c.oid = l.relation where c.relname = 'store_state' and not l.granted`)).rows[0].n);
+        while ((await waiting()) === 0) await new Promise((r) => setTimeout(r, 5));
+        const pageRead = async () => Number((await pool.query(`select count(*) as n from pg_stat_activity where state = 'active' and query like '%usage_records%' and pid <> pg_backend_pid()`)).rows[0].n);
+        while ((await pageRead()) > 0) await new Promise((r) => setTimeout(r, 5));
+        await new Promise((r) => setTimeout(r, 100));
+        await locker.query(`update usage_records set bytes_in = bytes_in + 5 where load_balancer_id = 130 and start_ms = ${at('20T09:00')}`);
+        await locker.query(`update store_state set value = value + 1 where name = 'revision'`);
+        await locker.query('commit');
+        const after = await pending;
+        assert.notEqual(after.headers.get('etag'), before.headers.get('etag'), 'the new revision');
+        const expected = [...seenBytes];
+        expected[1] += 5;
+        assert.deepEqual(await bytes(after), expected, 'the records under the new ETag are the corrected ones');
+      } finally {
+        await locker.query('rollback').catch(() => undefined);
+        locker.release();
+        await pool.query(`update usage_records set bytes_in = bytes_in - 5 where load_balancer_id = 130 and start_ms = ${at('20T09:00')}`);
+        api().api.pageCache = cache;
+      }
+    });
+  }
 
   test('a purge advances the revision: pages of purged hours are made again', async () => {
     const path = '/v1.0/13/loadbalancers/130/usage?startTime=2026-11-20T08:00:00Z&endTime=2026-11-20T10:59:59Z';

@@ -1,6 +1,7 @@
-// Usage records written straight from the store's rows (store/usageRecords.ts RECORD_ROW), in
-// JSON and in XML, with no record object, view object or serializer between the driver and the
-// text: a page of 1000 records costs its query, this writing and its HTTP (bench group `pages`).
+// Usage records written straight from the store's rows (store/usageRecords.ts RECORD_ROW) into
+// the bytes sent (byteText.ts), in JSON and in XML, with no record object, view object, serializer
+// or string between the driver and the socket: a page of 1000 records costs its query, this
+// writing and its HTTP (bench group `pages`).
 // What is written (fields, their order, their form in each format) is read off the records'
 // shapes as every other response's is, and test/api/recordRows.test.ts holds the text to the
 // shape-driven writers' (xml.ts, the JSON schema's serializer) for the same records.
@@ -10,6 +11,7 @@ import { NS, type FieldKind, type Link, type Namespace, type ResponseType, type 
 import { AT, type RecordColumn, type RecordRow } from '../../store/usageRecords.ts';
 import type { TimePrinter } from '../../domain/time.ts';
 import type { Format } from '../negotiate.ts';
+import { ByteText, bytesOf } from './byteText.ts';
 
 /** The column each field of a usage record is written from; times are printed from epoch ms. */
 const SOURCES: Record<string, { column: RecordColumn; time?: true }> = {
@@ -29,37 +31,38 @@ interface Field {
   optional: boolean;
 }
 
-/** A row's text; `time` and `text` give an instant's and a string's form in the format, remembered for the page. */
-type WriteRow = (row: RecordRow, time: (ms: unknown) => string, text: (s: unknown) => string) => string;
+/** A row's record written out; `time` and `text` give an instant's and a string's bytes in the format, remembered for the page. */
+type WriteRow = (row: RecordRow, out: ByteText, time: (ms: unknown) => Uint8Array, text: (s: unknown) => Uint8Array) => void;
 
 /**
- * One record's text as straight-line code made from its fields (as fast-json-stringify compiles
+ * One record's bytes as straight-line code made from its fields (as fast-json-stringify compiles
  * a schema): a loop over sixteen field descriptors a record took 1.7 ms a page of 1000, this 1.3
- * (measured on the bench's rows). Only the shapes' own field names, checked here, and column
- * indexes go into the code; values only ever reach it as the function's arguments.
+ * (measured on the bench's rows, as strings). Only the shapes' own field names, checked here,
+ * and column indexes go into the code; values only ever reach it as the function's arguments.
  */
 function compileRow(fields: Field[], format: Format, open: string): WriteRow {
   if (format === 'json' && fields[0]?.optional !== false) throw new Error('a JSON record is written from a required field on: the commas between fields assume it');
-  const lines: string[] = [`let v, s = ${JSON.stringify(format === 'json' ? '{' : open)};`];
+  const keys: Uint8Array[] = [];
+  const lines: string[] = ['let v;', `out.bytes(keys[${keys.push(bytesOf(format === 'json' ? '{' : open)) - 1}]);`];
   fields.forEach((f, i) => {
     if (!/^[A-Za-z]+$/.test(f.name)) throw new Error(`not a field name: ${f.name}`);
-    const key = format === 'json' ? `${i === 0 ? '' : ','}"${f.name}":` : ` ${f.name}="`;
+    const key = keys.push(bytesOf(format === 'json' ? `${i === 0 ? '' : ','}"${f.name}":` : ` ${f.name}="`)) - 1;
     // A value not of its column's type (a corrupt row) stops the page: written as it is, it would
     // be a byte count that is not a number, or a document that does not parse.
     const name = JSON.stringify(f.name);
     const number = f.kind === 'decimal'
-      ? `(typeof v === 'bigint' || Number.isFinite(v) ? ${format === 'json' ? `'' + Number(v)` : 'decimalXml(Number(v))'} : notOfItsType(${name}, v))`
-      : `(typeof v === 'bigint' || Number.isInteger(v) ? '' + v : notOfItsType(${name}, v))`;
-    const value = f.time ? 'time(v)' : f.kind === 'string' ? `(typeof v === 'string' ? text(v) : notOfItsType(${name}, v))` : number;
-    const close = format === 'json' ? '' : ` + '"'`;
+      ? `if (typeof v === 'bigint' || Number.isFinite(v)) out.text(${format === 'json' ? `'' + Number(v)` : 'decimalXml(Number(v))'}); else notOfItsType(${name}, v);`
+      : `if (typeof v === 'bigint' || Number.isInteger(v)) out.integer(v); else notOfItsType(${name}, v);`;
+    const value = f.time ? 'out.bytes(time(v));' : f.kind === 'string' ? `if (typeof v === 'string') out.bytes(text(v)); else notOfItsType(${name}, v);` : number;
+    const close = format === 'json' ? '' : ' out.bytes(QUOTE);';
     lines.push(`v = row[${f.at}];`);
     lines.push(f.optional
-      ? `if (v !== null && v !== undefined) s += ${JSON.stringify(key)} + ${value}${close};`
-      : `if (v === null || v === undefined) throw missing(${JSON.stringify(f.name)}); s += ${JSON.stringify(key)} + ${value}${close};`);
+      ? `if (v !== null && v !== undefined) { out.bytes(keys[${key}]); ${value}${close} }`
+      : `if (v === null || v === undefined) throw missing(${name}); out.bytes(keys[${key}]); ${value}${close}`);
   });
-  lines.push(`return s + ${JSON.stringify(format === 'json' ? '}' : '/>')};`);
+  lines.push(`out.bytes(keys[${keys.push(bytesOf(format === 'json' ? '}' : '/>')) - 1}]);`);
   // eslint-disable-next-line no-new-func
-  return new Function('decimalXml', 'missing', 'notOfItsType', `return function writeRow(row, time, text) {\n${lines.join('\n')}\n};`)(decimalXml, missing, notOfItsType) as WriteRow;
+  return new Function('keys', 'QUOTE', 'decimalXml', 'missing', 'notOfItsType', `return function writeRow(row, out, time, text) {\n${lines.join('\n')}\n};`)(keys, bytesOf('"'), decimalXml, missing, notOfItsType) as WriteRow;
 }
 
 /** An average in XML: always with a decimal point, as the seeds write it ("0.0"). */
@@ -91,47 +94,66 @@ export class RecordWriter {
   }
 
   /** A JSON array of the rows' records. */
-  json(rows: readonly RecordRow[], printer: TimePrinter): string {
-    return `[${each(rows, this.jsonRow, remembered((ms) => `"${printer.print(Number(ms))}"`), remembered(JSON.stringify)).join(',')}]`;
+  json(rows: readonly RecordRow[], printer: TimePrinter, out: ByteText): void {
+    const time = remembered((ms) => `"${printer.print(Number(ms))}"`);
+    const text = remembered(JSON.stringify);
+    out.bytes(OPEN_ARRAY);
+    for (let r = 0; r < rows.length; r++) {
+      if (r > 0) out.bytes(COMMA);
+      this.jsonRow(rows[r]!, out, time, text);
+    }
+    out.bytes(CLOSE_ARRAY);
   }
 
   /** The rows' records as XML elements, one after another. */
-  xml(rows: readonly RecordRow[], printer: TimePrinter): string {
-    return each(rows, this.xmlRow, remembered((ms) => printer.print(Number(ms))), remembered((s) => escapeXml(s as string))).join('');
+  xml(rows: readonly RecordRow[], printer: TimePrinter, out: ByteText): void {
+    const time = remembered((ms) => printer.print(Number(ms)));
+    const text = remembered((s) => escapeXml(s as string));
+    for (let r = 0; r < rows.length; r++) this.xmlRow(rows[r]!, out, time, text);
   }
 }
 
-function each(rows: readonly RecordRow[], write: WriteRow, time: (ms: unknown) => string, text: (s: unknown) => string): string[] {
-  const out: string[] = new Array(rows.length);
-  for (let r = 0; r < rows.length; r++) out[r] = write(rows[r]!, time, text);
-  return out;
-}
+const [OPEN_ARRAY, COMMA, CLOSE_ARRAY] = ['[', ',', ']'].map(bytesOf) as [Buffer, Buffer, Buffer];
 
 /**
  * A value's form remembered for one page: its records start and end on few instants and carry
  * few distinct names (quoting or escaping each again was a tenth of a page's writing).
  */
-function remembered(form: (v: unknown) => string): (v: unknown) => string {
-  const known = new Map<unknown, string>();
+function remembered(form: (v: unknown) => string): (v: unknown) => Uint8Array {
+  const known = new Map<unknown, Uint8Array>();
   return (v) => {
-    let text = known.get(v);
-    if (text === undefined) known.set(v, (text = form(v)));
-    return text;
+    let bytes = known.get(v);
+    if (bytes === undefined) known.set(v, (bytes = bytesOf(form(v))));
+    return bytes;
   };
 }
 
 /**
  * The writer of whole pages of a response type holding usage records (one repeated child) and
- * paging links: the text toXml and the JSON schema's serializer would write from the same records.
+ * paging links: the bytes of the text toXml and the JSON schema's serializer would write from the
+ * same records.
  */
 export function recordPageWriter(type: ResponseType) {
   const child = type.shape.children[0]!;
   if (type.shape.children.length !== 1 || !child.many || !type.shape.links) throw new Error(`${type.root} is not a page of records`);
   const records = new RecordWriter(child.shape, child.xml, type.shape.ns);
   const open = XML_DECLARATION + openingTag(type.root, type.shape, {}, undefined, ATOM_XMLNS);
-  return (format: Format, rows: readonly RecordRow[], printer: TimePrinter, links: { link: Link }[]): string => {
-    if (format === 'json') return `{"${child.json}":${records.json(rows, printer)},"links":${JSON.stringify(links)}}`;
-    if (rows.length === 0 && links.length === 0) return open + '/>';
-    return `${open}>${records.xml(rows, printer)}${links.map(({ link }) => linkXml(link)).join('')}</${type.root}>`;
+  return (format: Format, rows: readonly RecordRow[], printer: TimePrinter, links: { link: Link }[]): Buffer => {
+    const out = new ByteText(rows.length * BYTES_A_RECORD + 1024);
+    if (format === 'json') {
+      out.text(`{"${child.json}":`);
+      records.json(rows, printer, out);
+      out.text(`,"links":${JSON.stringify(links)}}`);
+    } else if (rows.length === 0 && links.length === 0) {
+      out.text(open + '/>');
+    } else {
+      out.text(open + '>');
+      records.xml(rows, printer, out);
+      out.text(`${links.map(({ link }) => linkXml(link)).join('')}</${type.root}>`);
+    }
+    return out.take();
   };
 }
+
+/** Room made at once for a record: a management record takes some 340 bytes in JSON, 400 in XML. */
+const BYTES_A_RECORD = 400;
