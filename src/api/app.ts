@@ -174,10 +174,12 @@ export async function buildApp(context: AppContext): Promise<{ app: FastifyInsta
   });
 
   // A page about closed hours, made for this request, is kept as the bytes sent (respond.ts
-  // sendPage); one serialized to a string is sent as those bytes too, encoded once, not at each hit.
+  // sendPage); one serialized to a string is sent as those bytes too, encoded once, not at each
+  // hit. Bytes written into a buffer more than twice their size are kept as a copy of their own:
+  // the cache counts what it holds.
   app.addHook('onSend', async (request, reply, payload) => {
     if (request.pageCacheKey && reply.statusCode === 200 && (typeof payload === 'string' || Buffer.isBuffer(payload))) {
-      const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
+      const body = typeof payload === 'string' || payload.length < payload.buffer.byteLength / 2 ? Buffer.from(payload) : payload;
       api.pageCache.set(request.pageCacheKey, { body, contentType: String(reply.getHeader('content-type')) });
       return body;
     }
