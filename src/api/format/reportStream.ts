@@ -9,7 +9,7 @@ import { accountBillings, accountBilling, accountUsage, loadBalancerUsage, loadB
 import { shapeSchema } from './jsonSchema.ts';
 import { ATOM_XMLNS, XML_DECLARATION, elementXml, openingTag } from './xml.ts';
 import { accountUsageView } from '../views.ts';
-import { RecordWriter } from './recordRows.ts';
+import { RecordWriter, recordForms, type RecordForms } from './recordRows.ts';
 import { ByteText } from './byteText.ts';
 import type { Format } from '../negotiate.ts';
 import type { TimePrinter } from '../../domain/time.ts';
@@ -35,22 +35,23 @@ class Chunks extends ByteText {
  * One load balancer's records, written from the store's rows (format/recordRows.ts); in JSON its
  * fields in the order the schema's serializer writes them (required ones first).
  */
-function writeLoadBalancerUsage(out: ByteText, item: LoadBalancerItem, format: Format, printer: TimePrinter): void {
+function writeLoadBalancerUsage(out: ByteText, item: LoadBalancerItem, format: Format, forms: RecordForms): void {
   const { loadBalancerId, loadBalancerName } = item;
   if (format === 'xml') {
     out.text(`${openingTag('loadBalancerUsage', loadBalancerUsage, { loadBalancerId, loadBalancerName }, 'public')}>`);
-    records.xml(item.records, printer, out);
+    records.xml(item.records, out, forms);
     out.text('</loadBalancerUsage>');
     return;
   }
   out.text('{"loadBalancerUsageRecords":');
-  records.json(item.records, printer, out);
+  records.json(item.records, out, forms);
   out.text(`,"links":[],"loadBalancerId":${loadBalancerId},"loadBalancerName":${JSON.stringify(loadBalancerName)}}`);
 }
 
 /** `accountBillings` of SPEC 3.4: every account of the day. */
 export async function* accountBillingsText(items: AsyncIterable<BillingItem>, format: Format, printer: TimePrinter): AsyncGenerator<Buffer> {
   const out = new Chunks();
+  const forms = recordForms(format, printer);
   const xml = format === 'xml';
   out.text(xml ? `${XML_DECLARATION}${openingTag('accountBillings', accountBillings, {}, undefined, ATOM_XMLNS)}>` : '{"accountBillings":[');
   let accounts = 0;
@@ -66,7 +67,7 @@ export async function* accountBillingsText(items: AsyncIterable<BillingItem>, fo
       lbsOfAccount = 0;
     } else {
       if (!xml && lbsOfAccount > 0) out.text(',');
-      writeLoadBalancerUsage(out, item, format, printer);
+      writeLoadBalancerUsage(out, item, format, forms);
       lbsOfAccount++;
     }
     const chunk = out.full();
@@ -79,6 +80,7 @@ export async function* accountBillingsText(items: AsyncIterable<BillingItem>, fo
 /** `accountBilling` of SPEC 3.7: one account, its snapshots (a page, with links), its load balancers. */
 export async function* accountBillingText(accountId: number, usage: { accountUsageRecords: unknown[]; links: unknown[] }, items: AsyncIterable<LoadBalancerItem>, format: Format, printer: TimePrinter): AsyncGenerator<Buffer> {
   const out = new Chunks();
+  const forms = recordForms(format, printer);
   const xml = format === 'xml';
   out.text(xml
     ? `${XML_DECLARATION}${openingTag('accountBilling', accountBilling, { accountId }, undefined, ATOM_XMLNS)}>${elementXml('accountUsage', accountUsage, usage, 'public')}`
@@ -88,7 +90,7 @@ export async function* accountBillingText(accountId: number, usage: { accountUsa
   let first = true;
   for await (const item of items) {
     if (!xml && !first) out.text(',');
-    writeLoadBalancerUsage(out, item, format, printer);
+    writeLoadBalancerUsage(out, item, format, forms);
     first = false;
     const chunk = out.full();
     if (chunk) yield chunk;
