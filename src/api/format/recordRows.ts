@@ -11,7 +11,7 @@ import { NS, type FieldKind, type Link, type Namespace, type ResponseType, type 
 import { AT, type RecordColumn, type RecordRow } from '../../store/usageRecords.ts';
 import type { TimePrinter } from '../../domain/time.ts';
 import type { Format } from '../negotiate.ts';
-import { ByteText, bytesOf } from './byteText.ts';
+import { ByteText, bytesOf, isDigitsOnly, MAX_DIGITS, writeDigits } from './byteText.ts';
 
 /** The column each field of a usage record is written from; times are printed from epoch ms. */
 const SOURCES: Record<string, { column: RecordColumn; time?: true }> = {
@@ -37,32 +37,43 @@ type WriteRow = (row: RecordRow, out: ByteText, time: (ms: unknown) => Uint8Arra
 /**
  * One record's bytes as straight-line code made from its fields (as fast-json-stringify compiles
  * a schema): a loop over sixteen field descriptors a record took 1.7 ms a page of 1000, this 1.3
- * (measured on the bench's rows, as strings). Only the shapes' own field names, checked here,
- * and column indexes go into the code; values only ever reach it as the function's arguments.
+ * (measured on the bench's rows, as strings). Field names and brackets are stored byte by byte
+ * into the buffer, with room made once for everything but strings and fractions (a call a field
+ * was a fifth of a page's writing). Only the shapes' own field names, checked here, and column
+ * indexes go into the code; values only ever reach it as the function's arguments.
  */
 function compileRow(fields: Field[], format: Format, open: string): WriteRow {
   if (format === 'json' && fields[0]?.optional !== false) throw new Error('a JSON record is written from a required field on: the commas between fields assume it');
-  const keys: Uint8Array[] = [];
-  const lines: string[] = ['let v;', `out.bytes(keys[${keys.push(bytesOf(format === 'json' ? '{' : open)) - 1}]);`];
+  const json = format === 'json';
+  const constant = (text: string) => {
+    if (!/^[\x20-\x7e]*$/.test(text)) throw new Error(`not printable ASCII: ${text}`);
+    return [...text].map((c, i) => `b[p${i ? ` + ${i}` : ''}] = ${c.charCodeAt(0)};`).join(' ') + ` p += ${text.length};`;
+  };
+  // Room for the record's names, brackets and integers; made again after each value of its own length.
+  const fixed = fields.reduce((n, f) => n + f.name.length + 6 + (!f.time && (f.kind === 'int' || f.kind === 'bigint') ? MAX_DIGITS : 0), open.length + 4);
+  const reroom = `out.room(${fixed}); b = out.buffer; p = out.at;`;
+  const lines: string[] = [`out.room(${fixed}); let b = out.buffer, p = out.at, v;`, constant(json ? '{' : open)];
   fields.forEach((f, i) => {
     if (!/^[A-Za-z]+$/.test(f.name)) throw new Error(`not a field name: ${f.name}`);
-    const key = keys.push(bytesOf(format === 'json' ? `${i === 0 ? '' : ','}"${f.name}":` : ` ${f.name}="`)) - 1;
+    if (f.kind === 'boolean') throw new Error(`a usage record has no true-or-false field: ${f.name}`);
+    const key = constant(json ? `${i === 0 ? '' : ','}"${f.name}":` : ` ${f.name}="`);
     // A value not of its column's type (a corrupt row) stops the page: written as it is, it would
     // be a byte count that is not a number, or a document that does not parse.
     const name = JSON.stringify(f.name);
-    const number = f.kind === 'decimal'
-      ? `if (typeof v === 'bigint' || Number.isFinite(v)) out.text(${format === 'json' ? `'' + Number(v)` : 'decimalXml(Number(v))'}); else notOfItsType(${name}, v);`
-      : `if (typeof v === 'bigint' || Number.isInteger(v)) out.integer(v); else notOfItsType(${name}, v);`;
-    const value = f.time ? 'out.bytes(time(v));' : f.kind === 'string' ? `if (typeof v === 'string') out.bytes(text(v)); else notOfItsType(${name}, v);` : number;
-    const close = format === 'json' ? '' : ' out.bytes(QUOTE);';
+    const ofItsOwnLength = (write: string) => `out.at = p; ${write} ${reroom}`;
+    const value = f.time ? ofItsOwnLength('out.bytes(time(v));')
+      : f.kind === 'string' ? `if (typeof v !== 'string') notOfItsType(${name}, v); ${ofItsOwnLength('out.bytes(text(v));')}`
+      : f.kind === 'decimal' ? `if (typeof v !== 'bigint' && !Number.isFinite(v)) notOfItsType(${name}, v); ${ofItsOwnLength(`out.text(${json ? `'' + Number(v)` : 'decimalXml(Number(v))'});`)}`
+      : `if (isDigitsOnly(v)) p = writeDigits(b, p, v); else if (typeof v === 'bigint' || Number.isInteger(v)) { ${ofItsOwnLength('out.integer(v);')} } else notOfItsType(${name}, v);`;
+    const close = json ? '' : ` ${constant('"')}`;
     lines.push(`v = row[${f.at}];`);
     lines.push(f.optional
-      ? `if (v !== null && v !== undefined) { out.bytes(keys[${key}]); ${value}${close} }`
-      : `if (v === null || v === undefined) throw missing(${name}); out.bytes(keys[${key}]); ${value}${close}`);
+      ? `if (v !== null && v !== undefined) { ${key} ${value}${close} }`
+      : `if (v === null || v === undefined) throw missing(${name}); ${key} ${value}${close}`);
   });
-  lines.push(`out.bytes(keys[${keys.push(bytesOf(format === 'json' ? '}' : '/>')) - 1}]);`);
+  lines.push(constant(json ? '}' : '/>'), 'out.at = p;');
   // eslint-disable-next-line no-new-func
-  return new Function('keys', 'QUOTE', 'decimalXml', 'missing', 'notOfItsType', `return function writeRow(row, out, time, text) {\n${lines.join('\n')}\n};`)(keys, bytesOf('"'), decimalXml, missing, notOfItsType) as WriteRow;
+  return new Function('isDigitsOnly', 'writeDigits', 'decimalXml', 'missing', 'notOfItsType', `return function writeRow(row, out, time, text) {\n${lines.join('\n')}\n};`)(isDigitsOnly, writeDigits, decimalXml, missing, notOfItsType) as WriteRow;
 }
 
 /** An average in XML: always with a decimal point, as the seeds write it ("0.0"). */
