@@ -31,7 +31,7 @@ interface Field {
   optional: boolean;
 }
 
-/** A row's record written out; `time` and `text` give an instant's and a string's bytes in the format, remembered for the page. */
+/** A row's record written out; `time` and `text` give an instant's and a string's bytes in the format (RecordForms). */
 type WriteRow = (row: RecordRow, out: ByteText, time: (ms: unknown) => Uint8Array, text: (s: unknown) => Uint8Array) => void;
 
 /**

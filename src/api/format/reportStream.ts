@@ -1,6 +1,7 @@
 // The billing reports written as they are read (SPEC 3.4, 3.7): JSON and XML bytes in chunks of
-// some 64 KB (byteText.ts), element by element from the same shapes as every other response (the JSON through
-// serializers compiled from the shapes' schemas, the XML through the shape-driven writer). A
+// some 64 KB (byteText.ts), element by element from the same shapes as every other response
+// (the JSON through serializers compiled from the shapes' schemas, the XML through the
+// shape-driven writer, the records by recordRows.ts's compiled writers). A
 // failure of the store mid-way ends the response without its closing bytes: the client sees a
 // broken transfer, never a document that parses as complete.
 
