@@ -1,6 +1,8 @@
 // Time rules of SPEC 2.2: parse the input forms the API accepts, print whole seconds in a
 // display zone. Internally every instant is epoch milliseconds, UTC.
 
+import { remembering } from './remembering.ts';
+
 export const HOUR_MS = 3_600_000;
 export const DAY_MS = 24 * HOUR_MS;
 
@@ -63,23 +65,8 @@ export interface TimePrinter {
   print(ms: number): string;
 }
 
-/**
- * Usage records start and end on few distinct instants (mostly whole hours), and a page
- * prints two a record: remember the last instants printed instead of formatting each again.
- */
-function remembering(print: (ms: number) => string): (ms: number) => string {
-  const printed = new Map<number, string>();
-  return (ms) => {
-    let text = printed.get(ms);
-    if (text === undefined) {
-      text = print(ms);
-      if (printed.size >= 4096) printed.clear();
-      printed.set(ms, text);
-    }
-    return text;
-  };
-}
-
+// Usage records start and end on few distinct instants (mostly whole hours), and a page prints two
+// a record: the instants printed are remembered instead of formatted each again.
 export function utcPrinter(): TimePrinter {
   return {
     zone: 'UTC',

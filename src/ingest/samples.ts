@@ -274,6 +274,7 @@ async function placeInChain(intake: SliceIntake, lbId: number, link: ChainLink, 
     await place?.undo();
     return undefined;
   }
+  const previous = place!.around.previous && linkOf(place!.around.previous);
   const baseline = intake.baselines.get(lbId)!;
   const newestMoved = place!.moved.find((m) => baseline.timeMs === m.from);
   if (newestMoved) {
@@ -282,14 +283,12 @@ async function placeInChain(intake: SliceIntake, lbId: number, link: ChainLink, 
   } else if (place!.around.next!.timeMs === baseline.timeMs) {
     // The newest counts from this reading now: a clear may be just before it, or before this
     // one; the nearer of that and the one it knew.
-    const previous = place!.around.previous && linkOf(place!.around.previous);
     const ages = [clearAgeAfter(link, clearedBetween(previous, link) ? 0 : undefined, baseline), intake.baselines.clearAgeMs(lbId)].filter((a) => a !== undefined);
     intake.baselines.set(lbId, baseline, ages.length > 0 ? Math.min(...ages) : undefined);
     intake.baselinesMoved = true;
   }
   // A clear this reading shows, just before it or just after it, may put back readings placed
   // before it was known; the first changes this reading's own delta.
-  const previous = place!.around.previous && linkOf(place!.around.previous);
   const own = previous && await returnWhatWasReadBeforeTheClear(intake, lbId, previous, { link });
   const next = place!.around.next!;
   const nextLink = linkOf(next);

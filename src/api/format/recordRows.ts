@@ -12,6 +12,7 @@ import { AT, type RecordColumn, type RecordRow } from '../../store/usageRecords.
 import type { TimePrinter } from '../../domain/time.ts';
 import type { Format } from '../negotiate.ts';
 import { ByteText, bytesOf, isDigitsOnly, MAX_DIGITS, writeDigits } from './byteText.ts';
+import { remembering } from '../../domain/remembering.ts';
 
 /** The column each field of a usage record is written from; times are printed from epoch ms. */
 const SOURCES: Record<string, { column: RecordColumn; time?: true }> = {
@@ -139,20 +140,8 @@ export function recordForms(format: Format, printer: TimePrinter): RecordForms {
     : { time: remembered((ms) => printer.print(Number(ms))), text: remembered((s) => escapeXml(s as string)) };
 }
 
-/** A report's instants are a day's hours and the moments of its events: at most this many are kept at once. */
-const REMEMBERED = 4096;
-
-function remembered(form: (v: unknown) => string): (v: unknown) => Uint8Array {
-  const known = new Map<unknown, Uint8Array>();
-  return (v) => {
-    let bytes = known.get(v);
-    if (bytes === undefined) {
-      if (known.size >= REMEMBERED) known.clear();
-      known.set(v, (bytes = bytesOf(form(v))));
-    }
-    return bytes;
-  };
-}
+/** A value's bytes in a format, remembered for the response (domain/remembering.ts). */
+const remembered = (form: (v: unknown) => string) => remembering((v: unknown): Uint8Array => bytesOf(form(v)));
 
 /**
  * The writer of whole pages of a response type holding usage records (one repeated child) and
