@@ -205,9 +205,16 @@ forEachEngine('ETags and the page cache for closed hours', ({ api, engine }) => 
         await locker.query('lock table store_state in access exclusive mode');
         const pending = api().get(path);
         const waiting = async () => Number((await pool.query(`select count(*) as n from pg_locks l join pg_class c on c.oid = l.relation where c.relname = 'store_state' and not l.granted`)).rows[0].n);
-        while ((await waiting()) === 0) await new Promise((r) => setTimeout(r, 5));
+        // Bounded: a request that never reads the revision fails here instead of hanging the suite.
+        const until = async (done: () => Promise<boolean>, what: string) => {
+          for (const giveUp = Date.now() + 10_000; !(await done());) {
+            assert.ok(Date.now() < giveUp, `${what} within 10 s`);
+            await new Promise((r) => setTimeout(r, 5));
+          }
+        };
+        await until(async () => (await waiting()) > 0, "the revision's read waiting on the lock");
         const pageRead = async () => Number((await pool.query(`select count(*) as n from pg_stat_activity where state = 'active' and query like '%usage_records%' and pid <> pg_backend_pid()`)).rows[0].n);
-        while ((await pageRead()) > 0) await new Promise((r) => setTimeout(r, 5));
+        await until(async () => (await pageRead()) === 0, "the page's read done");
         await new Promise((r) => setTimeout(r, 100));
         await locker.query(`update usage_records set bytes_in = bytes_in + 5 where load_balancer_id = 130 and start_ms = ${at('20T09:00')}`);
         await locker.query(`update store_state set value = value + 1 where name = 'revision'`);
